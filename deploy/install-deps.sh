@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of Phaze from Debian 12 (bookworm) packages.
+# Idempotent: packages already present are left alone. Run as root (or with sudo available).
+#
+#   deploy/install-deps.sh            # build + test dependencies
+#   deploy/install-deps.sh --runtime  # only the shared libraries the binaries need (container image)
+set -euo pipefail
+
+BUILD_PKGS=(
+  cmake ninja-build g++ pkg-config git ca-certificates
+  libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  coinor-libcbc-dev libabsl-dev prometheus-cpp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev sqlite3
+  python3 python3-grpcio python3-grpc-tools
+)
+RUNTIME_PKGS=(
+  libgrpc++1.51 libprotobuf32 coinor-libcbc3 libabsl20220623 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
+  libyaml-cpp0.7 libsqlite3-0 ca-certificates
+)
+
+pkgs=("${BUILD_PKGS[@]}")
+if [[ "${1:-}" == "--runtime" ]]; then pkgs=("${RUNTIME_PKGS[@]}"); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#pkgs[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
