@@ -1,0 +1,38 @@
+// The `phaze` command line's verbs that need no coordinator: models, space, layer.
+//
+// Each verb writes its report to `out` and returns a Status; main() prints errors and sets the
+// exit code. Kept apart from main() so tests can call them.
+#ifndef PHAZE_COORDINATOR_CLI_COMMANDS_H_
+#define PHAZE_COORDINATOR_CLI_COMMANDS_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace phaze::cli {
+
+// `phaze models`: the zoo with parameter counts.
+absl::Status ListModels(std::ostream& out);
+
+// `phaze space JOB.yaml`: size, valid count and area range of the job's architectures.
+absl::Status DescribeSpace(const std::string& job_path, std::ostream& out);
+
+struct LayerArgs {
+  std::string model;
+  std::string arch = "tpuv4";
+  int64_t micro_batch = 1;
+  int64_t tensor_width = 1;
+  bool compat = false;  // the original's cost model and backward
+  bool json = false;
+};
+// `phaze layer`: every operator of every layer with its latencies.
+absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out);
+
+// Reads a whole file; kNotFound / kInvalidArgument name the path.
+absl::Status ReadFile(const std::string& path, std::string* contents);
+
+}  // namespace phaze::cli
+
+#endif  // PHAZE_COORDINATOR_CLI_COMMANDS_H_

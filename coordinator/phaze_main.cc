@@ -1,0 +1,47 @@
+// phaze: the command line. Verbs that work offline (models, space, layer) and, later, the client
+// of a coordinator. Errors go to stderr with a non-zero exit code.
+#include <iostream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "coordinator/cli_commands.h"
+
+namespace {
+
+int Report(const absl::Status& status) {
+  if (status.ok()) return 0;
+  std::cerr << "phaze: " << status.message() << "\n";
+  return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"phaze: integrated accelerator architecture and device placement search"};
+  app.require_subcommand(1);
+
+  CLI::App* models = app.add_subcommand("models", "List the built-in model zoo");
+
+  std::string space_job;
+  CLI::App* space = app.add_subcommand("space", "Describe a job's architecture space");
+  space->add_option("job", space_job, "Job file (YAML)")->required();
+
+  phaze::cli::LayerArgs layer_args;
+  CLI::App* layer = app.add_subcommand("layer", "Show every operator of every layer with latencies");
+  layer->add_option("--model", layer_args.model, "Zoo model name")->required();
+  layer->add_option("--arch", layer_args.arch, "Architecture preset")->capture_default_str();
+  layer->add_option("--mbs", layer_args.micro_batch, "Micro-batch size")->capture_default_str();
+  layer->add_option("--tp", layer_args.tensor_width, "Tensor-parallel width")->capture_default_str();
+  layer->add_flag("--compat", layer_args.compat, "Use the original PHAZE cost model and backward");
+  layer->add_flag("--json", layer_args.json, "Print JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (*models) return Report(phaze::cli::ListModels(std::cout));
+  if (*space) return Report(phaze::cli::DescribeSpace(space_job, std::cout));
+  if (*layer) return Report(phaze::cli::DescribeLayers(layer_args, std::cout));
+  return 0;
+}
