@@ -63,9 +63,13 @@ struct Demand {
 
 Demand DemandOf(const Problem& p, int i, bool intra_op) {
   const Task& t = p.tasks[i];
-  if (t.engine == Engine::kLink) return {0, 0, 1};
-  if (intra_op) return {p.num_tc, p.num_vc, 0};
-  return t.engine == Engine::kTensor ? Demand{1, 0, 0} : Demand{0, 1, 0};
+  const int64_t cores = intra_op ? CoresOf(p, t.engine) : 1;
+  switch (t.engine) {
+    case Engine::kTensor: return {cores, 0, 0};
+    case Engine::kVector: return {0, cores, 0};
+    case Engine::kLink: return {0, 0, 1};
+  }
+  return {0, 0, 1};
 }
 
 // Interval colouring in start order: optimal for interval graphs, so it never needs more cores
@@ -100,8 +104,10 @@ void AssignCores(const Problem& p, Schedule& s) {
 
 // Serial schedule generation: tasks in `order` (precedence-feasible), each at the earliest time
 // its predecessors are done and its resources are free for its whole duration.
+// With `greedy`, a task that has the choice takes whichever mapping finishes it first given what
+// is already placed (intra_op is then only the initial guess and is overwritten).
 Schedule SerialSgs(const Problem& p, const std::vector<int>& order,
-                   const std::vector<bool>& intra_op) {
+                   const std::vector<bool>& intra_op, bool greedy = false) {
   const int n = static_cast<int>(p.tasks.size());
   Schedule s;
   s.start_s.assign(n, 0.0);
@@ -133,29 +139,115 @@ Schedule SerialSgs(const Problem& p, const std::vector<int>& order,
     }
     return true;
   };
-  for (int i : order) {
-    const Task& t = p.tasks[i];
-    double est = 0;
-    for (int d : t.deps) est = std::max(est, finish[d]);
-    const double dur = Duration(t, intra_op[i]);
-    const Demand demand = DemandOf(p, i, intra_op[i]);
+  auto earliest = [&](double est, double dur, const Demand& demand) {
     std::vector<double> candidates = {est};
     for (const Interval& iv : placed) {
       if (iv.end > est) candidates.push_back(iv.end);
     }
     std::sort(candidates.begin(), candidates.end());
-    double start = candidates.back();
     for (double c : candidates) {
-      if (dur <= 0 || fits(c, dur, demand)) {
-        start = c;
-        break;
+      if (dur <= 0 || fits(c, dur, demand)) return c;
+    }
+    return candidates.back();
+  };
+  for (int i : order) {
+    const Task& t = p.tasks[i];
+    double est = 0;
+    for (int d : t.deps) est = std::max(est, finish[d]);
+    bool intra = intra_op[i] && HasChoice(p, i);
+    double start = earliest(est, Duration(t, intra), DemandOf(p, i, intra));
+    if (greedy && HasChoice(p, i)) {
+      const double other = earliest(est, Duration(t, !intra), DemandOf(p, i, !intra));
+      if (other + Duration(t, !intra) < start + Duration(t, intra) - kEps) {
+        intra = !intra;
+        start = other;
       }
     }
+    s.intra_op[i] = intra;
+    const double dur = Duration(t, intra);
     s.start_s[i] = start;
     finish[i] = start + dur;
-    if (dur > 0) placed.push_back({start, start + dur, demand});
+    if (dur > 0) placed.push_back({start, start + dur, DemandOf(p, i, intra)});
   }
   s.makespan_s = n == 0 ? 0 : *std::max_element(finish.begin(), finish.end());
+  AssignCores(p, s);
+  s.status = SolveStatus::kFeasible;
+  return s;
+}
+
+// Parallel schedule generation: time advances from event to event; at each event the ready tasks
+// start in priority order while their resources are free. A task with a choice runs intra-op
+// when `prefer_intra` and every core of its kind is free, otherwise on one core.
+Schedule ParallelSgs(const Problem& p, const std::vector<double>& priority, bool prefer_intra) {
+  const int n = static_cast<int>(p.tasks.size());
+  Schedule s;
+  s.start_s.assign(n, 0.0);
+  s.intra_op.assign(n, false);
+  std::vector<double> finish(n, kInf);
+  std::vector<int> waiting(n, 0);
+  std::vector<std::vector<int>> succ(n);
+  for (int j = 0; j < n; ++j) {
+    waiting[j] = static_cast<int>(p.tasks[j].deps.size());
+    for (int d : p.tasks[j].deps) succ[d].push_back(j);
+  }
+  std::vector<int> ready;
+  for (int i = 0; i < n; ++i) {
+    if (waiting[i] == 0) ready.push_back(i);
+  }
+  std::vector<int> running;
+  Demand used;
+  double now = 0;
+  int started = 0;
+  while (started < n) {
+    std::sort(ready.begin(), ready.end(), [&](int a, int b) {
+      return priority[a] != priority[b] ? priority[a] > priority[b] : a < b;
+    });
+    std::vector<int> still;
+    for (int i : ready) {
+      const Task& t = p.tasks[i];
+      bool intra = false;
+      if (HasChoice(p, i) && prefer_intra) {
+        const Demand all = DemandOf(p, i, true);
+        intra = used.tc + all.tc <= p.num_tc && used.vc + all.vc <= p.num_vc;
+      }
+      const Demand d = DemandOf(p, i, intra);
+      if (used.tc + d.tc > p.num_tc || used.vc + d.vc > p.num_vc || used.link + d.link > 1) {
+        still.push_back(i);
+        continue;
+      }
+      used.tc += d.tc;
+      used.vc += d.vc;
+      used.link += d.link;
+      s.start_s[i] = now;
+      s.intra_op[i] = intra;
+      finish[i] = now + Duration(t, intra);
+      running.push_back(i);
+      ++started;
+    }
+    ready = std::move(still);
+    if (running.empty()) break;  // cannot happen: an idle chip always admits a ready task
+    // Advance to the next completion; release everything that ends then.
+    double next = kInf;
+    for (int i : running) next = std::min(next, finish[i]);
+    now = next;
+    std::vector<int> keep;
+    for (int i : running) {
+      if (finish[i] <= now) {
+        const Demand d = DemandOf(p, i, s.intra_op[i]);
+        used.tc -= d.tc;
+        used.vc -= d.vc;
+        used.link -= d.link;
+        for (int j : succ[i]) {
+          if (--waiting[j] == 0) ready.push_back(j);
+        }
+      } else {
+        keep.push_back(i);
+      }
+    }
+    running = std::move(keep);
+  }
+  s.makespan_s = 0;
+  for (int i = 0; i < n; ++i) s.makespan_s = std::max(s.makespan_s, finish[i]);
   AssignCores(p, s);
   s.status = SolveStatus::kFeasible;
   return s;
@@ -257,24 +349,149 @@ absl::Status ValidateProblem(const Problem& p) {
 }
 
 double LowerBound(const Problem& p) {
+  const int n = static_cast<int>(p.tasks.size());
+  const std::vector<double> heads = Heads(p), tails = Tails(p);
+  std::vector<double> after(n);  // shortest path after the operator (tails include its own)
+  for (int i = 0; i < n; ++i) {
+    after[i] = tails[i] - std::min(p.tasks[i].single_core_s, p.tasks[i].all_cores_s);
+  }
   double bound = 0;
-  const std::vector<double> tails = Tails(p);
-  for (double t : tails) bound = std::max(bound, t);
-  double tc = 0, vc = 0, link = 0;
-  for (const Task& t : p.tasks) {
-    switch (t.engine) {
-      case Engine::kTensor:
-        tc += std::min(t.all_cores_s, t.single_core_s / static_cast<double>(p.num_tc));
-        break;
-      case Engine::kVector:
-        vc += std::min(t.all_cores_s, t.single_core_s / static_cast<double>(p.num_vc));
-        break;
-      case Engine::kLink:
-        link += t.single_core_s;
-        break;
+  for (int i = 0; i < n; ++i) bound = std::max(bound, heads[i] + tails[i]);  // critical path
+  // Energetic bound per kind: the kind's cores as one machine on which operator j needs w_j of
+  // wall time (L_io intra-op, or L_1 / cores as its share of a single-core run), released at its
+  // head and followed by its tail. Jackson's preemptive schedule gives the exact optimum of that
+  // relaxation. Destructive lower bounding tightens w_j: in a schedule of makespan T an operator
+  // whose single-core run cannot fit (head + L_1 + after > T) must run intra-op. The bound B(T)
+  // falls as T grows, and the makespan is at least the smallest T with B(T) <= T.
+  struct Job {
+    double release, work, after;
+  };
+  auto jackson = [](std::vector<Job> jobs) {
+    double lb = 0, t = 0;
+    std::vector<double> left(jobs.size());
+    for (size_t j = 0; j < jobs.size(); ++j) left[j] = jobs[j].work;
+    size_t done = 0;
+    while (done < jobs.size()) {
+      int pick = -1;
+      double next_release = kInf;
+      for (size_t j = 0; j < jobs.size(); ++j) {
+        if (left[j] <= 0) continue;
+        if (jobs[j].release <= t) {
+          if (pick < 0 || jobs[j].after > jobs[static_cast<size_t>(pick)].after) {
+            pick = static_cast<int>(j);
+          }
+        } else {
+          next_release = std::min(next_release, jobs[j].release);
+        }
+      }
+      if (pick < 0) {
+        t = next_release;
+        continue;
+      }
+      const size_t j = static_cast<size_t>(pick);
+      const double run = std::min(left[j], next_release - t);
+      t += run;
+      left[j] -= run;
+      if (left[j] <= 0) {
+        ++done;
+        lb = std::max(lb, t + jobs[j].after);
+      }
+    }
+    return lb;
+  };
+  std::vector<double> breaks;
+  auto relaxation = [&](double makespan) {
+    double b = 0;
+    for (Engine kind : {Engine::kTensor, Engine::kVector, Engine::kLink}) {
+      const double cores = static_cast<double>(CoresOf(p, kind));
+      std::vector<Job> jobs;
+      for (int i = 0; i < n; ++i) {
+        const Task& t = p.tasks[i];
+        if (t.engine != kind) continue;
+        const bool forced = heads[i] + t.single_core_s + after[i] > makespan;
+        const double work = forced ? std::min(t.all_cores_s, t.single_core_s)
+                                   : std::min(t.all_cores_s, t.single_core_s / cores);
+        jobs.push_back({heads[i], work, after[i]});
+      }
+      if (!jobs.empty()) b = std::max(b, jackson(std::move(jobs)));
+    }
+    return b;
+  };
+  for (int i = 0; i < n; ++i) {
+    const double b = heads[i] + p.tasks[i].single_core_s + after[i];
+    if (b > bound) breaks.push_back(b);
+  }
+  std::sort(breaks.begin(), breaks.end());
+  double start = bound;
+  for (size_t k = 0; k <= breaks.size(); ++k) {
+    const double end = k < breaks.size() ? breaks[k] : kInf;
+    if (end <= start) continue;
+    // Forced sets only change at breakpoints, so the relaxation is constant on [start, end).
+    const double t = std::max(start, relaxation(start));
+    if (t < end) return std::max(bound, t);
+    start = end;
+  }
+  return bound;
+}
+
+// Local search on the activity list of a schedule: move one operator to another precedence-
+// feasible position, or flip its intra-op choice, and regenerate with the serial scheme; keep
+// the first improvement. Bounded to a fixed number of regenerations.
+Schedule ImproveByInsertion(const Problem& p, Schedule best, double lower) {
+  const int n = static_cast<int>(p.tasks.size());
+  if (n < 2) return best;
+  std::vector<std::vector<int>> succ(n);
+  for (int j = 0; j < n; ++j) {
+    for (int d : p.tasks[j].deps) succ[d].push_back(j);
+  }
+  constexpr int kBudget = 600;
+  int evaluations = 0;
+  bool improved = true;
+  while (improved && evaluations < kBudget && best.makespan_s > lower * (1 + 1e-9)) {
+    improved = false;
+    std::vector<int> list(n);
+    std::iota(list.begin(), list.end(), 0);
+    std::stable_sort(list.begin(), list.end(), [&](int a, int b) {
+      return best.start_s[a] != best.start_s[b] ? best.start_s[a] < best.start_s[b] : a < b;
+    });
+    std::vector<int> position(n);
+    for (int k = 0; k < n; ++k) position[list[k]] = k;
+    auto try_list = [&](const std::vector<int>& order, const std::vector<bool>& intra) {
+      ++evaluations;
+      Schedule s = SerialSgs(p, order, intra);
+      if (s.makespan_s < best.makespan_s * (1 - 1e-9)) {
+        best = std::move(s);
+        return true;
+      }
+      return false;
+    };
+    for (int a = 0; a < n && !improved && evaluations < kBudget; ++a) {
+      const int x = list[a];
+      if (HasChoice(p, x)) {
+        std::vector<bool> flipped = best.intra_op;
+        flipped[x] = !flipped[x];
+        if (try_list(list, flipped)) {
+          improved = true;
+          break;
+        }
+      }
+      // Earliest and latest positions that keep x after its inputs and before its users.
+      int lo = 0, hi = n - 1;
+      for (int d : p.tasks[x].deps) lo = std::max(lo, position[d] + 1);
+      for (int u : succ[x]) hi = std::min(hi, position[u] - 1);
+      for (int b = lo; b <= hi && evaluations < kBudget; ++b) {
+        if (b == a) continue;
+        std::vector<int> moved = list;
+        moved.erase(moved.begin() + a);
+        moved.insert(moved.begin() + (b > a ? b : b), x);
+        if (try_list(moved, best.intra_op)) {
+          improved = true;
+          break;
+        }
+      }
     }
   }
-  return std::max({bound, tc, vc, link});
+  return best;
 }
 
 Schedule ListSchedule(const Problem& p) {
@@ -295,21 +512,40 @@ Schedule ListSchedule(const Problem& p) {
     if (s.makespan_s < best.makespan_s) best = std::move(s);
   }
   // Greedy: each task in list order takes whichever mapping finishes it first.
-  std::vector<bool> greedy(n, false);
-  for (int k = 0; k < n; ++k) {
-    const int i = order[static_cast<size_t>(k)];
-    if (!HasChoice(p, i)) continue;
-    std::vector<int> prefix(order.begin(), order.begin() + k + 1);
-    greedy[i] = false;
-    const Schedule off = SerialSgs(p, prefix, greedy);
-    greedy[i] = true;
-    const Schedule on = SerialSgs(p, prefix, greedy);
-    greedy[i] = on.start_s[i] + p.tasks[i].all_cores_s <
-                off.start_s[i] + p.tasks[i].single_core_s - kEps;
-  }
-  Schedule g = SerialSgs(p, order, greedy);
+  Schedule g = SerialSgs(p, order, none, /*greedy=*/true);
   if (g.makespan_s < best.makespan_s) best = std::move(g);
-  return best;
+  const std::vector<double> tails = Tails(p);
+  for (bool prefer_intra : {true, false}) {
+    Schedule ps = ParallelSgs(p, tails, prefer_intra);
+    if (ps.makespan_s < best.makespan_s) best = std::move(ps);
+  }
+  // If that is not provably good, try a few more priority rules: the tail plus a multiple of the
+  // operator's own duration (favouring long operators that would otherwise be left to the end),
+  // and deterministic pseudo-random perturbations of the tail.
+  const double lower = LowerBound(p);
+  if (best.makespan_s <= lower * (1 + 1e-3)) return best;
+  std::vector<double> priority(n);
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  for (int variant = 0; variant < 24; ++variant) {
+    for (int i = 0; i < n; ++i) {
+      const double own = std::min(p.tasks[i].single_core_s, p.tasks[i].all_cores_s);
+      if (variant < 4) {
+        priority[i] = tails[i] + own * (0.5 * (variant + 1));
+      } else {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        const double noise = static_cast<double>(state >> 11) / 9007199254740992.0;  // [0, 1)
+        priority[i] = tails[i] * (0.7 + 0.6 * noise);
+      }
+    }
+    for (bool prefer_intra : {true, false}) {
+      Schedule ps = ParallelSgs(p, priority, prefer_intra);
+      if (ps.makespan_s < best.makespan_s) best = std::move(ps);
+      Schedule ss = SerialSgs(p, PriorityOrder(p, priority), std::vector<bool>(n, prefer_intra),
+                              /*greedy=*/true);
+      if (ss.makespan_s < best.makespan_s) best = std::move(ss);
+    }
+  }
+  return ImproveByInsertion(p, std::move(best), lower);
 }
 
 absl::Status CheckSchedule(const Problem& p, const Schedule& s) {
@@ -472,7 +708,14 @@ absl::StatusOr<Schedule> CbcBackend::Solve(const Problem& p, const SolveOptions&
   for (int i = 0; i < n; ++i) {
     col_s[i] = add_col(heads[i] / kUnitS, std::max(heads[i] / kUnitS, ub - tails[i] / kUnitS),
                        0.0, false);
-    if (HasChoice(p, i)) col_y[i] = add_col(0, 1, 0, true);
+    if (HasChoice(p, i)) {
+      // A single-core run that cannot fit between the operator's earliest start and its latest
+      // finish under the incumbent makespan forces intra-op: fix y = 1.
+      const Task& t = p.tasks[i];
+      const double after = tails[i] - std::min(t.single_core_s, t.all_cores_s);
+      const bool forced = (heads[i] + t.single_core_s + after) / kUnitS > ub;
+      col_y[i] = add_col(forced ? 1 : 0, 1, 0, true);
+    }
   }
   // z[i][c] for kinds that need assignment; symmetry broken: the k-th task of a kind may only use
   // cores 0..k.
@@ -490,7 +733,10 @@ absl::StatusOr<Schedule> CbcBackend::Solve(const Problem& p, const SolveOptions&
   }
   // Pairs that may conflict, with their ordering binaries.
   struct Pair {
-    int i, j, before, after;  // before: i then j
+    int i, j;
+    int before;  // binary: i finishes before j starts
+    int after;   // binary: j finishes before i starts; -1 when the pair must be ordered, and
+                 // after = 1 - before
   };
   std::vector<Pair> pairs;
   for (int i = 0; i < n; ++i) {
@@ -498,16 +744,26 @@ absl::StatusOr<Schedule> CbcBackend::Solve(const Problem& p, const SolveOptions&
       if (reach[i][j] || reach[j][i]) continue;
       const Task& a = p.tasks[i];
       const Task& b = p.tasks[j];
-      bool may_conflict;
-      if (!IsCompute(a) || !IsCompute(b)) {
-        may_conflict = !IsCompute(a) && !IsCompute(b);
-      } else {
-        const bool same = a.engine == b.engine;
-        may_conflict = col_y[i] >= 0 || col_y[j] >= 0 ||
-                       (same && (CoresOf(p, a.engine) == 1 || !col_z[i].empty()));
+      // Only operators of the same kind compete: tensor cores, vector cores and the link are
+      // separate units.
+      bool may_conflict = false;
+      if (a.engine == b.engine) {
+        may_conflict = !IsCompute(a) || col_y[i] >= 0 || col_y[j] >= 0 ||
+                       CoresOf(p, a.engine) == 1 || !col_z[i].empty();
       }
       if (!may_conflict) continue;
-      pairs.push_back({i, j, add_col(0, 1, 0, true), add_col(0, 1, 0, true)});
+      const bool must_order = !IsCompute(a) || CoresOf(p, a.engine) == 1;
+      // Time windows under the incumbent: x cannot precede y if x's earliest finish is after
+      // y's latest start.
+      auto can_precede = [&](int x, int y) {
+        const double earliest_finish =
+            heads[x] + std::min(p.tasks[x].single_core_s, p.tasks[x].all_cores_s);
+        const double latest_start = ub * kUnitS - tails[y];
+        return earliest_finish <= latest_start * (1 + 1e-9);
+      };
+      const int before = add_col(0, can_precede(i, j) ? 1 : 0, 0, true);
+      const int after = must_order ? -1 : add_col(0, can_precede(j, i) ? 1 : 0, 0, true);
+      pairs.push_back({i, j, before, after});
     }
   }
   const int num_cols = static_cast<int>(col_lb.size());
@@ -545,26 +801,31 @@ absl::StatusOr<Schedule> CbcBackend::Solve(const Problem& p, const SolveOptions&
       add_row(with_duration({{col_s[i], 1.0}, {col_s[d], -1.0}}, d), single_u(d), kInf);
     }
   }
+  // The tightest valid big-M: i can finish no later than UB minus its shortest tail, and j can
+  // start no earlier than its head.
+  auto big_m = [&](int i, int j) {
+    const double after_i = tails[i] - std::min(p.tasks[i].single_core_s, p.tasks[i].all_cores_s);
+    return std::max(0.0, ub - (after_i + heads[j]) / kUnitS);
+  };
   for (const Pair& pr : pairs) {
-    const double big_m = ub;
-    // s_j >= s_i + p_i - M (1 - before);  s_i >= s_j + p_j - M (1 - after)
-    add_row(with_duration({{col_s[pr.j], 1.0}, {col_s[pr.i], -1.0}, {pr.before, -big_m}}, pr.i),
-            single_u(pr.i) - big_m, kInf);
-    add_row(with_duration({{col_s[pr.i], 1.0}, {col_s[pr.j], -1.0}, {pr.after, -big_m}}, pr.j),
-            single_u(pr.j) - big_m, kInf);
-    add_row({{pr.before, 1.0}, {pr.after, 1.0}}, -kInf, 1.0);
-    const Task& a = p.tasks[pr.i];
-    const Task& b = p.tasks[pr.j];
-    if (!IsCompute(a)) {
-      add_row({{pr.before, 1.0}, {pr.after, 1.0}}, 1.0, kInf);  // one collective at a time
+    const double m_ij = big_m(pr.i, pr.j), m_ji = big_m(pr.j, pr.i);
+    // s_j >= s_i + p_i - M_ij (1 - before)
+    add_row(with_duration({{col_s[pr.j], 1.0}, {col_s[pr.i], -1.0}, {pr.before, -m_ij}}, pr.i),
+            single_u(pr.i) - m_ij, kInf);
+    if (pr.after < 0) {
+      // s_i >= s_j + p_j - M_ji before
+      add_row(with_duration({{col_s[pr.i], 1.0}, {col_s[pr.j], -1.0}, {pr.before, m_ji}}, pr.j),
+              single_u(pr.j), kInf);
       continue;
     }
+    // s_i >= s_j + p_j - M_ji (1 - after)
+    add_row(with_duration({{col_s[pr.i], 1.0}, {col_s[pr.j], -1.0}, {pr.after, -m_ji}}, pr.j),
+            single_u(pr.j) - m_ji, kInf);
+    add_row({{pr.before, 1.0}, {pr.after, 1.0}}, -kInf, 1.0);
+    // An intra-op operator has every core of its kind: it overlaps no other operator of that kind.
     if (col_y[pr.i] >= 0) add_row({{pr.before, 1.0}, {pr.after, 1.0}, {col_y[pr.i], -1.0}}, 0, kInf);
     if (col_y[pr.j] >= 0) add_row({{pr.before, 1.0}, {pr.after, 1.0}, {col_y[pr.j], -1.0}}, 0, kInf);
-    if (a.engine != b.engine) continue;
-    if (CoresOf(p, a.engine) == 1) {
-      add_row({{pr.before, 1.0}, {pr.after, 1.0}}, 1.0, kInf);
-    } else if (!col_z[pr.i].empty()) {
+    if (!col_z[pr.i].empty()) {
       const size_t shared = std::min(col_z[pr.i].size(), col_z[pr.j].size());
       for (size_t c = 0; c < shared; ++c) {
         add_row({{pr.before, 1.0}, {pr.after, 1.0}, {col_z[pr.i][c], -1.0}, {col_z[pr.j][c], -1.0}},
@@ -598,7 +859,7 @@ absl::StatusOr<Schedule> CbcBackend::Solve(const Problem& p, const SolveOptions&
     const double tol = 1e-9 * std::max(1e-6, start.makespan_s);
     if (end_i <= start.start_s[pr.j] + tol) {
       x0[pr.before] = 1.0;
-    } else if (end_j <= start.start_s[pr.i] + tol) {
+    } else if (end_j <= start.start_s[pr.i] + tol && pr.after >= 0) {
       x0[pr.after] = 1.0;
     }
   }
@@ -690,6 +951,24 @@ uint64_t ProblemKey(const Problem& p, const SolveOptions& options) {
   return static_cast<uint64_t>(h);
 }
 
+Schedule BoundLayer(const Problem& problem, const SolveOptions& options, ScheduleCache* cache) {
+  // Bounds are cached under their own key: a bound is not a solve.
+  const uint64_t key = ProblemKey(problem, options) ^ 0x5bd1e9955bd1e995ull;
+  Schedule s;
+  if (cache != nullptr && cache->Lookup(key, &s)) {
+    s.from_cache = true;
+    return s;
+  }
+  if (!AllFinite(problem)) {
+    s = InfeasibleSchedule();
+  } else {
+    s = ListSchedule(problem);
+    SetGap(s, LowerBound(problem), options.relative_gap);
+  }
+  if (cache != nullptr) cache->Insert(key, s);
+  return s;
+}
+
 absl::StatusOr<Schedule> ScheduleLayer(const Problem& problem, const SolveOptions& options,
                                        SchedulerBackend& backend, ScheduleCache* cache) {
   if (absl::Status st = ValidateProblem(problem); !st.ok()) return st;
@@ -699,17 +978,12 @@ absl::StatusOr<Schedule> ScheduleLayer(const Problem& problem, const SolveOption
     cached.from_cache = true;
     return cached;
   }
-  Schedule s;
-  if (!AllFinite(problem)) {
-    s = InfeasibleSchedule();
-  } else {
-    s = ListSchedule(problem);
-    SetGap(s, LowerBound(problem), options.relative_gap);
-    if (s.status != SolveStatus::kOptimal) {
-      absl::StatusOr<Schedule> solved = backend.Solve(problem, options);
-      if (!solved.ok()) return solved.status();
-      s = *std::move(solved);
-    }
+  Schedule s = BoundLayer(problem, options, cache);
+  s.from_cache = false;
+  if (s.status == SolveStatus::kFeasible) {
+    absl::StatusOr<Schedule> solved = backend.Solve(problem, options);
+    if (!solved.ok()) return solved.status();
+    s = *std::move(solved);
   }
   if (cache != nullptr) cache->Insert(key, s);
   return s;

@@ -4,8 +4,9 @@
 // The problem is a small resource-constrained project schedule. Renewable resources: the chip's
 // tensor cores, its vector cores, and the device link (one collective at a time; it overlaps with
 // compute, fixing the original's collectives-on-a-vector-core). An operator either takes one core
-// of its kind for its single-core latency, or (intra_op) the whole chip for its all-cores latency,
-// as in the original, where an intra-operator-parallel operator has the chip to itself.
+// of its kind for its single-core latency, or (intra_op) every core of its kind for its all-cores
+// latency. Tensor and vector cores are separate units, so an intra-op GEMM does not stop the
+// vector cores (the original let an intra-op operator have the whole chip, a simplification).
 //
 // Backends (one contract, one shared test suite):
 //  - CbcBackend: the MILP on COIN-OR CBC, with ordering binaries only for incomparable pairs that
@@ -126,6 +127,11 @@ class ScheduleCache {
 };
 
 uint64_t ProblemKey(const Problem& problem, const SolveOptions& options);
+
+// The list schedule with its lower bound and gap, without any MILP: status kOptimal when they
+// meet within the gap target, kFeasible otherwise (kInfeasible for non-finite latencies). The
+// problem must pass ValidateProblem. `cache` may be null.
+Schedule BoundLayer(const Problem& problem, const SolveOptions& options, ScheduleCache* cache);
 
 // Bounds first; the backend only when the bounds are further apart than the gap target.
 // `cache` may be null.

@@ -139,12 +139,14 @@ TEST(ScheduleLayerTest, SameProblemIsSolvedOncePerCache) {
   CbcBackend cbc;
   ScheduleCache cache;
   absl::StatusOr<Schedule> first = ScheduleLayer(p, {}, cbc, &cache);
+  const int64_t entries = cache.size();  // the bounds and the solve
   absl::StatusOr<Schedule> second = ScheduleLayer(p, {}, cbc, &cache);
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_FALSE(first->from_cache);
   EXPECT_TRUE(second->from_cache);
   EXPECT_EQ(first->makespan_s, second->makespan_s);
-  EXPECT_EQ(cache.size(), 1);
+  EXPECT_EQ(cache.size(), entries);
+  EXPECT_LE(entries, 2);
   Problem other = p;
   other.tasks[0].single_core_s *= 2;
   EXPECT_NE(ProblemKey(p, {}), ProblemKey(other, {}));

@@ -1,8 +1,14 @@
 #include "coordinator/cli_commands.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <thread>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -15,6 +21,9 @@
 #include "common/job.h"
 #include "common/layer_graph.h"
 #include "common/model.h"
+#include "common/report.h"
+#include "common/schedule.h"
+#include "common/search.h"
 #include "common/status_macros.h"
 #include "nlohmann/json.hpp"
 
@@ -27,6 +36,24 @@ absl::Status ReadFile(const std::string& path, std::string* contents) {
   buffer << in.rdbuf();
   if (in.bad()) return absl::InvalidArgumentError(absl::StrCat("cannot read '", path, "'"));
   *contents = buffer.str();
+  return absl::OkStatus();
+}
+
+absl::Status WriteFile(const std::string& path, const std::string& contents) {
+  std::error_code ec;
+  const std::filesystem::path p(path);
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("cannot create folder for '", path, "'"));
+  // Write to a temporary name and rename, so a reader never sees half a file.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) return absl::InvalidArgumentError(absl::StrCat("cannot write '", tmp, "'"));
+    f << contents;
+    if (!f.flush()) return absl::InvalidArgumentError(absl::StrCat("cannot write '", tmp, "'"));
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("cannot rename to '", path, "'"));
   return absl::OkStatus();
 }
 
@@ -163,10 +190,125 @@ absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out) {
       if (!args.json) {
         out << absl::StrFormat("  %-28s %-4s %-34s %12.3f %12.3f\n", "sum (serial)", "", "",
                                sum_one * 1e6, sum_all * 1e6);
+        sched::Problem problem;
+        problem.num_tc = arch.num_tc;
+        problem.num_vc = arch.num_vc;
+        for (size_t i = 0; i < ops->size(); ++i) {
+          problem.tasks.push_back({(*ops)[i].engine(), costs[i].single_core_s,
+                                   costs[i].all_cores_s, (*ops)[i].deps});
+        }
+        sched::CbcBackend cbc;
+        sched::SolveOptions solve;
+        solve.time_limit_s = args.time_limit_s;
+        PHAZE_ASSIGN_OR_RETURN(sched::Schedule s, sched::ScheduleLayer(problem, solve, cbc, nullptr));
+        const sched::Schedule list = sched::ListSchedule(problem);
+        out << absl::StrFormat(
+            "  schedule: makespan %.3f us (%s, gap %.4f, lower bound %.3f us, list schedule "
+            "%.3f us, MILP %s, %d nodes)\n",
+            s.makespan_s * 1e6, sched::SolveStatusName(s.status), s.gap, s.lower_bound_s * 1e6,
+            list.makespan_s * 1e6, s.mip_built ? "built" : "skipped", s.nodes);
+        out << absl::StrFormat("  bounds before solving: lower %.3f us\n", sched::LowerBound(problem) * 1e6);
       }
     }
   }
   if (args.json) out << json.dump(2) << "\n";
+  return absl::OkStatus();
+}
+
+namespace {
+
+// A one-line progress bar on a terminal; silent otherwise.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled)
+      : enabled_(enabled && isatty(STDERR_FILENO) == 1),
+        start_(std::chrono::steady_clock::now()) {}
+
+  void Update(const Progress& p) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (p.done != p.planned && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double fraction = p.planned > 0 ? static_cast<double>(p.done) / p.planned : 1.0;
+    const int width = 30;
+    const int filled = static_cast<int>(fraction * width);
+    std::string bar(static_cast<size_t>(filled), '#');
+    bar.resize(width, '.');
+    std::string best = "none feasible yet";
+    if (p.best.has_value()) {
+      best = absl::StrFormat("best %.4g samples/s at %.1f mm^2", p.best->throughput_samples_per_s,
+                             p.best->area_um2 / 1e6);
+    }
+    std::cerr << absl::StrFormat("\r[%s] %d/%d %5.1f%% %7.1f eval/s  %s   ", bar, p.done,
+                                 p.planned, 100 * fraction,
+                                 elapsed > 0 ? static_cast<double>(p.done) / elapsed : 0.0, best)
+              << std::flush;
+  }
+  void Finish() {
+    if (enabled_) std::cerr << "\n";
+  }
+
+ private:
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+}  // namespace
+
+absl::Status RunJob(const RunArgs& args, std::ostream& out) {
+  std::string text;
+  PHAZE_RETURN_IF_ERROR(ReadFile(args.job_path, &text));
+  PHAZE_ASSIGN_OR_RETURN(JobSpec job, ParseJobYaml(text));
+  PHAZE_ASSIGN_OR_RETURN(std::unique_ptr<Evaluator> evaluator, Evaluator::Create(job));
+  const int threads = args.threads > 0
+                          ? args.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  out << "phaze run: job '" << job.name << "', model " << job.model.name << ", "
+      << evaluator->NumCandidates() << " candidates, strategy "
+      << SearchStrategyName(job.search.strategy) << ", " << threads << " threads\n";
+  ProgressBar bar(args.progress);
+  const auto start = std::chrono::steady_clock::now();
+  const SearchState state =
+      RunLocal(*evaluator, threads, [&bar](const Progress& p) { bar.Update(p); });
+  bar.Finish();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const std::filesystem::path dir(args.out_dir);
+  PHAZE_RETURN_IF_ERROR(WriteFile((dir / "best.json").string(),
+                                  BestJson(*evaluator, state).dump(2) + "\n"));
+  PHAZE_RETURN_IF_ERROR(WriteFile((dir / "front.json").string(),
+                                  FrontJson(*evaluator, state).dump(2) + "\n"));
+  PHAZE_RETURN_IF_ERROR(WriteFile((dir / "results.csv").string(), ResultsCsv(state)));
+
+  const SearchStats& s = state.stats();
+  out << absl::StrFormat("evaluated %d candidates in %.1f s (%.1f eval/s): %d feasible, %d "
+                         "infeasible, %d pruned, %d errors\n",
+                         s.evaluated, elapsed,
+                         elapsed > 0 ? static_cast<double>(s.evaluated) / elapsed : 0.0,
+                         s.feasible, s.infeasible, s.pruned, s.errors);
+  out << absl::StrFormat("ILP: %d layer schedules, %d MILPs built, %d skipped by bounds, %d cache "
+                         "hits, %d time-outs, max gap %.4f\n",
+                         s.ilp.layers, s.ilp.built, s.ilp.skipped_by_bounds, s.ilp.cache_hits,
+                         s.ilp.time_outs, s.ilp.max_gap, s.ilp.solve_s);
+  if (state.best().Get().has_value()) {
+    const nlohmann::json best = DesignPointJson(*evaluator, state, *state.best().Get());
+    const nlohmann::json& pl = best["placement"];
+    out << absl::StrFormat(
+        "best: %.6g samples/s on %s (%.2f mm^2), micro-batch %d, HBM %d GiB, recompute %s, "
+        "(p, t, d) = (%d, %d, %d)\n",
+        pl["throughput_samples_per_s"].get<double>(),
+        best["architecture"]["describe"].get<std::string>(),
+        best["architecture"]["area_mm2"].get<double>(), best["micro_batch"].get<int64_t>(),
+        best["hbm_gib"].get<int64_t>(), best["recompute"].get<bool>() ? "on" : "off",
+        pl["pipeline"].get<int64_t>(), pl["tensor"].get<int64_t>(), pl["data"].get<int64_t>());
+  } else {
+    out << "best: no feasible design (nothing fits the HBM sizes or device count)\n";
+  }
+  out << "front: " << state.front().size() << " points; wrote " << (dir / "best.json").string()
+      << ", front.json, results.csv\n";
   return absl::OkStatus();
 }
 

@@ -26,9 +26,22 @@ struct LayerArgs {
   int64_t tensor_width = 1;
   bool compat = false;  // the original's cost model and backward
   bool json = false;
+  double time_limit_s = 10;  // per layer schedule
 };
 // `phaze layer`: every operator of every layer with its latencies.
 absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out);
+
+struct RunArgs {
+  std::string job_path;
+  std::string out_dir = "phaze-out";
+  int threads = 0;  // 0: every core
+  bool progress = true;
+};
+// `phaze run`: the whole search on this machine; writes best.json, front.json, results.csv.
+absl::Status RunJob(const RunArgs& args, std::ostream& out);
+
+// Writes `contents` to `path`, creating parent folders.
+absl::Status WriteFile(const std::string& path, const std::string& contents);
 
 // Reads a whole file; kNotFound / kInvalidArgument name the path.
 absl::Status ReadFile(const std::string& path, std::string* contents);

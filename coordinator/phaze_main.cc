@@ -1,5 +1,7 @@
 // phaze: the command line. Verbs that work offline (models, space, layer) and, later, the client
 // of a coordinator. Errors go to stderr with a non-zero exit code.
+#include <malloc.h>
+
 #include <iostream>
 #include <string>
 
@@ -17,6 +19,10 @@ int Report(const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // CBC allocates and frees large blocks for every MILP; with glibc's default thresholds each one
+  // is an mmap/munmap pair and the process spends as much time in the kernel as in the solver.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   CLI::App app{"phaze: integrated accelerator architecture and device placement search"};
   app.require_subcommand(1);
 
@@ -34,6 +40,17 @@ int main(int argc, char** argv) {
   layer->add_option("--tp", layer_args.tensor_width, "Tensor-parallel width")->capture_default_str();
   layer->add_flag("--compat", layer_args.compat, "Use the original PHAZE cost model and backward");
   layer->add_flag("--json", layer_args.json, "Print JSON");
+  layer->add_option("--time-limit", layer_args.time_limit_s, "Seconds per layer schedule")
+      ->capture_default_str();
+
+  phaze::cli::RunArgs run_args;
+  CLI::App* run = app.add_subcommand("run", "Run a whole search on this machine");
+  run->add_option("job", run_args.job_path, "Job file (YAML)")->required();
+  run->add_option("--out", run_args.out_dir, "Output folder")->capture_default_str();
+  run->add_option("--threads", run_args.threads, "Worker threads (0: every core)")
+      ->capture_default_str();
+  bool quiet = false;
+  run->add_flag("--quiet", quiet, "No progress bar");
 
   try {
     app.parse(argc, argv);
@@ -43,5 +60,9 @@ int main(int argc, char** argv) {
   if (*models) return Report(phaze::cli::ListModels(std::cout));
   if (*space) return Report(phaze::cli::DescribeSpace(space_job, std::cout));
   if (*layer) return Report(phaze::cli::DescribeLayers(layer_args, std::cout));
+  if (*run) {
+    run_args.progress = !quiet;
+    return Report(phaze::cli::RunJob(run_args, std::cout));
+  }
   return 0;
 }

@@ -1,0 +1,172 @@
+#include "common/search.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <thread>
+#include <utility>
+
+#include "absl/synchronization/mutex.h"
+
+namespace phaze {
+
+SearchPlan::SearchPlan(const Evaluator& evaluator)
+    : evaluator_(evaluator), strategy_(evaluator.job().search.strategy) {
+  const JobArchitectures& archs = evaluator.architectures();
+  const int64_t n_mbs = static_cast<int64_t>(evaluator.job().training.micro_batch_sizes.size());
+  if (strategy_ != SearchStrategy::kAreaBuckets) {
+    std::vector<int64_t> all;
+    for (int64_t a = 0; a < archs.Size(); ++a) {
+      if (!archs.At(a).valid) continue;
+      for (int64_t m = 0; m < n_mbs; ++m) all.push_back(a * n_mbs + m);
+    }
+    planned_ = static_cast<int64_t>(all.size());
+    batches_.push_back(std::move(all));
+    return;
+  }
+  // Descending area, buckets of bucket_um2, index order inside a bucket.
+  struct Entry {
+    int64_t arch;
+    double area;
+  };
+  std::vector<Entry> valid;
+  for (int64_t a = 0; a < archs.Size(); ++a) {
+    const ArchCandidate c = archs.At(a);
+    if (c.valid) valid.push_back({a, c.area_um2});
+  }
+  std::stable_sort(valid.begin(), valid.end(),
+                   [](const Entry& x, const Entry& y) { return x.area > y.area; });
+  const double width = evaluator.job().search.bucket_um2;
+  int64_t current = -1;
+  for (const Entry& e : valid) {
+    const int64_t bucket = static_cast<int64_t>(std::floor(e.area / width));
+    if (bucket != current) {
+      batches_.push_back({});
+      current = bucket;
+    }
+    for (int64_t m = 0; m < n_mbs; ++m) {
+      batches_.back().push_back(e.arch * n_mbs + m);
+      bucket_of_candidate_[e.arch * n_mbs + m] = static_cast<int64_t>(batches_.size()) - 1;
+    }
+  }
+  for (auto& b : batches_) std::sort(b.begin(), b.end());
+  planned_ = static_cast<int64_t>(bucket_of_candidate_.size());
+  bucket_best_.assign(batches_.size(), -1.0);
+}
+
+std::vector<int64_t> SearchPlan::NextBatch() {
+  if (strategy_ == SearchStrategy::kAreaBuckets && next_ > 0) {
+    // The original's stop rule: the last `window` visited buckets' best throughputs never rise.
+    const size_t window = static_cast<size_t>(evaluator_.job().search.bucket_window);
+    if (next_ >= window) {
+      bool rising = false;
+      for (size_t b = next_ - window + 1; b < next_; ++b) {
+        rising |= bucket_best_[b] > bucket_best_[b - 1];
+      }
+      if (!rising) return {};
+    }
+  }
+  if (next_ >= batches_.size()) return {};
+  return batches_[next_++];
+}
+
+void SearchPlan::Tell(const EvaluationResult& r) {
+  if (strategy_ != SearchStrategy::kAreaBuckets) return;
+  auto it = bucket_of_candidate_.find(r.candidate_index);
+  if (it == bucket_of_candidate_.end()) return;
+  double& best = bucket_best_[static_cast<size_t>(it->second)];
+  for (const PointResult& p : r.points) {
+    if (p.search.feasible) best = std::max(best, p.search.throughput_samples_per_s);
+  }
+}
+
+bool SearchState::Add(const EvaluationResult& r) {
+  if (results_.count(r.candidate_index) || errors_.count(r.candidate_index)) return false;
+  ++stats_.evaluated;
+  stats_.ilp.Merge(r.ilp);
+  if (r.AnyFeasible()) {
+    ++stats_.feasible;
+  } else {
+    ++stats_.infeasible;
+  }
+  for (const DesignPoint& p : DesignPoints(r, recompute_modes_)) {
+    front_.Insert(p);
+    best_.Offer(p);
+  }
+  results_.emplace(r.candidate_index, r);
+  return true;
+}
+
+void SearchState::AddPruned(int64_t candidate) {
+  if (pruned_.emplace(candidate, true).second) ++stats_.pruned;
+}
+
+void SearchState::AddError(int64_t candidate, const std::string& message) {
+  if (results_.count(candidate)) return;
+  if (errors_.emplace(candidate, message).second) ++stats_.errors;
+}
+
+bool CanPrune(const Evaluator& evaluator, int64_t candidate, const ParetoFront& front) {
+  const JobSpec& job = evaluator.job();
+  const int64_t n_mbs = static_cast<int64_t>(job.training.micro_batch_sizes.size());
+  const ArchCandidate arch = evaluator.architectures().At(candidate / n_mbs);
+  const int64_t mbs = job.training.micro_batch_sizes[static_cast<size_t>(candidate % n_mbs)];
+  return front.DominatesBound(evaluator.ThroughputUpperBound(arch.arch, mbs), arch.area_um2,
+                              evaluator.EnergyLowerBound(mbs));
+}
+
+SearchState RunLocal(const Evaluator& evaluator, int threads,
+                     const std::function<void(const Progress&)>& on_progress) {
+  SearchState state(static_cast<int64_t>(evaluator.job().training.recompute.size()));
+  SearchPlan plan(evaluator);
+  sched::ScheduleCache cache;
+  absl::Mutex mu;
+  Progress progress;
+  progress.planned = plan.planned();
+  const bool prune = evaluator.job().search.strategy == SearchStrategy::kPruned;
+  threads = std::max(1, threads);
+  for (std::vector<int64_t> batch = plan.NextBatch(); !batch.empty(); batch = plan.NextBatch()) {
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      sched::CbcBackend backend;
+      for (size_t i = next++; i < batch.size(); i = next++) {
+        const int64_t candidate = batch[i];
+        bool skip = false;
+        if (prune) {
+          absl::MutexLock lock(&mu);
+          skip = CanPrune(evaluator, candidate, state.front());
+        }
+        absl::StatusOr<EvaluationResult> r;
+        if (!skip) {
+          Evaluator::SkipTest can_skip;
+          if (prune) {
+            can_skip = [&](double throughput, double area, double energy) {
+              absl::MutexLock lock(&mu);
+              return state.front().DominatesBound(throughput, area, energy);
+            };
+          }
+          r = evaluator.Evaluate(candidate, backend, &cache, can_skip);
+        }
+        absl::MutexLock lock(&mu);
+        if (skip || (r.ok() && r->pruned)) {
+          state.AddPruned(candidate);
+        } else if (r.ok()) {
+          state.Add(*r);
+          plan.Tell(*r);
+        } else {
+          state.AddError(candidate, std::string(r.status().message()));
+        }
+        ++progress.done;
+        progress.best = state.best().Get();
+        if (on_progress) on_progress(progress);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (std::thread& t : pool) t.join();
+  }
+  return state;
+}
+
+}  // namespace phaze
