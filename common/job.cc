@@ -505,7 +505,10 @@ absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
   }
   if (root["solver"]) {
     const YAML::Node s = root["solver"];
-    PHAZE_RETURN_IF_ERROR(CheckKeys(s, "solver", {"time_limit_s", "relative_gap"}));
+    PHAZE_RETURN_IF_ERROR(CheckKeys(s, "solver", {"time_limit_s", "relative_gap", "max_nodes"}));
+    if (s["max_nodes"]) {
+      PHAZE_ASSIGN_OR_RETURN(job.solver.max_nodes, PositiveInt(s["max_nodes"], "solver.max_nodes"));
+    }
     if (s["time_limit_s"]) {
       PHAZE_ASSIGN_OR_RETURN(job.solver.time_limit_s,
                              PositiveNumber(s["time_limit_s"], "solver.time_limit_s"));

@@ -46,12 +46,13 @@ enum class SearchStrategy {
 };
 
 struct SolverSpec {
-  double time_limit_s = 10;  // per scheduling ILP
+  double time_limit_s = 10;  // per scheduling ILP, wall clock (a safety net)
   double relative_gap = 0.01;
+  int64_t max_nodes = 2000;  // per scheduling ILP; deterministic, unlike the time limit
 };
 
 struct SearchSpec {
-  SearchStrategy strategy = SearchStrategy::kExhaustive;
+  SearchStrategy strategy = SearchStrategy::kPruned;
   // The original's bucket heuristic: bucket width and stop window.
   double bucket_um2 = 10'000;
   int64_t bucket_window = 5;

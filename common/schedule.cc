@@ -545,7 +545,7 @@ Schedule ListSchedule(const Problem& p) {
       if (ss.makespan_s < best.makespan_s) best = std::move(ss);
     }
   }
-  return ImproveByInsertion(p, std::move(best), lower);
+  return best;
 }
 
 absl::Status CheckSchedule(const Problem& p, const Schedule& s) {
@@ -650,7 +650,11 @@ absl::StatusOr<Schedule> CbcBackend::Solve(const Problem& p, const SolveOptions&
   if (absl::Status st = ValidateProblem(p); !st.ok()) return st;
   if (!AllFinite(p)) return InfeasibleSchedule();
   const int n = static_cast<int>(p.tasks.size());
-  Schedule start = ListSchedule(p);
+  Schedule start = options.incumbent != nullptr &&
+                           options.incumbent->start_s.size() == p.tasks.size() &&
+                           CheckSchedule(p, *options.incumbent).ok()
+                       ? *options.incumbent
+                       : ListSchedule(p);
   const double lb_s = LowerBound(p);
   if (n == 0) {
     start.status = SolveStatus::kOptimal;
@@ -878,13 +882,17 @@ absl::StatusOr<Schedule> CbcBackend::Solve(const Problem& p, const SolveOptions&
     model.setLogLevel(0);
     model.messageHandler()->setLogLevel(0);
     model.solver()->messageHandler()->setLogLevel(0);
+    // Wall-clock limits: CBC's default CPU time is the whole process's, which runs ahead of the
+    // wall clock when several threads solve at once.
+    model.setUseElapsedTime(true);
     model.setMaximumSeconds(options.time_limit_s);
+    model.setMaximumNodes(static_cast<int>(std::min<int64_t>(options.max_nodes, 1 << 30)));
     model.setAllowableFractionGap(options.relative_gap);
     model.setBestSolution(x0.data(), num_cols, ub, true);
     model.branchAndBound();
     result.nodes = model.getNodeCount();
     result.solve_s = model.getCurrentSeconds();
-    result.hit_time_limit = model.isSecondsLimitReached();
+    result.hit_time_limit = model.isSecondsLimitReached() || model.isNodeLimitReached();
     const double* x = model.bestSolution();
     if (x != nullptr) {
       // Replay CBC's order and mapping through the schedule generator: a valid schedule no
@@ -944,7 +952,7 @@ int64_t ScheduleCache::size() const {
 
 uint64_t ProblemKey(const Problem& p, const SolveOptions& options) {
   size_t h = absl::HashOf(p.num_tc, p.num_vc, options.time_limit_s, options.relative_gap,
-                          p.tasks.size());
+                          options.max_nodes, p.tasks.size());
   for (const Task& t : p.tasks) {
     h = absl::HashOf(h, static_cast<int>(t.engine), t.single_core_s, t.all_cores_s, t.deps);
   }
@@ -981,7 +989,19 @@ absl::StatusOr<Schedule> ScheduleLayer(const Problem& problem, const SolveOption
   Schedule s = BoundLayer(problem, options, cache);
   s.from_cache = false;
   if (s.status == SolveStatus::kFeasible) {
-    absl::StatusOr<Schedule> solved = backend.Solve(problem, options);
+    // Improve the incumbent by local search first: it may close the gap, and otherwise it is a
+    // better start for the MILP.
+    s = ImproveByInsertion(problem, std::move(s), s.lower_bound_s);
+    SetGap(s, s.lower_bound_s, options.relative_gap);
+  }
+  if (s.status == SolveStatus::kFeasible) {
+    SolveOptions with_start = options;
+    with_start.incumbent = &s;
+    if (options.incumbent != nullptr && options.incumbent->makespan_s < s.makespan_s &&
+        CheckSchedule(problem, *options.incumbent).ok()) {
+      with_start.incumbent = options.incumbent;
+    }
+    absl::StatusOr<Schedule> solved = backend.Solve(problem, with_start);
     if (!solved.ok()) return solved.status();
     s = *std::move(solved);
   }

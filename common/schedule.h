@@ -74,6 +74,11 @@ struct Schedule {
 struct SolveOptions {
   double time_limit_s = 10;
   double relative_gap = 0.01;
+  // Branch-and-bound node limit. Unlike the time limit it does not depend on the machine's load,
+  // so a search that hits it still gives the same answer on every run.
+  int64_t max_nodes = 2000;
+  // A valid schedule to start from (the MIP start); not part of the problem's identity.
+  const Schedule* incumbent = nullptr;
 };
 
 class SchedulerBackend {
@@ -106,9 +111,13 @@ absl::Status ValidateProblem(const Problem& problem);
 // Critical path with each task at its faster mapping, and the per-resource work bounds.
 double LowerBound(const Problem& problem);
 
-// The best of a few list schedules (serial schedule generation with longest-path priority):
-// always a valid schedule, status kFeasible.
+// The best of a few list schedules (serial and parallel schedule generation under several
+// priority rules): always a valid schedule, status kFeasible.
 Schedule ListSchedule(const Problem& problem);
+
+// Local search from `start`: move one operator in the activity list or flip its intra-op choice,
+// regenerate, keep improvements; stops at `lower_bound_s` or after a fixed budget.
+Schedule ImproveByInsertion(const Problem& problem, Schedule start, double lower_bound_s);
 
 // Replays a schedule and checks every precedence and resource constraint; used by tests and as a
 // guard on solver output. kInternal names the violated constraint.

@@ -289,10 +289,13 @@ absl::Status RunJob(const RunArgs& args, std::ostream& out) {
                          s.evaluated, elapsed,
                          elapsed > 0 ? static_cast<double>(s.evaluated) / elapsed : 0.0,
                          s.feasible, s.infeasible, s.pruned, s.errors);
-  out << absl::StrFormat("ILP: %d layer schedules, %d MILPs built, %d skipped by bounds, %d cache "
-                         "hits, %d time-outs, max gap %.4f\n",
-                         s.ilp.layers, s.ilp.built, s.ilp.skipped_by_bounds, s.ilp.cache_hits,
-                         s.ilp.time_outs, s.ilp.max_gap, s.ilp.solve_s);
+  out << absl::StrFormat(
+      "ILP: %d layer schedules, %d MILPs built, %d skipped by bounds, %d skipped because their "
+      "width cannot win, %d cache hits, %d hit a node or time limit, mean gap %.5f, max gap "
+      "%.4f\n",
+      s.ilp.layers, s.ilp.built, s.ilp.skipped_by_bounds, s.ilp.skipped_by_dominance,
+      s.ilp.cache_hits, s.ilp.time_outs,
+      s.ilp.layers > 0 ? s.ilp.sum_gap / static_cast<double>(s.ilp.layers) : 0.0, s.ilp.max_gap);
   if (state.best().Get().has_value()) {
     const nlohmann::json best = DesignPointJson(*evaluator, state, *state.best().Get());
     const nlohmann::json& pl = best["placement"];

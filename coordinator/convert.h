@@ -1,0 +1,21 @@
+// Conversions between the domain types of common/ and the phaze.v1 protos. The only place that
+// knows both; used by the coordinator, the worker and their tests.
+#ifndef PHAZE_COORDINATOR_CONVERT_H_
+#define PHAZE_COORDINATOR_CONVERT_H_
+
+#include "common/evaluate.h"
+#include "phaze/v1/phaze.pb.h"
+
+namespace phaze {
+
+v1::CandidateResult ToProto(const EvaluationResult& r);
+// The inverse, for everything the coordinator aggregates and reports. Solver stats, placements,
+// architecture and area round-trip exactly.
+EvaluationResult FromProto(const v1::CandidateResult& p);
+
+v1::Architecture ToProto(const Architecture& a);
+Architecture FromProto(const v1::Architecture& p);
+
+}  // namespace phaze
+
+#endif  // PHAZE_COORDINATOR_CONVERT_H_

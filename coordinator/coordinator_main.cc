@@ -1,0 +1,48 @@
+// phaze-coordinator: the job service. Prints "listening on HOST:PORT" once it serves.
+//
+//   phaze-coordinator --listen 0.0.0.0:50051 --database /data/phaze.db
+#include <malloc.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "coordinator/server.h"
+
+namespace {
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  CLI::App app{"phaze-coordinator: shards searches over workers, aggregates, persists"};
+  phaze::ServerOptions options;
+  options.database = "phaze.db";
+  app.add_option("--listen", options.listen, "Address to serve gRPC on")->capture_default_str();
+  app.add_option("--database", options.database, "SQLite file (':memory:' for none)")
+      ->capture_default_str();
+  app.add_option("--shard-size", options.manager.shard_size, "Candidates per shard")
+      ->capture_default_str();
+  app.add_option("--lease-seconds", options.manager.lease_s, "Lease deadline")
+      ->capture_default_str();
+  app.add_option("--max-running-jobs", options.manager.max_running_jobs)->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  absl::StatusOr<std::unique_ptr<phaze::CoordinatorServer>> server =
+      phaze::CoordinatorServer::Start(options);
+  if (!server.ok()) {
+    std::cerr << "phaze-coordinator: " << server.status().message() << "\n";
+    return 1;
+  }
+  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  std::cout << "listening on " << host << ":" << (*server)->port() << std::endl;
+  signal(SIGTERM, OnSignal);
+  signal(SIGINT, OnSignal);
+  while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  (*server)->Shutdown();
+  return 0;
+}

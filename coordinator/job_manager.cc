@@ -1,0 +1,374 @@
+#include "coordinator/job_manager.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "common/job.h"
+#include "common/status_macros.h"
+#include "coordinator/convert.h"
+
+namespace phaze {
+namespace {
+
+const char* StateName(v1::JobState s) {
+  switch (s) {
+    case v1::JOB_STATE_RUNNING: return "running";
+    case v1::JOB_STATE_SUCCEEDED: return "succeeded";
+    case v1::JOB_STATE_CANCELLED: return "cancelled";
+    case v1::JOB_STATE_FAILED: return "failed";
+    default: return "unspecified";
+  }
+}
+
+v1::JobState StateFromName(const std::string& s) {
+  if (s == "running") return v1::JOB_STATE_RUNNING;
+  if (s == "succeeded") return v1::JOB_STATE_SUCCEEDED;
+  if (s == "cancelled") return v1::JOB_STATE_CANCELLED;
+  if (s == "failed") return v1::JOB_STATE_FAILED;
+  return v1::JOB_STATE_UNSPECIFIED;
+}
+
+v1::DesignPointSummary Summarize(const Evaluator& evaluator, const SearchState& search,
+                                 const DesignPoint& p) {
+  const EvaluationResult& r = search.results().at(p.candidate_index);
+  const size_t row =
+      static_cast<size_t>(p.hbm_index) * evaluator.job().training.recompute.size() +
+      static_cast<size_t>(p.recompute_index);
+  v1::DesignPointSummary s;
+  s.set_candidate(p.candidate_index);
+  s.set_hbm_bytes(r.points[row].hbm_bytes);
+  s.set_recompute(r.points[row].recompute);
+  s.set_throughput_samples_per_s(p.throughput_samples_per_s);
+  s.set_area_um2(p.area_um2);
+  s.set_energy_per_sample_j(p.energy_per_sample_j);
+  *s.mutable_architecture() = ToProto(r.arch);
+  s.set_micro_batch_size(r.micro_batch);
+  const Strategy& st = r.points[row].search.strategy;
+  s.mutable_strategy()->set_pipeline(st.pipeline);
+  s.mutable_strategy()->set_data(st.data);
+  s.mutable_strategy()->set_tensor(st.tensor);
+  return s;
+}
+
+}  // namespace
+
+JobManager::JobManager(Store* store, ManagerOptions options)
+    : store_(store), options_(options) {}
+
+absl::StatusOr<std::unique_ptr<JobManager::Job>> JobManager::Build(const std::string& id,
+                                                                   const std::string& yaml) {
+  PHAZE_ASSIGN_OR_RETURN(JobSpec spec, ParseJobYaml(yaml));
+  auto job = std::make_unique<Job>();
+  job->id = id;
+  job->yaml = yaml;
+  PHAZE_ASSIGN_OR_RETURN(job->evaluator, Evaluator::Create(spec));
+  job->plan = std::make_unique<SearchPlan>(*job->evaluator);
+  job->search =
+      std::make_unique<SearchState>(static_cast<int64_t>(spec.training.recompute.size()));
+  job->planned = job->plan->planned();
+  return job;
+}
+
+absl::Status JobManager::Recover() {
+  PHAZE_ASSIGN_OR_RETURN(std::vector<StoredJob> stored, store_->Jobs());
+  absl::MutexLock lock(&mu_);
+  for (const StoredJob& s : stored) {
+    absl::StatusOr<std::unique_ptr<Job>> built = Build(s.job_id, s.yaml);
+    if (!built.ok()) continue;  // a job this version can no longer parse stays in the store
+    Job& job = **built;
+    job.state = StateFromName(s.state);
+    job.error = s.error;
+    job.seq = s.created_seq;
+    next_seq_ = std::max(next_seq_, s.created_seq + 1);
+    PHAZE_ASSIGN_OR_RETURN(std::vector<StoredResult> results, store_->Results(s.job_id));
+    for (const StoredResult& r : results) {
+      v1::CandidateResult proto;
+      if (proto.ParseFromString(r.data)) AddResultLocked(job, proto);
+    }
+    if (job.state == v1::JOB_STATE_RUNNING) {
+      RefillLocked(job);
+      MaybeFinishLocked(job);
+    }
+    jobs_[job.id] = std::move(*built);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::JobStatus> JobManager::Submit(const std::string& yaml) {
+  {
+    absl::MutexLock lock(&mu_);
+    int64_t running = 0;
+    for (const auto& [id, job] : jobs_) running += job->state == v1::JOB_STATE_RUNNING ? 1 : 0;
+    if (running >= options_.max_running_jobs) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the coordinator runs ", running, " jobs already (limit ", options_.max_running_jobs,
+          "); retry when one has finished"));
+    }
+  }
+  // Validate everything before anything is stored: a bad job is refused whole.
+  absl::StatusOr<std::unique_ptr<Job>> built = Build("", yaml);
+  if (!built.ok()) return built.status();
+  absl::MutexLock lock(&mu_);
+  Job& job = **built;
+  job.seq = next_seq_++;
+  job.id = absl::StrFormat("job-%06d", job.seq);
+  PHAZE_RETURN_IF_ERROR(store_->PutJob({job.id, yaml, StateName(job.state), "", job.seq}));
+  RefillLocked(job);
+  MaybeFinishLocked(job);
+  const std::string id = job.id;
+  jobs_[id] = std::move(*built);
+  Touch(*jobs_[id]);
+  return StatusLocked(*jobs_[id]);
+}
+
+absl::StatusOr<v1::JobStatus> JobManager::Get(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
+  return StatusLocked(*it->second);
+}
+
+std::vector<v1::JobStatus> JobManager::List() {
+  absl::MutexLock lock(&mu_);
+  std::vector<v1::JobStatus> out;
+  for (const auto& [id, job] : jobs_) out.push_back(StatusLocked(*job));
+  return out;
+}
+
+absl::StatusOr<v1::JobStatus> JobManager::Cancel(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
+  Job& job = *it->second;
+  if (job.state == v1::JOB_STATE_RUNNING) {
+    job.state = v1::JOB_STATE_CANCELLED;
+    PHAZE_RETURN_IF_ERROR(store_->SetJobState(job.id, StateName(job.state), ""));
+    Touch(job);
+  }
+  return StatusLocked(job);
+}
+
+absl::StatusOr<v1::JobStatus> JobManager::Wait(const std::string& job_id, int64_t* version,
+                                               double timeout_s) {
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + absl::Seconds(timeout_s);
+  while (true) {
+    auto it = jobs_.find(job_id);
+    if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
+    if (it->second->version != *version) {
+      *version = it->second->version;
+      return StatusLocked(*it->second);
+    }
+    if (changed_.WaitWithDeadline(&mu_, deadline)) return StatusLocked(*it->second);
+  }
+}
+
+absl::StatusOr<v1::ListResultsResponse> JobManager::Results(const v1::ListResultsRequest& req) {
+  absl::MutexLock lock(&mu_);
+  auto it = jobs_.find(req.job_id());
+  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", req.job_id(), "'"));
+  const Job& job = *it->second;
+  v1::ListResultsResponse out;
+  for (const DesignPoint& p : job.search->front().Points()) {
+    *out.add_front() = Summarize(*job.evaluator, *job.search, p);
+  }
+  if (req.front_only()) return out;
+  int64_t start = 0;
+  if (!req.page_token().empty() && !absl::SimpleAtoi(req.page_token(), &start)) {
+    return absl::InvalidArgumentError("page_token: not a token from a previous response");
+  }
+  const int32_t size = req.page_size() <= 0 ? 100 : std::min(req.page_size(), 1000);
+  const auto& results = job.search->results();
+  auto r = results.lower_bound(start);
+  for (int32_t n = 0; r != results.end() && n < size; ++r, ++n) *out.add_results() = ToProto(r->second);
+  if (r != results.end()) out.set_next_page_token(absl::StrCat(r->first));
+  return out;
+}
+
+void JobManager::RefillLocked(Job& job) {
+  auto open = [&job] {
+    for (const Shard& s : job.shards) {
+      if (s.state != Shard::State::kDone) return true;
+    }
+    return false;
+  };
+  while (!open()) {
+    const std::vector<int64_t> batch = job.plan->NextBatch();
+    if (batch.empty()) return;
+    Shard shard;
+    for (int64_t c : batch) {
+      if (job.done.count(c)) continue;
+      shard.candidates.push_back(c);
+      if (static_cast<int64_t>(shard.candidates.size()) == options_.shard_size) {
+        job.shards.push_back(std::move(shard));
+        shard = Shard();
+      }
+    }
+    if (!shard.candidates.empty()) job.shards.push_back(std::move(shard));
+  }
+}
+
+void JobManager::MaybeFinishLocked(Job& job) {
+  if (job.state != v1::JOB_STATE_RUNNING) return;
+  RefillLocked(job);
+  for (const Shard& s : job.shards) {
+    if (s.state != Shard::State::kDone) return;
+  }
+  job.state = v1::JOB_STATE_SUCCEEDED;
+  store_->SetJobState(job.id, StateName(job.state), "").IgnoreError();
+  Touch(job);
+}
+
+void JobManager::Touch(Job& job) {
+  ++job.version;
+  changed_.SignalAll();
+}
+
+void JobManager::AddResultLocked(Job& job, const v1::CandidateResult& proto) {
+  const EvaluationResult r = FromProto(proto);
+  if (!job.done.insert(r.candidate_index).second) return;
+  if (proto.outcome() == v1::OUTCOME_ERROR) {
+    job.search->AddError(r.candidate_index, proto.error());
+  } else if (r.pruned) {
+    job.search->AddPruned(r.candidate_index);
+  } else if (r.valid) {
+    job.search->Add(r);
+    job.plan->Tell(r);
+  }
+  Touch(job);
+}
+
+v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
+  absl::MutexLock lock(&mu_);
+  v1::Lease lease;
+  // Expire overdue leases first: their shards go back to the pool.
+  for (auto it = leases_.begin(); it != leases_.end();) {
+    Job& job = *jobs_.at(it->second.first);
+    Shard& shard = job.shards[it->second.second];
+    if (shard.state == Shard::State::kLeased && shard.deadline_s < now_s) {
+      shard.state = Shard::State::kPending;
+      shard.lease_id.clear();
+      ++job.leases_expired;
+      it = leases_.erase(it);
+      Touch(job);
+    } else {
+      ++it;
+    }
+  }
+  std::vector<Job*> running;
+  for (auto& [id, job] : jobs_) {
+    if (job->state == v1::JOB_STATE_RUNNING) running.push_back(job.get());
+  }
+  // Round robin over running jobs, so that several jobs share the workers.
+  for (size_t k = 0; k < running.size(); ++k) {
+    Job& job = *running[(round_robin_ + k) % running.size()];
+    RefillLocked(job);
+    for (size_t s = 0; s < job.shards.size(); ++s) {
+      Shard& shard = job.shards[s];
+      if (shard.state != Shard::State::kPending) continue;
+      shard.state = Shard::State::kLeased;
+      shard.lease_id = absl::StrCat("lease-", next_lease_++, "-", worker_id);
+      shard.deadline_s = now_s + options_.lease_s;
+      leases_[shard.lease_id] = {job.id, s};
+      lease.set_lease_id(shard.lease_id);
+      lease.set_job_id(job.id);
+      lease.mutable_spec()->set_yaml(job.yaml);
+      for (int64_t c : shard.candidates) lease.add_candidates(c);
+      lease.set_deadline_s(options_.lease_s);
+      if (job.evaluator->job().search.strategy == SearchStrategy::kPruned) {
+        for (const DesignPoint& p : job.search->front().Points()) {
+          v1::FrontPoint* f = lease.add_front();
+          f->set_throughput_samples_per_s(p.throughput_samples_per_s);
+          f->set_area_um2(p.area_um2);
+          f->set_energy_per_sample_j(p.energy_per_sample_j);
+        }
+      }
+      round_robin_ = (round_robin_ + k + 1) % std::max<size_t>(1, running.size());
+      Touch(job);
+      return lease;
+    }
+  }
+  return lease;
+}
+
+absl::StatusOr<int64_t> JobManager::Report(const std::string& lease_id, const std::string& job_id,
+                                           const v1::CandidateResult& result) {
+  absl::MutexLock lock(&mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
+  Job& job = *it->second;
+  const int64_t c = result.candidate().index();
+  if (c < 0 || c >= job.evaluator->NumCandidates()) {
+    return absl::InvalidArgumentError(absl::StrCat("result.candidate.index: ", c, " not in job"));
+  }
+  (void)lease_id;  // results are accepted from late or expired leases too: they are idempotent
+  if (job.state == v1::JOB_STATE_CANCELLED || job.done.count(c)) return 0;
+  PHAZE_ASSIGN_OR_RETURN(int64_t added,
+                         store_->PutResults(job.id, {{c, result.SerializeAsString()}}));
+  results_persisted_ += added;
+  AddResultLocked(job, result);
+  return 1;
+}
+
+void JobManager::Complete(const std::string& lease_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = leases_.find(lease_id);
+  if (it == leases_.end()) return;
+  Job& job = *jobs_.at(it->second.first);
+  Shard& shard = job.shards[it->second.second];
+  leases_.erase(it);
+  if (shard.lease_id != lease_id) return;
+  bool all = true;
+  for (int64_t c : shard.candidates) all = all && job.done.count(c) > 0;
+  shard.state = all ? Shard::State::kDone : Shard::State::kPending;
+  shard.lease_id.clear();
+  // Shards other workers finished before their lease was noticed as expired are done too.
+  for (Shard& s : job.shards) {
+    if (s.state == Shard::State::kPending) {
+      bool done = true;
+      for (int64_t c : s.candidates) done = done && job.done.count(c) > 0;
+      if (done) s.state = Shard::State::kDone;
+    }
+  }
+  MaybeFinishLocked(job);
+  Touch(job);
+}
+
+int64_t JobManager::leases_expired() const {
+  absl::MutexLock lock(&mu_);
+  int64_t n = 0;
+  for (const auto& [id, job] : jobs_) n += job->leases_expired;
+  return n;
+}
+
+int64_t JobManager::results_persisted() const {
+  absl::MutexLock lock(&mu_);
+  return results_persisted_;
+}
+
+v1::JobStatus JobManager::StatusLocked(const Job& job) const {
+  v1::JobStatus s;
+  s.set_job_id(job.id);
+  s.set_name(job.evaluator->job().name);
+  s.set_state(job.state);
+  s.set_candidates_total(job.planned);
+  s.set_candidates_done(static_cast<int64_t>(job.done.size()));
+  s.set_candidates_pruned(job.search->stats().pruned);
+  s.set_shards_total(static_cast<int64_t>(job.shards.size()));
+  int64_t done = 0;
+  for (const Shard& sh : job.shards) done += sh.state == Shard::State::kDone ? 1 : 0;
+  s.set_shards_done(done);
+  s.set_leases_expired(job.leases_expired);
+  s.set_front_size(static_cast<int64_t>(job.search->front().size()));
+  s.set_error(job.error);
+  if (job.search->best().Get().has_value()) {
+    *s.mutable_best() = Summarize(*job.evaluator, *job.search, *job.search->best().Get());
+  }
+  return s;
+}
+
+}  // namespace phaze

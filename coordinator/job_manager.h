@@ -1,0 +1,112 @@
+// The coordinator's logic, apart from any RPC: jobs, shards, leases, idempotent results,
+// incremental aggregation and persistence. The gRPC services (service.h) only translate.
+//
+// A job's plan (common/search.h) yields batches of candidates; each batch is cut into shards of
+// `shard_size` candidates. A worker's lease on a shard has a deadline; an expired lease (a dead,
+// frozen or partitioned worker) returns the shard to the pending pool. Results are written to the
+// store first, then aggregated; both are idempotent by (job, candidate), so a retried shard never
+// counts twice and the front is the same whatever the arrival order. Time is passed in (now_s), so
+// the logic is testable without a clock.
+//
+// Thread-safe.
+#ifndef PHAZE_COORDINATOR_JOB_MANAGER_H_
+#define PHAZE_COORDINATOR_JOB_MANAGER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/search.h"
+#include "coordinator/store.h"
+#include "phaze/v1/service.pb.h"
+
+namespace phaze {
+
+struct ManagerOptions {
+  int64_t shard_size = 8;
+  double lease_s = 120;          // a worker must finish or renew a shard within this
+  int64_t max_running_jobs = 64;
+};
+
+class JobManager {
+ public:
+  JobManager(Store* store, ManagerOptions options);
+
+  // Reloads every job and result from the store; unfinished jobs resume where they stopped.
+  absl::Status Recover();
+
+  // Validates the job whole (kInvalidArgument naming the field) before anything is stored.
+  absl::StatusOr<v1::JobStatus> Submit(const std::string& yaml);
+  absl::StatusOr<v1::JobStatus> Get(const std::string& job_id);
+  std::vector<v1::JobStatus> List();
+  absl::StatusOr<v1::JobStatus> Cancel(const std::string& job_id);
+  // Blocks until the job's status changes from `version` or `timeout_s` passes; returns the new
+  // version in *version.
+  absl::StatusOr<v1::JobStatus> Wait(const std::string& job_id, int64_t* version, double timeout_s);
+  absl::StatusOr<v1::ListResultsResponse> Results(const v1::ListResultsRequest& request);
+
+  // Dispatch. An empty lease_id means no work now.
+  v1::Lease Lease(const std::string& worker_id, double now_s);
+  // Accepts a result of a lease (also a late one: results are idempotent). Returns 1 if new.
+  absl::StatusOr<int64_t> Report(const std::string& lease_id, const std::string& job_id,
+                                 const v1::CandidateResult& result);
+  // The worker closed its stream: the shard is done if all its candidates have results.
+  void Complete(const std::string& lease_id);
+
+  // Statistics for the service and tests.
+  int64_t leases_expired() const;
+  int64_t results_persisted() const;
+
+ private:
+  struct Shard {
+    std::vector<int64_t> candidates;
+    enum class State { kPending, kLeased, kDone } state = State::kPending;
+    std::string lease_id;
+    double deadline_s = 0;
+  };
+  struct Job {
+    std::string id;
+    std::string yaml;
+    v1::JobState state = v1::JOB_STATE_RUNNING;
+    std::string error;
+    int64_t seq = 0;
+    std::unique_ptr<Evaluator> evaluator;
+    std::unique_ptr<SearchPlan> plan;
+    std::unique_ptr<SearchState> search;
+    std::set<int64_t> done;  // candidates with a result (evaluated or pruned)
+    std::vector<Shard> shards;
+    int64_t planned = 0;
+    int64_t leases_expired = 0;
+    int64_t version = 0;
+  };
+
+  v1::JobStatus StatusLocked(const Job& job) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Cuts the plan's next batches into shards until some are pending or the plan ends.
+  void RefillLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MaybeFinishLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::unique_ptr<Job>> Build(const std::string& id, const std::string& yaml);
+  void AddResultLocked(Job& job, const v1::CandidateResult& result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Touch(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Store* store_;
+  ManagerOptions options_;
+  mutable absl::Mutex mu_;
+  absl::CondVar changed_;
+  std::map<std::string, std::unique_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::pair<std::string, size_t>> leases_ ABSL_GUARDED_BY(mu_);
+  int64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
+  int64_t next_lease_ ABSL_GUARDED_BY(mu_) = 1;
+  size_t round_robin_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t results_persisted_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace phaze
+
+#endif  // PHAZE_COORDINATOR_JOB_MANAGER_H_

@@ -1,0 +1,53 @@
+// A running coordinator: the store, the job manager and the gRPC server (Coordinator and
+// Dispatch services, health checking, reflection) in one object. Used by phaze-coordinator and by
+// the embedded `phaze run`.
+#ifndef PHAZE_COORDINATOR_SERVER_H_
+#define PHAZE_COORDINATOR_SERVER_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "coordinator/job_manager.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace phaze {
+
+class CoordinatorService;
+class DispatchService;
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:0";  // port 0: any free port (see port())
+  std::string database = ":memory:";
+  ManagerOptions manager;
+};
+
+class CoordinatorServer {
+ public:
+  // Opens the store, recovers unfinished jobs and starts serving.
+  static absl::StatusOr<std::unique_ptr<CoordinatorServer>> Start(const ServerOptions& options);
+  ~CoordinatorServer();
+
+  int port() const { return port_; }
+  JobManager& manager() { return *manager_; }
+  // Ends watch streams and stops serving; in-flight calls finish.
+  void Shutdown();
+
+ private:
+  CoordinatorServer() = default;
+  std::atomic<bool> stopping_{false};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<JobManager> manager_;
+  std::unique_ptr<CoordinatorService> coordinator_;
+  std::unique_ptr<DispatchService> dispatch_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace phaze
+
+#endif  // PHAZE_COORDINATOR_SERVER_H_

@@ -1,0 +1,89 @@
+#include "coordinator/service.h"
+
+#include <string>
+
+namespace phaze {
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+namespace {
+
+template <typename T>
+grpc::Status Fill(const absl::StatusOr<T>& result, T* out) {
+  if (!result.ok()) return ToGrpc(result.status());
+  *out = *result;
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status CoordinatorService::SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest* req,
+                                           v1::JobStatus* out) {
+  return Fill(manager_->Submit(req->spec().yaml()), out);
+}
+
+grpc::Status CoordinatorService::GetJob(grpc::ServerContext*, const v1::GetJobRequest* req,
+                                        v1::JobStatus* out) {
+  return Fill(manager_->Get(req->job_id()), out);
+}
+
+grpc::Status CoordinatorService::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
+                                          v1::ListJobsResponse* out) {
+  for (v1::JobStatus& s : manager_->List()) *out->add_jobs() = std::move(s);
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* req,
+                                           v1::JobStatus* out) {
+  return Fill(manager_->Cancel(req->job_id()), out);
+}
+
+grpc::Status CoordinatorService::WatchJob(grpc::ServerContext* context,
+                                          const v1::WatchJobRequest* req,
+                                          grpc::ServerWriter<v1::JobStatus>* writer) {
+  int64_t version = -1;
+  while (!context->IsCancelled() && !stopping_->load()) {
+    absl::StatusOr<v1::JobStatus> s = manager_->Wait(req->job_id(), &version, 1.0);
+    if (!s.ok()) return ToGrpc(s.status());
+    if (!writer->Write(*s)) break;
+    if (s->state() != v1::JOB_STATE_RUNNING) break;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::ListResults(grpc::ServerContext*,
+                                             const v1::ListResultsRequest* req,
+                                             v1::ListResultsResponse* out) {
+  return Fill(manager_->Results(*req), out);
+}
+
+grpc::Status DispatchService::LeaseShard(grpc::ServerContext*, const v1::LeaseRequest* req,
+                                         v1::Lease* out) {
+  *out = manager_->Lease(req->worker_id(), now_s_());
+  return grpc::Status::OK;
+}
+
+grpc::Status DispatchService::ReportResults(grpc::ServerContext*,
+                                            grpc::ServerReader<v1::ResultReport>* reader,
+                                            v1::ReportAck* ack) {
+  v1::ResultReport report;
+  std::string lease_id;
+  int64_t accepted = 0;
+  while (reader->Read(&report)) {
+    lease_id = report.lease_id();
+    absl::StatusOr<int64_t> added =
+        manager_->Report(report.lease_id(), report.job_id(), report.result());
+    if (!added.ok()) return ToGrpc(added.status());
+    accepted += *added;
+  }
+  // The stream closed cleanly: the shard is complete if every candidate arrived.
+  if (!lease_id.empty()) manager_->Complete(lease_id);
+  ack->set_accepted(accepted);
+  ack->set_lease_valid(true);
+  return grpc::Status::OK;
+}
+
+}  // namespace phaze

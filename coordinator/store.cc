@@ -1,0 +1,178 @@
+#include "coordinator/store.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace phaze {
+namespace {
+
+// Owns a prepared statement.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  absl::Status status() const {
+    if (rc_ == SQLITE_OK) return absl::OkStatus();
+    return absl::InternalError(absl::StrCat("sqlite prepare: ", sqlite3_errmsg(db_)));
+  }
+  void Bind(int i, const std::string& s) {
+    sqlite3_bind_blob(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  }
+  void BindText(int i, const std::string& s) {
+    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  }
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    const int n = sqlite3_column_bytes(stmt_, col);
+    return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), n);
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+absl::Status StepError(sqlite3* db, const char* what) {
+  return absl::InternalError(absl::StrCat("sqlite ", what, ": ", sqlite3_errmsg(db)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    const std::string message = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return absl::UnavailableError(absl::StrCat("cannot open database '", path, "': ", message));
+  }
+  std::unique_ptr<Store> store(new Store(db));
+  sqlite3_busy_timeout(db, 5000);
+  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                          "CREATE TABLE IF NOT EXISTS jobs (job_id TEXT PRIMARY KEY, yaml TEXT "
+                          "NOT NULL, state TEXT NOT NULL, error TEXT NOT NULL DEFAULT '', seq "
+                          "INTEGER NOT NULL)",
+                          "CREATE TABLE IF NOT EXISTS results (job_id TEXT NOT NULL, candidate "
+                          "INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, candidate))"}) {
+    if (absl::Status s = store->Exec(sql); !s.ok()) return s;
+  }
+  return store;
+}
+
+Store::~Store() { sqlite3_close(db_); }
+
+absl::Status Store::Exec(const std::string& sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    const std::string message = error ? error : "unknown error";
+    sqlite3_free(error);
+    return absl::InternalError(absl::StrCat("sqlite: ", message, " in: ", sql));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Store::PutJob(const StoredJob& job) {
+  absl::MutexLock lock(&mu_);
+  Statement st(db_,
+               "INSERT OR REPLACE INTO jobs (job_id, yaml, state, error, seq) VALUES (?, ?, ?, "
+               "?, ?)");
+  if (absl::Status s = st.status(); !s.ok()) return s;
+  st.BindText(1, job.job_id);
+  st.BindText(2, job.yaml);
+  st.BindText(3, job.state);
+  st.BindText(4, job.error);
+  st.Bind(5, job.created_seq);
+  if (st.Step() != SQLITE_DONE) return StepError(db_, "put job");
+  return absl::OkStatus();
+}
+
+absl::Status Store::SetJobState(const std::string& job_id, const std::string& state,
+                                const std::string& error) {
+  absl::MutexLock lock(&mu_);
+  Statement st(db_, "UPDATE jobs SET state = ?, error = ? WHERE job_id = ?");
+  if (absl::Status s = st.status(); !s.ok()) return s;
+  st.BindText(1, state);
+  st.BindText(2, error);
+  st.BindText(3, job_id);
+  if (st.Step() != SQLITE_DONE) return StepError(db_, "set job state");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<StoredJob>> Store::Jobs() {
+  absl::MutexLock lock(&mu_);
+  Statement st(db_, "SELECT job_id, yaml, state, error, seq FROM jobs ORDER BY seq");
+  if (absl::Status s = st.status(); !s.ok()) return s;
+  std::vector<StoredJob> jobs;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    jobs.push_back({st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Int(4)});
+  }
+  if (rc != SQLITE_DONE) return StepError(db_, "list jobs");
+  return jobs;
+}
+
+absl::StatusOr<int64_t> Store::PutResults(const std::string& job_id,
+                                          const std::vector<StoredResult>& results) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  Statement st(db_, "INSERT OR IGNORE INTO results (job_id, candidate, data) VALUES (?, ?, ?)");
+  if (absl::Status s = st.status(); !s.ok()) {
+    Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+  int64_t added = 0;
+  for (const StoredResult& r : results) {
+    st.BindText(1, job_id);
+    st.Bind(2, r.candidate);
+    st.Bind(3, r.data);
+    if (st.Step() != SQLITE_DONE) {
+      absl::Status err = StepError(db_, "put result");
+      Exec("ROLLBACK").IgnoreError();
+      return err;
+    }
+    added += sqlite3_changes(db_);
+    st.Reset();
+  }
+  if (absl::Status s = Exec("COMMIT"); !s.ok()) return s;
+  return added;
+}
+
+absl::StatusOr<std::vector<StoredResult>> Store::Results(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  Statement st(db_, "SELECT candidate, data FROM results WHERE job_id = ? ORDER BY candidate");
+  if (absl::Status s = st.status(); !s.ok()) return s;
+  st.BindText(1, job_id);
+  std::vector<StoredResult> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out.push_back({st.Int(0), st.Text(1)});
+  if (rc != SQLITE_DONE) return StepError(db_, "list results");
+  return out;
+}
+
+absl::StatusOr<std::string> Store::IntegrityCheck() {
+  absl::MutexLock lock(&mu_);
+  Statement st(db_, "PRAGMA integrity_check");
+  if (absl::Status s = st.status(); !s.ok()) return s;
+  if (st.Step() != SQLITE_ROW) return StepError(db_, "integrity check");
+  return st.Text(0);
+}
+
+}  // namespace phaze

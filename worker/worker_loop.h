@@ -1,0 +1,55 @@
+// The stateless worker: pulls shards from a coordinator's Dispatch service, evaluates their
+// candidates one at a time per thread, and streams one result per candidate back.
+//
+// Stateless in the sense that matters: nothing it holds is needed by anyone else. It keeps a
+// per-job Evaluator and schedule cache only to avoid rebuilding them for every shard.
+#ifndef PHAZE_WORKER_WORKER_LOOP_H_
+#define PHAZE_WORKER_WORKER_LOOP_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "common/evaluate.h"
+
+namespace grpc {
+class Channel;
+}
+
+namespace phaze {
+
+struct WorkerOptions {
+  std::string worker_id = "worker";
+  int threads = 1;           // one evaluation at a time per thread
+  double idle_poll_s = 0.2;  // wait between lease requests when there is no work
+};
+
+class Worker {
+ public:
+  Worker(std::shared_ptr<grpc::Channel> channel, WorkerOptions options);
+  ~Worker();
+  // Runs until `stop` becomes true; a shard in progress is finished first (SIGTERM semantics).
+  void Run(const std::atomic<bool>& stop);
+  int64_t evaluated() const { return evaluated_.load(); }
+
+ private:
+  struct JobContext {
+    std::unique_ptr<Evaluator> evaluator;
+    sched::ScheduleCache cache;
+  };
+  std::shared_ptr<JobContext> Context(const std::string& job_id, const std::string& yaml);
+  void Loop(int thread, const std::atomic<bool>& stop);
+
+  std::shared_ptr<grpc::Channel> channel_;
+  WorkerOptions options_;
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<JobContext>> jobs_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int64_t> evaluated_{0};
+};
+
+}  // namespace phaze
+
+#endif  // PHAZE_WORKER_WORKER_LOOP_H_

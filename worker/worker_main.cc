@@ -1,0 +1,52 @@
+// phaze-worker: evaluates candidates for a coordinator. On SIGTERM it finishes its current shard
+// and exits.
+//
+//   phaze-worker --coordinator phaze-coordinator:50051 --threads 0
+#include <malloc.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <iostream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "grpcpp/grpcpp.h"
+#include "worker/worker_loop.h"
+
+namespace {
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  CLI::App app{"phaze-worker: evaluates candidates for a phaze coordinator"};
+  std::string coordinator = "127.0.0.1:50051";
+  phaze::WorkerOptions options;
+  options.threads = 0;
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  options.worker_id = std::string(host) + "-" + std::to_string(getpid());
+  app.add_option("--coordinator", coordinator, "Coordinator address")->capture_default_str();
+  app.add_option("--threads", options.threads, "Evaluations at a time (0: every core)")
+      ->capture_default_str();
+  app.add_option("--id", options.worker_id, "Worker name in leases")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (options.threads <= 0) {
+    options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  signal(SIGTERM, OnSignal);
+  signal(SIGINT, OnSignal);
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  phaze::Worker worker(
+      grpc::CreateCustomChannel(coordinator, grpc::InsecureChannelCredentials(), args), options);
+  std::cout << "worker " << options.worker_id << " with " << options.threads
+            << " threads, coordinator " << coordinator << std::endl;
+  worker.Run(g_stop);
+  std::cout << "worker " << options.worker_id << " stopped after " << worker.evaluated()
+            << " evaluations" << std::endl;
+  return 0;
+}
