@@ -215,47 +215,44 @@ absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out) {
   return absl::OkStatus();
 }
 
-namespace {
+ProgressBar::ProgressBar(bool enabled)
+    : enabled_(enabled && isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
 
-// A one-line progress bar on a terminal; silent otherwise.
-class ProgressBar {
- public:
-  explicit ProgressBar(bool enabled)
-      : enabled_(enabled && isatty(STDERR_FILENO) == 1),
-        start_(std::chrono::steady_clock::now()) {}
+void ProgressBar::Update(int64_t done, int64_t planned, const std::string& best) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (done != planned && now - last_ < std::chrono::milliseconds(200)) return;
+  last_ = now;
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double fraction = planned > 0 ? static_cast<double>(done) / static_cast<double>(planned) : 1.0;
+  constexpr int kWidth = 30;
+  std::string bar(static_cast<size_t>(fraction * kWidth), '#');
+  bar.resize(kWidth, '.');
+  std::cerr << absl::StrFormat("\r[%s] %d/%d %5.1f%% %7.1f eval/s  %s   ", bar, done, planned,
+                               100 * fraction,
+                               elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0, best)
+            << std::flush;
+}
 
-  void Update(const Progress& p) {
-    if (!enabled_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (p.done != p.planned && now - last_ < std::chrono::milliseconds(200)) return;
-    last_ = now;
-    const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const double fraction = p.planned > 0 ? static_cast<double>(p.done) / p.planned : 1.0;
-    const int width = 30;
-    const int filled = static_cast<int>(fraction * width);
-    std::string bar(static_cast<size_t>(filled), '#');
-    bar.resize(width, '.');
-    std::string best = "none feasible yet";
-    if (p.best.has_value()) {
-      best = absl::StrFormat("best %.4g samples/s at %.1f mm^2", p.best->throughput_samples_per_s,
-                             p.best->area_um2 / 1e6);
-    }
-    std::cerr << absl::StrFormat("\r[%s] %d/%d %5.1f%% %7.1f eval/s  %s   ", bar, p.done,
-                                 p.planned, 100 * fraction,
-                                 elapsed > 0 ? static_cast<double>(p.done) / elapsed : 0.0, best)
-              << std::flush;
-  }
-  void Finish() {
-    if (enabled_) std::cerr << "\n";
-  }
+void ProgressBar::Finish() {
+  if (enabled_) std::cerr << "\n";
+}
 
- private:
-  bool enabled_;
-  std::chrono::steady_clock::time_point start_;
-  std::chrono::steady_clock::time_point last_;
-};
+std::string DescribeBest(const std::optional<DesignPoint>& best) {
+  if (!best.has_value()) return "none feasible yet";
+  return absl::StrFormat("best %.4g samples/s at %.1f mm^2", best->throughput_samples_per_s,
+                         best->area_um2 / 1e6);
+}
 
-}  // namespace
+absl::Status WriteOutputs(const Evaluator& evaluator, const SearchState& state,
+                          const std::string& out_dir) {
+  const std::filesystem::path dir(out_dir);
+  PHAZE_RETURN_IF_ERROR(WriteFile((dir / "best.json").string(),
+                                  BestJson(evaluator, state).dump(2) + "\n"));
+  PHAZE_RETURN_IF_ERROR(WriteFile((dir / "front.json").string(),
+                                  FrontJson(evaluator, state).dump(2) + "\n"));
+  return WriteFile((dir / "results.csv").string(), ResultsCsv(state));
+}
 
 absl::Status RunJob(const RunArgs& args, std::ostream& out) {
   std::string text;
@@ -265,29 +262,29 @@ absl::Status RunJob(const RunArgs& args, std::ostream& out) {
   const int threads = args.threads > 0
                           ? args.threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  out << "phaze run: job '" << job.name << "', model " << job.model.name << ", "
-      << evaluator->NumCandidates() << " candidates, strategy "
-      << SearchStrategyName(job.search.strategy) << ", " << threads << " threads\n";
+  out << "phaze run (in process): job '" << job.name << "', " << evaluator->NumCandidates()
+      << " candidates, " << threads << " threads\n";
   ProgressBar bar(args.progress);
   const auto start = std::chrono::steady_clock::now();
-  const SearchState state =
-      RunLocal(*evaluator, threads, [&bar](const Progress& p) { bar.Update(p); });
+  const SearchState state = RunLocal(*evaluator, threads, [&bar](const Progress& p) {
+    bar.Update(p.done, p.planned, DescribeBest(p.best));
+  });
   bar.Finish();
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  PHAZE_RETURN_IF_ERROR(WriteOutputs(*evaluator, state, args.out_dir));
+  PrintSummary(*evaluator, state, elapsed, args.out_dir, out);
+  return absl::OkStatus();
+}
 
-  const std::filesystem::path dir(args.out_dir);
-  PHAZE_RETURN_IF_ERROR(WriteFile((dir / "best.json").string(),
-                                  BestJson(*evaluator, state).dump(2) + "\n"));
-  PHAZE_RETURN_IF_ERROR(WriteFile((dir / "front.json").string(),
-                                  FrontJson(*evaluator, state).dump(2) + "\n"));
-  PHAZE_RETURN_IF_ERROR(WriteFile((dir / "results.csv").string(), ResultsCsv(state)));
-
+void PrintSummary(const Evaluator& evaluator, const SearchState& state, double elapsed_s,
+                  const std::string& out_dir, std::ostream& out) {
   const SearchStats& s = state.stats();
   out << absl::StrFormat("evaluated %d candidates in %.1f s (%.1f eval/s): %d feasible, %d "
-                         "infeasible, %d pruned, %d errors\n",
-                         s.evaluated, elapsed,
-                         elapsed > 0 ? static_cast<double>(s.evaluated) / elapsed : 0.0,
+                         "infeasible, %d pruned by bounds, %d errors\n",
+                         s.evaluated, elapsed_s,
+                         elapsed_s > 0 ? static_cast<double>(s.evaluated + s.pruned) / elapsed_s
+                                       : 0.0,
                          s.feasible, s.infeasible, s.pruned, s.errors);
   out << absl::StrFormat(
       "ILP: %d layer schedules, %d MILPs built, %d skipped by bounds, %d skipped because their "
@@ -297,7 +294,7 @@ absl::Status RunJob(const RunArgs& args, std::ostream& out) {
       s.ilp.cache_hits, s.ilp.time_outs,
       s.ilp.layers > 0 ? s.ilp.sum_gap / static_cast<double>(s.ilp.layers) : 0.0, s.ilp.max_gap);
   if (state.best().Get().has_value()) {
-    const nlohmann::json best = DesignPointJson(*evaluator, state, *state.best().Get());
+    const nlohmann::json best = DesignPointJson(evaluator, state, *state.best().Get());
     const nlohmann::json& pl = best["placement"];
     out << absl::StrFormat(
         "best: %.6g samples/s on %s (%.2f mm^2), micro-batch %d, HBM %d GiB, recompute %s, "
@@ -310,9 +307,8 @@ absl::Status RunJob(const RunArgs& args, std::ostream& out) {
   } else {
     out << "best: no feasible design (nothing fits the HBM sizes or device count)\n";
   }
-  out << "front: " << state.front().size() << " points; wrote " << (dir / "best.json").string()
-      << ", front.json, results.csv\n";
-  return absl::OkStatus();
+  out << "front: " << state.front().size() << " points; wrote "
+      << (std::filesystem::path(out_dir) / "best.json").string() << ", front.json, results.csv\n";
 }
 
 }  // namespace phaze::cli

@@ -9,7 +9,11 @@
 #include <ostream>
 #include <string>
 
+#include <chrono>
+#include <optional>
+
 #include "absl/status/status.h"
+#include "common/search.h"
 
 namespace phaze::cli {
 
@@ -37,8 +41,29 @@ struct RunArgs {
   int threads = 0;  // 0: every core
   bool progress = true;
 };
-// `phaze run`: the whole search on this machine; writes best.json, front.json, results.csv.
+// The whole search in this process on threads (no service); writes best.json, front.json and
+// results.csv. `phaze run` uses the embedded service instead (client_commands.h).
 absl::Status RunJob(const RunArgs& args, std::ostream& out);
+
+// Writes best.json, front.json and results.csv into out_dir.
+absl::Status WriteOutputs(const Evaluator& evaluator, const SearchState& state,
+                          const std::string& out_dir);
+void PrintSummary(const Evaluator& evaluator, const SearchState& state, double elapsed_s,
+                  const std::string& out_dir, std::ostream& out);
+std::string DescribeBest(const std::optional<DesignPoint>& best);
+
+// A one-line progress bar on a terminal (stderr); silent when stderr is not a terminal.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled);
+  void Update(int64_t done, int64_t planned, const std::string& best);
+  void Finish();
+
+ private:
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_;
+};
 
 // Writes `contents` to `path`, creating parent folders.
 absl::Status WriteFile(const std::string& path, const std::string& contents);

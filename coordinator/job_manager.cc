@@ -365,6 +365,8 @@ v1::JobStatus JobManager::StatusLocked(const Job& job) const {
   s.set_leases_expired(job.leases_expired);
   s.set_front_size(static_cast<int64_t>(job.search->front().size()));
   s.set_error(job.error);
+  s.mutable_spec()->set_yaml(job.yaml);
+  s.set_candidates_failed(job.search->stats().errors);
   if (job.search->best().Get().has_value()) {
     *s.mutable_best() = Summarize(*job.evaluator, *job.search, *job.search->best().Get());
   }

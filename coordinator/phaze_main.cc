@@ -6,7 +6,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
-#include "coordinator/cli_commands.h"
+#include "coordinator/client_commands.h"
 
 namespace {
 
@@ -51,6 +51,34 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bool quiet = false;
   run->add_flag("--quiet", quiet, "No progress bar");
+  bool in_process = false;
+  run->add_flag("--in-process", in_process,
+                "Evaluate on threads in this process, without the embedded coordinator");
+
+  std::string coordinator = "127.0.0.1:50051";
+  auto with_coordinator = [&coordinator](CLI::App* cmd) {
+    cmd->add_option("--coordinator", coordinator, "Coordinator address HOST:PORT")
+        ->capture_default_str();
+    return cmd;
+  };
+  std::string submit_job;
+  bool submit_watch = false;
+  CLI::App* submit = with_coordinator(app.add_subcommand("submit", "Submit a job to a coordinator"));
+  submit->add_option("job", submit_job, "Job file (YAML)")->required();
+  submit->add_flag("--watch", submit_watch, "Follow the job until it ends");
+  std::string job_id;
+  CLI::App* status = with_coordinator(app.add_subcommand("status", "Show a job's status"));
+  status->add_option("id", job_id, "Job id")->required();
+  CLI::App* watch = with_coordinator(app.add_subcommand("watch", "Follow a job with a progress bar"));
+  watch->add_option("id", job_id, "Job id")->required();
+  CLI::App* cancel = with_coordinator(app.add_subcommand("cancel", "Cancel a job"));
+  cancel->add_option("id", job_id, "Job id")->required();
+  CLI::App* jobs = with_coordinator(app.add_subcommand("jobs", "List the coordinator's jobs"));
+  std::string format = "json";
+  CLI::App* results = with_coordinator(app.add_subcommand("results", "Print a job's results"));
+  results->add_option("id", job_id, "Job id")->required();
+  results->add_option("--format", format, "json (best and front) or csv (every row)")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -62,7 +90,14 @@ int main(int argc, char** argv) {
   if (*layer) return Report(phaze::cli::DescribeLayers(layer_args, std::cout));
   if (*run) {
     run_args.progress = !quiet;
-    return Report(phaze::cli::RunJob(run_args, std::cout));
+    return Report(in_process ? phaze::cli::RunJob(run_args, std::cout)
+                             : phaze::cli::RunEmbedded(run_args, std::cout));
   }
+  if (*submit) return Report(phaze::cli::Submit(coordinator, submit_job, submit_watch, std::cout));
+  if (*status) return Report(phaze::cli::Status(coordinator, job_id, std::cout));
+  if (*watch) return Report(phaze::cli::Watch(coordinator, job_id, std::cout));
+  if (*cancel) return Report(phaze::cli::Cancel(coordinator, job_id, std::cout));
+  if (*jobs) return Report(phaze::cli::Jobs(coordinator, std::cout));
+  if (*results) return Report(phaze::cli::Results(coordinator, job_id, format, std::cout));
   return 0;
 }

@@ -1,0 +1,30 @@
+// The `phaze` verbs that talk to a coordinator (submit, status, watch, results, cancel, jobs),
+// and the embedded `phaze run`: a coordinator and workers started in this process, driven through
+// the same gRPC API as a remote cluster.
+#ifndef PHAZE_COORDINATOR_CLIENT_COMMANDS_H_
+#define PHAZE_COORDINATOR_CLIENT_COMMANDS_H_
+
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "coordinator/cli_commands.h"
+
+namespace phaze::cli {
+
+absl::Status Submit(const std::string& coordinator, const std::string& job_path, bool watch,
+                    std::ostream& out);
+absl::Status Status(const std::string& coordinator, const std::string& job_id, std::ostream& out);
+absl::Status Watch(const std::string& coordinator, const std::string& job_id, std::ostream& out);
+absl::Status Cancel(const std::string& coordinator, const std::string& job_id, std::ostream& out);
+absl::Status Jobs(const std::string& coordinator, std::ostream& out);
+// format: "json" (best and front) or "csv" (every result row).
+absl::Status Results(const std::string& coordinator, const std::string& job_id,
+                     const std::string& format, std::ostream& out);
+
+// `phaze run` through an embedded coordinator (database in the output folder) and local workers.
+absl::Status RunEmbedded(const RunArgs& args, std::ostream& out);
+
+}  // namespace phaze::cli
+
+#endif  // PHAZE_COORDINATOR_CLIENT_COMMANDS_H_
