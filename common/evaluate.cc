@@ -151,7 +151,7 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
 
   // Pass 1: bounds for every layer schedule of every width (list schedule and lower bound).
   struct LayerWork {
-    sched::Problem problem[2];   // forward, backward
+    sched::Problem problem[2];  // forward, backward
     sched::Schedule bound[2];
     double energy_j[2] = {0, 0};
     const LayerGraph* graph = nullptr;
@@ -229,9 +229,10 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
     for (const Width& w : widths) {
       optimistic.push_back(make_chain(w, true));
       double e = 0;
-      for (const place::LayerCost& c : optimistic.back().layers) e += c.fwd_energy_j + c.bwd_energy_j;
-      energy_lower = std::min(energy_lower, e * static_cast<double>(w.t) /
-                                                static_cast<double>(r.micro_batch));
+      for (const place::LayerCost& c : optimistic.back().layers)
+        e += c.fwd_energy_j + c.bwd_energy_j;
+      energy_lower =
+          std::min(energy_lower, e * static_cast<double>(w.t) / static_cast<double>(r.micro_batch));
     }
     bool all_dominated = true;
     for (int64_t hbm : job_.hbm_bytes) {
@@ -271,7 +272,8 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
   bool any_open = false;
   for (const Width& w : widths) {
     for (const LayerWork& lw : w.layers) {
-      for (const sched::Schedule& b : lw.bound) any_open |= b.status != sched::SolveStatus::kOptimal;
+      for (const sched::Schedule& b : lw.bound)
+        any_open |= b.status != sched::SolveStatus::kOptimal;
     }
   }
   if (widths.size() > 1 && any_open) {

@@ -57,8 +57,8 @@ struct EvaluationResult {
   int64_t micro_batch = 0;
   Architecture arch;
   double area_um2 = 0;
-  bool valid = false;              // inside the area window; invalid points are not evaluated
-  bool pruned = false;             // skipped by bounds (pruned search); no points
+  bool valid = false;               // inside the area window; invalid points are not evaluated
+  bool pruned = false;              // skipped by bounds (pruned search); no points
   std::vector<PointResult> points;  // HBM-major, then recompute, in the job's order
   IlpStats ilp;
   bool AnyFeasible() const;
@@ -83,7 +83,8 @@ class Evaluator {
   // on energy per sample (J), whether some known design already beats anything this candidate
   // could reach; if it answers true for every HBM size and recompute mode, no MILP is solved and
   // the result comes back with `pruned` set and no points.
-  using SkipTest = std::function<bool(double throughput_upper, double area_um2, double energy_lower)>;
+  using SkipTest =
+      std::function<bool(double throughput_upper, double area_um2, double energy_lower)>;
   absl::StatusOr<EvaluationResult> Evaluate(int64_t candidate, sched::SchedulerBackend& backend,
                                             sched::ScheduleCache* cache,
                                             const SkipTest& can_skip = {}) const;

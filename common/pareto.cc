@@ -30,8 +30,7 @@ bool ParetoFront::Insert(const DesignPoint& p) {
   return true;
 }
 
-bool ParetoFront::DominatesBound(double throughput_upper, double area,
-                                 double energy_lower) const {
+bool ParetoFront::DominatesBound(double throughput_upper, double area, double energy_lower) const {
   for (const DesignPoint& q : points_) {
     const bool no_worse = q.throughput_samples_per_s >= throughput_upper && q.area_um2 <= area &&
                           q.energy_per_sample_j <= energy_lower;

@@ -20,9 +20,9 @@ DesignPoint Point(int64_t key, double thr, double area, double energy) {
 TEST(ParetoFrontTest, DominatedPointIsDropped) {
   ParetoFront f;
   EXPECT_TRUE(f.Insert(Point(0, 10, 100, 1)));
-  EXPECT_FALSE(f.Insert(Point(1, 9, 100, 1)));   // slower, same area and energy
-  EXPECT_TRUE(f.Insert(Point(2, 8, 50, 1)));     // slower but smaller: a trade-off
-  EXPECT_TRUE(f.Insert(Point(3, 11, 100, 1)));   // dominates point 0
+  EXPECT_FALSE(f.Insert(Point(1, 9, 100, 1)));  // slower, same area and energy
+  EXPECT_TRUE(f.Insert(Point(2, 8, 50, 1)));    // slower but smaller: a trade-off
+  EXPECT_TRUE(f.Insert(Point(3, 11, 100, 1)));  // dominates point 0
   EXPECT_EQ(f.size(), 2u);
   EXPECT_EQ(f.Points()[0].candidate_index, 2);
   EXPECT_EQ(f.Points()[1].candidate_index, 3);

@@ -129,7 +129,10 @@ ChainDp SolveChain(const ChainIndex& ix, int max_stages) {
       int lo = i + 1, hi = j_hi;
       while (lo < hi) {
         const int mid = lo + (hi - lo + 1) / 2;
-        if (ix.Fits(i, mid, k)) lo = mid; else hi = mid - 1;
+        if (ix.Fits(i, mid, k))
+          lo = mid;
+        else
+          hi = mid - 1;
       }
       const int j_max = lo;
       // Load(i, j) rises with j and rest[j] falls: the optimum is where they cross.
@@ -137,7 +140,10 @@ ChainDp SolveChain(const ChainIndex& ix, int max_stages) {
       hi = j_max + 1;  // first j with Load >= rest, or j_max + 1 if none
       while (lo < hi) {
         const int mid = lo + (hi - lo) / 2;
-        if (ix.Load(i, mid) >= rest[mid]) hi = mid; else lo = mid + 1;
+        if (ix.Load(i, mid) >= rest[mid])
+          hi = mid;
+        else
+          lo = mid + 1;
       }
       double value = kInf;
       int at = -1;

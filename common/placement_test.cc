@@ -8,8 +8,7 @@
 namespace phaze::place {
 namespace {
 
-LayerCost Layer(double fwd, double bwd, int64_t params = 0, int64_t stash = 0,
-                int64_t input = 0) {
+LayerCost Layer(double fwd, double bwd, int64_t params = 0, int64_t stash = 0, int64_t input = 0) {
   LayerCost c;
   c.fwd_s = fwd;
   c.bwd_s = bwd;
@@ -52,7 +51,8 @@ TEST(PlacementTest, MemoryForcesAPipeline) {
   // 20); p = 4 needs 40 B in its first stage. With 4 devices: p = 2, d = 2 gives
   // (4 + 1) x 9 s = 45 s; p = 3, d = 1 gives (8 + 2) x 6 s = 60 s.
   in.hbm_bytes = 30;
-  in.chains = {{1, {Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10)}}};
+  in.chains = {
+      {1, {Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10)}}};
   const Placement best = Place(in);
   ASSERT_TRUE(best.feasible);
   EXPECT_EQ(best.strategy.pipeline, 2);
@@ -155,8 +155,9 @@ TEST(PlacementTest, DynamicProgramAgreesWithBruteForce) {
       Chain c;
       c.tensor_width = t;
       for (int l = 0; l < n; ++l) {
-        LayerCost layer = Layer(time(rng) / static_cast<double>(t), time(rng) / static_cast<double>(t),
-                                with_params ? bytes(rng) / 4 : 0, bytes(rng), bytes(rng) / 4);
+        LayerCost layer =
+            Layer(time(rng) / static_cast<double>(t), time(rng) / static_cast<double>(t),
+                  with_params ? bytes(rng) / 4 : 0, bytes(rng), bytes(rng) / 4);
         c.layers.push_back(layer);
       }
       in.chains.push_back(c);

@@ -9,14 +9,10 @@ namespace phaze {
 namespace {
 
 nlohmann::json ArchJson(const Architecture& a, double area_um2) {
-  return {{"num_tc", a.num_tc},
-          {"tc_width", a.tc_width},
-          {"tc_depth", a.tc_depth},
-          {"num_vc", a.num_vc},
-          {"vc_width", a.vc_width},
-          {"glb_mib", a.glb_bytes / kMiB},
-          {"area_mm2", area_um2 / 1e6},
-          {"peak_tflops", a.PeakFlopsPerS() / 1e12},
+  return {{"num_tc", a.num_tc},         {"tc_width", a.tc_width},
+          {"tc_depth", a.tc_depth},     {"num_vc", a.num_vc},
+          {"vc_width", a.vc_width},     {"glb_mib", a.glb_bytes / kMiB},
+          {"area_mm2", area_um2 / 1e6}, {"peak_tflops", a.PeakFlopsPerS() / 1e12},
           {"describe", a.Describe()}};
 }
 
@@ -42,8 +38,9 @@ nlohmann::json PlacementJson(const place::Placement& p) {
 nlohmann::json DesignPointJson(const Evaluator& evaluator, const SearchState& state,
                                const DesignPoint& point) {
   const EvaluationResult& r = state.results().at(point.candidate_index);
-  const size_t row = static_cast<size_t>(point.hbm_index) * evaluator.job().training.recompute.size() +
-                     static_cast<size_t>(point.recompute_index);
+  const size_t row =
+      static_cast<size_t>(point.hbm_index) * evaluator.job().training.recompute.size() +
+      static_cast<size_t>(point.recompute_index);
   const PointResult& pr = r.points[row];
   nlohmann::json j = {{"candidate", r.candidate_index},
                       {"arch_index", r.arch_index},
@@ -93,8 +90,8 @@ nlohmann::json FrontJson(const Evaluator& evaluator, const SearchState& state) {
     points.push_back(DesignPointJson(evaluator, state, p));
   }
   return {{"job", evaluator.job().name},
-          {"objectives", {"throughput_samples_per_s (max)", "area_mm2 (min)",
-                          "energy_per_sample_j (min)"}},
+          {"objectives",
+           {"throughput_samples_per_s (max)", "area_mm2 (min)", "energy_per_sample_j (min)"}},
           {"points", points}};
 }
 
@@ -107,23 +104,21 @@ std::string ResultsCsv(const SearchState& state) {
   for (const auto& [index, r] : state.results()) {
     for (const PointResult& p : r.points) {
       const place::Placement& s = p.search;
-      out << absl::StrFormat("%d,%d,%d,%d,%d,%d,%d,%d,%.6f,%d,%d,%d,%d,%.9g,%.9g,%d,%d,%d,%.6f,%.6f,"
-                             "%.9g,%s,%s,%s,%.6f\n",
-                             index, r.arch_index, r.arch.num_tc, r.arch.tc_width, r.arch.tc_depth,
-                             r.arch.num_vc, r.arch.vc_width, r.arch.glb_bytes / kMiB,
-                             r.area_um2 / 1e6, r.micro_batch, p.hbm_bytes / kGiB,
-                             p.recompute ? 1 : 0, s.feasible ? 1 : 0,
-                             s.feasible ? s.throughput_samples_per_s : 0.0,
-                             s.feasible ? s.time_per_batch_s : 0.0,
-                             s.feasible ? s.strategy.pipeline : 0, s.feasible ? s.strategy.tensor : 0,
-                             s.feasible ? s.strategy.data : 0,
-                             static_cast<double>(s.memory_per_device_bytes) / kGiB,
-                             s.bubble_fraction, s.energy_per_sample_j,
-                             p.has_fixed ? (p.fixed.feasible ? "1" : "0") : "",
-                             p.has_fixed && p.fixed.feasible
-                                 ? absl::StrFormat("%.9g", p.fixed.throughput_samples_per_s)
-                                 : "",
-                             sched::SolveStatusName(r.ilp.worst), r.ilp.max_gap);
+      out << absl::StrFormat(
+          "%d,%d,%d,%d,%d,%d,%d,%d,%.6f,%d,%d,%d,%d,%.9g,%.9g,%d,%d,%d,%.6f,%.6f,"
+          "%.9g,%s,%s,%s,%.6f\n",
+          index, r.arch_index, r.arch.num_tc, r.arch.tc_width, r.arch.tc_depth, r.arch.num_vc,
+          r.arch.vc_width, r.arch.glb_bytes / kMiB, r.area_um2 / 1e6, r.micro_batch,
+          p.hbm_bytes / kGiB, p.recompute ? 1 : 0, s.feasible ? 1 : 0,
+          s.feasible ? s.throughput_samples_per_s : 0.0, s.feasible ? s.time_per_batch_s : 0.0,
+          s.feasible ? s.strategy.pipeline : 0, s.feasible ? s.strategy.tensor : 0,
+          s.feasible ? s.strategy.data : 0, static_cast<double>(s.memory_per_device_bytes) / kGiB,
+          s.bubble_fraction, s.energy_per_sample_j,
+          p.has_fixed ? (p.fixed.feasible ? "1" : "0") : "",
+          p.has_fixed && p.fixed.feasible
+              ? absl::StrFormat("%.9g", p.fixed.throughput_samples_per_s)
+              : "",
+          sched::SolveStatusName(r.ilp.worst), r.ilp.max_gap);
     }
   }
   return out.str();

@@ -53,9 +53,7 @@ bool HasChoice(const Problem& p, int i) {
   return IsCompute(t) && CoresOf(p, t.engine) > 1 && t.all_cores_s < t.single_core_s;
 }
 
-double Duration(const Task& t, bool intra_op) {
-  return intra_op ? t.all_cores_s : t.single_core_s;
-}
+double Duration(const Task& t, bool intra_op) { return intra_op ? t.all_cores_s : t.single_core_s; }
 
 struct Demand {
   int64_t tc = 0, vc = 0, link = 0;
@@ -501,10 +499,9 @@ Schedule ListSchedule(const Problem& p) {
   for (int i = 0; i < n; ++i) {
     all[i] = HasChoice(p, i);
     // Intra-op when it beats the best a single core could do with perfect sharing.
-    faster[i] = HasChoice(p, i) &&
-                p.tasks[i].all_cores_s <=
-                    p.tasks[i].single_core_s / static_cast<double>(CoresOf(p, p.tasks[i].engine)) *
-                        2.0;
+    faster[i] = HasChoice(p, i) && p.tasks[i].all_cores_s <=
+                                       p.tasks[i].single_core_s /
+                                           static_cast<double>(CoresOf(p, p.tasks[i].engine)) * 2.0;
   }
   Schedule best = SerialSgs(p, order, none);
   for (const auto* choice : {&all, &faster}) {
@@ -710,8 +707,8 @@ absl::StatusOr<Schedule> CbcBackend::Solve(const Problem& p, const SolveOptions&
   const int col_T = add_col(lb_s / kUnitS, ub, 1.0, false);
   std::vector<int> col_s(n), col_y(n, -1);
   for (int i = 0; i < n; ++i) {
-    col_s[i] = add_col(heads[i] / kUnitS, std::max(heads[i] / kUnitS, ub - tails[i] / kUnitS),
-                       0.0, false);
+    col_s[i] =
+        add_col(heads[i] / kUnitS, std::max(heads[i] / kUnitS, ub - tails[i] / kUnitS), 0.0, false);
     if (HasChoice(p, i)) {
       // A single-core run that cannot fit between the operator's earliest start and its latest
       // finish under the incumbent makespan forces intra-op: fix y = 1.
@@ -725,7 +722,8 @@ absl::StatusOr<Schedule> CbcBackend::Solve(const Problem& p, const SolveOptions&
   // cores 0..k.
   std::vector<std::vector<int>> col_z(n);
   for (Engine kind : {Engine::kTensor, Engine::kVector}) {
-    if ((kind == Engine::kTensor && !assign_tc) || (kind == Engine::kVector && !assign_vc)) continue;
+    if ((kind == Engine::kTensor && !assign_tc) || (kind == Engine::kVector && !assign_vc))
+      continue;
     const int64_t cores = CoresOf(p, kind);
     int rank = 0;
     for (int i = 0; i < n; ++i) {
@@ -827,8 +825,10 @@ absl::StatusOr<Schedule> CbcBackend::Solve(const Problem& p, const SolveOptions&
             single_u(pr.j) - m_ji, kInf);
     add_row({{pr.before, 1.0}, {pr.after, 1.0}}, -kInf, 1.0);
     // An intra-op operator has every core of its kind: it overlaps no other operator of that kind.
-    if (col_y[pr.i] >= 0) add_row({{pr.before, 1.0}, {pr.after, 1.0}, {col_y[pr.i], -1.0}}, 0, kInf);
-    if (col_y[pr.j] >= 0) add_row({{pr.before, 1.0}, {pr.after, 1.0}, {col_y[pr.j], -1.0}}, 0, kInf);
+    if (col_y[pr.i] >= 0)
+      add_row({{pr.before, 1.0}, {pr.after, 1.0}, {col_y[pr.i], -1.0}}, 0, kInf);
+    if (col_y[pr.j] >= 0)
+      add_row({{pr.before, 1.0}, {pr.after, 1.0}, {col_y[pr.j], -1.0}}, 0, kInf);
     if (!col_z[pr.i].empty()) {
       const size_t shared = std::min(col_z[pr.i].size(), col_z[pr.j].size());
       for (size_t c = 0; c < shared; ++c) {

@@ -59,8 +59,7 @@ TEST_P(BackendConformanceTest, ChainTakesTheFasterMappingOfEachTask) {
   p.num_tc = 4;
   p.num_vc = 2;
   p.tasks = {MakeTask(Engine::kTensor, 4e-3, 1.5e-3, {}),
-             MakeTask(Engine::kVector, 2e-3, 1.2e-3, {0}),
-             MakeTask(Engine::kLink, 1e-3, 1e-3, {1}),
+             MakeTask(Engine::kVector, 2e-3, 1.2e-3, {0}), MakeTask(Engine::kLink, 1e-3, 1e-3, {1}),
              MakeTask(Engine::kTensor, 1e-3, 1e-3, {2})};
   absl::StatusOr<Schedule> s = Make()->Solve(p, {});
   ASSERT_TRUE(s.ok()) << s.status();
@@ -165,8 +164,7 @@ TEST(ScheduleLayerTest, BadProblemsAreRefused) {
   Problem p;
   p.tasks = {MakeTask(Engine::kTensor, 1, 1, {0})};  // depends on itself
   CbcBackend cbc;
-  EXPECT_EQ(ScheduleLayer(p, {}, cbc, nullptr).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ScheduleLayer(p, {}, cbc, nullptr).status().code(), absl::StatusCode::kInvalidArgument);
   EnumerateBackend small;
   Problem big;
   for (int i = 0; i < 9; ++i) big.tasks.push_back(MakeTask(Engine::kTensor, 1, 1, {}));

@@ -50,9 +50,9 @@ class SearchPlan {
 
 struct SearchStats {
   int64_t evaluated = 0;
-  int64_t feasible = 0;    // candidates with at least one feasible placement
+  int64_t feasible = 0;  // candidates with at least one feasible placement
   int64_t infeasible = 0;
-  int64_t pruned = 0;      // skipped by bounds
+  int64_t pruned = 0;  // skipped by bounds
   int64_t errors = 0;
   IlpStats ilp;
 };

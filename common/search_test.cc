@@ -1,9 +1,10 @@
 // Evaluation and search on small real jobs: invariants of the chosen placements, the fixed
 // strategy never beating the search, and the same front whatever the thread count or strategy.
+#include "common/search.h"
+
 #include <algorithm>
 
 #include "common/job.h"
-#include "common/search.h"
 #include "gtest/gtest.h"
 
 namespace phaze {
@@ -70,13 +71,13 @@ TEST(EvaluateTest, ChosenPlacementsAreConsistentAndFitMemory) {
       for (int64_t n : s.stage_layers) layers += n;
       EXPECT_EQ(layers, 6 + 2);
       // Throughput recomputed from the strategy: global batch over the 1F1B step time.
-      const double step = (static_cast<double>(s.micro_batches) + s.strategy.pipeline - 1) *
-                              s.bottleneck_s +
-                          s.sync_s;
+      const double step =
+          (static_cast<double>(s.micro_batches) + s.strategy.pipeline - 1) * s.bottleneck_s +
+          s.sync_s;
       EXPECT_DOUBLE_EQ(s.time_per_batch_s, step);
       EXPECT_DOUBLE_EQ(s.throughput_samples_per_s, 64.0 / step);
-      EXPECT_EQ(s.micro_batches, (64 + s.strategy.data * r->micro_batch - 1) /
-                                     (s.strategy.data * r->micro_batch));
+      EXPECT_EQ(s.micro_batches,
+                (64 + s.strategy.data * r->micro_batch - 1) / (s.strategy.data * r->micro_batch));
       ASSERT_TRUE(p.has_fixed);
       if (p.fixed.feasible) {
         ++fixed_feasible;

@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <thread>
 #include <limits>
 #include <map>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -91,16 +91,17 @@ absl::Status DescribeSpace(const std::string& job_path, std::ostream& out) {
   out << "architectures:  " << archs.Size() << " in the space, " << valid
       << " valid (inside the area window)\n";
   if (job.space.has_value()) {
-    out << absl::StrFormat("area window:    %.3f .. %.3f mm^2 (min fraction %.2f, single-core %.2f)\n",
-                           job.space->min_area_fraction * job.space->max_area_um2 / 1e6,
-                           job.space->max_area_um2 / 1e6, job.space->min_area_fraction,
-                           job.space->single_core_min_area_fraction);
+    out << absl::StrFormat(
+        "area window:    %.3f .. %.3f mm^2 (min fraction %.2f, single-core %.2f)\n",
+        job.space->min_area_fraction * job.space->max_area_um2 / 1e6, job.space->max_area_um2 / 1e6,
+        job.space->min_area_fraction, job.space->single_core_min_area_fraction);
   }
   if (valid > 0) {
     out << absl::StrFormat("valid areas:    %.3f .. %.3f mm^2\n", min_area / 1e6, max_area / 1e6);
   }
-  out << "micro-batches:  " << job.training.micro_batch_sizes.size() << ", HBM sizes: "
-      << job.hbm_bytes.size() << ", recompute modes: " << job.training.recompute.size() << "\n";
+  out << "micro-batches:  " << job.training.micro_batch_sizes.size()
+      << ", HBM sizes: " << job.hbm_bytes.size()
+      << ", recompute modes: " << job.training.recompute.size() << "\n";
   out << "candidates:     " << valid * static_cast<int64_t>(job.training.micro_batch_sizes.size())
       << " evaluations (valid architectures x micro-batch sizes)\n";
   out << "valid by tensor-core count:\n";
@@ -116,8 +117,7 @@ std::string Shape(const Operator& op) {
   switch (op.kind) {
     case OpKind::kGemm:
       return absl::StrFormat("%dx[%dx%d->%d]", op.gemm.batch, op.gemm.m, op.gemm.k, op.gemm.n);
-    case OpKind::kVector:
-      return absl::StrFormat("%s %d", VectorFnName(op.fn), op.elements);
+    case OpKind::kVector: return absl::StrFormat("%s %d", VectorFnName(op.fn), op.elements);
     case OpKind::kAllReduce:
       return absl::StrFormat("ring %d B over %d", op.allreduce_bytes, op.group_size);
   }
@@ -140,8 +140,8 @@ absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out) {
   PHAZE_ASSIGN_OR_RETURN(Architecture arch, FindPreset(args.arch));
   GraphOptions graph_options;
   graph_options.compat_backward = args.compat;
-  PHAZE_ASSIGN_OR_RETURN(ModelGraph g, BuildModelGraph(model, args.micro_batch, args.tensor_width,
-                                                       graph_options));
+  PHAZE_ASSIGN_OR_RETURN(
+      ModelGraph g, BuildModelGraph(model, args.micro_batch, args.tensor_width, graph_options));
   CostOptions cost;
   cost.mode = args.compat ? CostMode::kCompat : CostMode::kImproved;
   nlohmann::json json = nlohmann::json::array();
@@ -194,20 +194,22 @@ absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out) {
         problem.num_tc = arch.num_tc;
         problem.num_vc = arch.num_vc;
         for (size_t i = 0; i < ops->size(); ++i) {
-          problem.tasks.push_back({(*ops)[i].engine(), costs[i].single_core_s,
-                                   costs[i].all_cores_s, (*ops)[i].deps});
+          problem.tasks.push_back(
+              {(*ops)[i].engine(), costs[i].single_core_s, costs[i].all_cores_s, (*ops)[i].deps});
         }
         sched::CbcBackend cbc;
         sched::SolveOptions solve;
         solve.time_limit_s = args.time_limit_s;
-        PHAZE_ASSIGN_OR_RETURN(sched::Schedule s, sched::ScheduleLayer(problem, solve, cbc, nullptr));
+        PHAZE_ASSIGN_OR_RETURN(sched::Schedule s,
+                               sched::ScheduleLayer(problem, solve, cbc, nullptr));
         const sched::Schedule list = sched::ListSchedule(problem);
         out << absl::StrFormat(
             "  schedule: makespan %.3f us (%s, gap %.4f, lower bound %.3f us, list schedule "
             "%.3f us, MILP %s, %d nodes)\n",
             s.makespan_s * 1e6, sched::SolveStatusName(s.status), s.gap, s.lower_bound_s * 1e6,
             list.makespan_s * 1e6, s.mip_built ? "built" : "skipped", s.nodes);
-        out << absl::StrFormat("  bounds before solving: lower %.3f us\n", sched::LowerBound(problem) * 1e6);
+        out << absl::StrFormat("  bounds before solving: lower %.3f us\n",
+                               sched::LowerBound(problem) * 1e6);
       }
     }
   }
@@ -224,7 +226,8 @@ void ProgressBar::Update(int64_t done, int64_t planned, const std::string& best)
   if (done != planned && now - last_ < std::chrono::milliseconds(200)) return;
   last_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const double fraction = planned > 0 ? static_cast<double>(done) / static_cast<double>(planned) : 1.0;
+  const double fraction =
+      planned > 0 ? static_cast<double>(done) / static_cast<double>(planned) : 1.0;
   constexpr int kWidth = 30;
   std::string bar(static_cast<size_t>(fraction * kWidth), '#');
   bar.resize(kWidth, '.');
@@ -247,10 +250,10 @@ std::string DescribeBest(const std::optional<DesignPoint>& best) {
 absl::Status WriteOutputs(const Evaluator& evaluator, const SearchState& state,
                           const std::string& out_dir) {
   const std::filesystem::path dir(out_dir);
-  PHAZE_RETURN_IF_ERROR(WriteFile((dir / "best.json").string(),
-                                  BestJson(evaluator, state).dump(2) + "\n"));
-  PHAZE_RETURN_IF_ERROR(WriteFile((dir / "front.json").string(),
-                                  FrontJson(evaluator, state).dump(2) + "\n"));
+  PHAZE_RETURN_IF_ERROR(
+      WriteFile((dir / "best.json").string(), BestJson(evaluator, state).dump(2) + "\n"));
+  PHAZE_RETURN_IF_ERROR(
+      WriteFile((dir / "front.json").string(), FrontJson(evaluator, state).dump(2) + "\n"));
   return WriteFile((dir / "results.csv").string(), ResultsCsv(state));
 }
 
@@ -280,12 +283,12 @@ absl::Status RunJob(const RunArgs& args, std::ostream& out) {
 void PrintSummary(const Evaluator& evaluator, const SearchState& state, double elapsed_s,
                   const std::string& out_dir, std::ostream& out) {
   const SearchStats& s = state.stats();
-  out << absl::StrFormat("evaluated %d candidates in %.1f s (%.1f eval/s): %d feasible, %d "
-                         "infeasible, %d pruned by bounds, %d errors\n",
-                         s.evaluated, elapsed_s,
-                         elapsed_s > 0 ? static_cast<double>(s.evaluated + s.pruned) / elapsed_s
-                                       : 0.0,
-                         s.feasible, s.infeasible, s.pruned, s.errors);
+  out << absl::StrFormat(
+      "evaluated %d candidates in %.1f s (%.1f eval/s): %d feasible, %d "
+      "infeasible, %d pruned by bounds, %d errors\n",
+      s.evaluated, elapsed_s,
+      elapsed_s > 0 ? static_cast<double>(s.evaluated + s.pruned) / elapsed_s : 0.0, s.feasible,
+      s.infeasible, s.pruned, s.errors);
   out << absl::StrFormat(
       "ILP: %d layer schedules, %d MILPs built, %d skipped by bounds, %d skipped because their "
       "width cannot win, %d cache hits, %d hit a node or time limit, mean gap %.5f, max gap "

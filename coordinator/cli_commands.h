@@ -5,12 +5,11 @@
 #ifndef PHAZE_COORDINATOR_CLI_COMMANDS_H_
 #define PHAZE_COORDINATOR_CLI_COMMANDS_H_
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
-
-#include <chrono>
-#include <optional>
 
 #include "absl/status/status.h"
 #include "common/search.h"

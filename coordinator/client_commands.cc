@@ -58,8 +58,9 @@ std::string StatusLine(const v1::JobStatus& s) {
   if (s.has_best()) {
     const v1::DesignPointSummary& b = s.best();
     absl::StrAppendFormat(
-        &line, "\n  best: %.6g samples/s on %dx%dx%d tc, %dx%d vc, %d MiB glb (%.2f mm^2), "
-               "micro-batch %d, HBM %d GiB, recompute %s, (p, t, d) = (%d, %d, %d)",
+        &line,
+        "\n  best: %.6g samples/s on %dx%dx%d tc, %dx%d vc, %d MiB glb (%.2f mm^2), "
+        "micro-batch %d, HBM %d GiB, recompute %s, (p, t, d) = (%d, %d, %d)",
         b.throughput_samples_per_s(), b.architecture().num_tc(), b.architecture().tc_width(),
         b.architecture().tc_depth(), b.architecture().num_vc(), b.architecture().vc_width(),
         b.architecture().glb_bytes() >> 20, b.area_um2() / 1e6, b.micro_batch_size(),
@@ -158,8 +159,7 @@ absl::Status Submit(const std::string& coordinator, const std::string& job_path,
   return absl::OkStatus();
 }
 
-absl::Status Status(const std::string& coordinator, const std::string& job_id,
-                    std::ostream& out) {
+absl::Status Status(const std::string& coordinator, const std::string& job_id, std::ostream& out) {
   auto stub = v1::Coordinator::NewStub(Channel(coordinator));
   v1::GetJobRequest req;
   req.set_job_id(job_id);
@@ -169,16 +169,14 @@ absl::Status Status(const std::string& coordinator, const std::string& job_id,
   return absl::OkStatus();
 }
 
-absl::Status Watch(const std::string& coordinator, const std::string& job_id,
-                   std::ostream& out) {
+absl::Status Watch(const std::string& coordinator, const std::string& job_id, std::ostream& out) {
   auto stub = v1::Coordinator::NewStub(Channel(coordinator));
   PHAZE_ASSIGN_OR_RETURN(v1::JobStatus last, Follow(*stub, job_id, true, out));
   out << StatusLine(last) << "\n";
   return absl::OkStatus();
 }
 
-absl::Status Cancel(const std::string& coordinator, const std::string& job_id,
-                    std::ostream& out) {
+absl::Status Cancel(const std::string& coordinator, const std::string& job_id, std::ostream& out) {
   auto stub = v1::Coordinator::NewStub(Channel(coordinator));
   v1::CancelJobRequest req;
   req.set_job_id(job_id);
@@ -201,8 +199,7 @@ absl::Status Jobs(const std::string& coordinator, std::ostream& out) {
 absl::Status Results(const std::string& coordinator, const std::string& job_id,
                      const std::string& format, std::ostream& out) {
   if (format != "json" && format != "csv") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--format: '", format, "' is not json or csv"));
+    return absl::InvalidArgumentError(absl::StrCat("--format: '", format, "' is not json or csv"));
   }
   auto stub = v1::Coordinator::NewStub(Channel(coordinator));
   PHAZE_ASSIGN_OR_RETURN(Fetched f, Fetch(*stub, job_id));

@@ -35,9 +35,8 @@ v1::JobState StateFromName(const std::string& s) {
 v1::DesignPointSummary Summarize(const Evaluator& evaluator, const SearchState& search,
                                  const DesignPoint& p) {
   const EvaluationResult& r = search.results().at(p.candidate_index);
-  const size_t row =
-      static_cast<size_t>(p.hbm_index) * evaluator.job().training.recompute.size() +
-      static_cast<size_t>(p.recompute_index);
+  const size_t row = static_cast<size_t>(p.hbm_index) * evaluator.job().training.recompute.size() +
+                     static_cast<size_t>(p.recompute_index);
   v1::DesignPointSummary s;
   s.set_candidate(p.candidate_index);
   s.set_hbm_bytes(r.points[row].hbm_bytes);
@@ -56,8 +55,7 @@ v1::DesignPointSummary Summarize(const Evaluator& evaluator, const SearchState& 
 
 }  // namespace
 
-JobManager::JobManager(Store* store, ManagerOptions options)
-    : store_(store), options_(options) {}
+JobManager::JobManager(Store* store, ManagerOptions options) : store_(store), options_(options) {}
 
 absl::StatusOr<std::unique_ptr<JobManager::Job>> JobManager::Build(const std::string& id,
                                                                    const std::string& yaml) {
@@ -67,8 +65,7 @@ absl::StatusOr<std::unique_ptr<JobManager::Job>> JobManager::Build(const std::st
   job->yaml = yaml;
   PHAZE_ASSIGN_OR_RETURN(job->evaluator, Evaluator::Create(spec));
   job->plan = std::make_unique<SearchPlan>(*job->evaluator);
-  job->search =
-      std::make_unique<SearchState>(static_cast<int64_t>(spec.training.recompute.size()));
+  job->search = std::make_unique<SearchState>(static_cast<int64_t>(spec.training.recompute.size()));
   job->planned = job->plan->planned();
   return job;
 }
@@ -104,9 +101,9 @@ absl::StatusOr<v1::JobStatus> JobManager::Submit(const std::string& yaml) {
     int64_t running = 0;
     for (const auto& [id, job] : jobs_) running += job->state == v1::JOB_STATE_RUNNING ? 1 : 0;
     if (running >= options_.max_running_jobs) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "the coordinator runs ", running, " jobs already (limit ", options_.max_running_jobs,
-          "); retry when one has finished"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the coordinator runs ", running, " jobs already (limit ",
+                       options_.max_running_jobs, "); retry when one has finished"));
     }
   }
   // Validate everything before anything is stored: a bad job is refused whole.
@@ -184,7 +181,8 @@ absl::StatusOr<v1::ListResultsResponse> JobManager::Results(const v1::ListResult
   const int32_t size = req.page_size() <= 0 ? 100 : std::min(req.page_size(), 1000);
   const auto& results = job.search->results();
   auto r = results.lower_bound(start);
-  for (int32_t n = 0; r != results.end() && n < size; ++r, ++n) *out.add_results() = ToProto(r->second);
+  for (int32_t n = 0; r != results.end() && n < size; ++r, ++n)
+    *out.add_results() = ToProto(r->second);
   if (r != results.end()) out.set_next_page_token(absl::StrCat(r->first));
   return out;
 }

@@ -30,7 +30,7 @@ namespace phaze {
 
 struct ManagerOptions {
   int64_t shard_size = 8;
-  double lease_s = 120;          // a worker must finish or renew a shard within this
+  double lease_s = 120;  // a worker must finish or renew a shard within this
   int64_t max_running_jobs = 64;
 };
 

@@ -77,7 +77,8 @@ std::vector<int64_t> Front(JobManager& m, const std::string& id) {
 TEST(JobManagerTest, BadJobIsRefusedWholeAndNothingIsStored) {
   auto store = *Store::Open(":memory:");
   JobManager m(store.get(), {});
-  absl::StatusOr<v1::JobStatus> s = m.Submit("name: x\nmodel: gpt9\narchitecture: {preset: tpuv4}\n");
+  absl::StatusOr<v1::JobStatus> s =
+      m.Submit("name: x\nmodel: gpt9\narchitecture: {preset: tpuv4}\n");
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(m.List().empty());
   EXPECT_TRUE(store->Jobs()->empty());
@@ -125,7 +126,8 @@ TEST(JobManagerTest, RestartResumesWithoutRedoingFinishedWork) {
     for (int k = 0; k < 2; ++k) {
       const v1::Lease lease = m.Lease("w", 0);
       for (int64_t c : lease.candidates()) {
-        ASSERT_TRUE(m.Report(lease.lease_id(), id, ToProto(*evaluator->Evaluate(c, cbc, nullptr))).ok());
+        ASSERT_TRUE(
+            m.Report(lease.lease_id(), id, ToProto(*evaluator->Evaluate(c, cbc, nullptr))).ok());
       }
       m.Complete(lease.lease_id());
     }
@@ -156,6 +158,18 @@ TEST(JobManagerTest, RestartResumesWithoutRedoingFinishedWork) {
   const std::string r = reference.Submit(kJob)->job_id();
   Drain(reference, now, nullptr);
   EXPECT_EQ(Front(m, id), Front(reference, r));
+}
+
+TEST(JobManagerTest, SeveralJobsShareTheWorkersInTurn) {
+  auto store = *Store::Open(":memory:");
+  ManagerOptions options;
+  options.shard_size = 1;
+  JobManager m(store.get(), options);
+  const std::string a = m.Submit(kJob)->job_id();
+  const std::string b = m.Submit(kJob)->job_id();
+  std::vector<std::string> order;
+  for (int k = 0; k < 6; ++k) order.push_back(m.Lease("w", 0).job_id());
+  EXPECT_EQ(order, (std::vector<std::string>{a, b, a, b, a, b}));
 }
 
 TEST(JobManagerTest, CancelledJobHandsOutNoMoreWork) {

@@ -33,11 +33,13 @@ int main(int argc, char** argv) {
   space->add_option("job", space_job, "Job file (YAML)")->required();
 
   phaze::cli::LayerArgs layer_args;
-  CLI::App* layer = app.add_subcommand("layer", "Show every operator of every layer with latencies");
+  CLI::App* layer =
+      app.add_subcommand("layer", "Show every operator of every layer with latencies");
   layer->add_option("--model", layer_args.model, "Zoo model name")->required();
   layer->add_option("--arch", layer_args.arch, "Architecture preset")->capture_default_str();
   layer->add_option("--mbs", layer_args.micro_batch, "Micro-batch size")->capture_default_str();
-  layer->add_option("--tp", layer_args.tensor_width, "Tensor-parallel width")->capture_default_str();
+  layer->add_option("--tp", layer_args.tensor_width, "Tensor-parallel width")
+      ->capture_default_str();
   layer->add_flag("--compat", layer_args.compat, "Use the original PHAZE cost model and backward");
   layer->add_flag("--json", layer_args.json, "Print JSON");
   layer->add_option("--time-limit", layer_args.time_limit_s, "Seconds per layer schedule")
@@ -63,13 +65,15 @@ int main(int argc, char** argv) {
   };
   std::string submit_job;
   bool submit_watch = false;
-  CLI::App* submit = with_coordinator(app.add_subcommand("submit", "Submit a job to a coordinator"));
+  CLI::App* submit =
+      with_coordinator(app.add_subcommand("submit", "Submit a job to a coordinator"));
   submit->add_option("job", submit_job, "Job file (YAML)")->required();
   submit->add_flag("--watch", submit_watch, "Follow the job until it ends");
   std::string job_id;
   CLI::App* status = with_coordinator(app.add_subcommand("status", "Show a job's status"));
   status->add_option("id", job_id, "Job id")->required();
-  CLI::App* watch = with_coordinator(app.add_subcommand("watch", "Follow a job with a progress bar"));
+  CLI::App* watch =
+      with_coordinator(app.add_subcommand("watch", "Follow a job with a progress bar"));
   watch->add_option("id", job_id, "Job id")->required();
   CLI::App* cancel = with_coordinator(app.add_subcommand("cancel", "Cancel a job"));
   cancel->add_option("id", job_id, "Job id")->required();

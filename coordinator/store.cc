@@ -66,12 +66,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   }
   std::unique_ptr<Store> store(new Store(db));
   sqlite3_busy_timeout(db, 5000);
-  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                          "CREATE TABLE IF NOT EXISTS jobs (job_id TEXT PRIMARY KEY, yaml TEXT "
-                          "NOT NULL, state TEXT NOT NULL, error TEXT NOT NULL DEFAULT '', seq "
-                          "INTEGER NOT NULL)",
-                          "CREATE TABLE IF NOT EXISTS results (job_id TEXT NOT NULL, candidate "
-                          "INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, candidate))"}) {
+  for (const char* sql :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+        "CREATE TABLE IF NOT EXISTS jobs (job_id TEXT PRIMARY KEY, yaml TEXT "
+        "NOT NULL, state TEXT NOT NULL, error TEXT NOT NULL DEFAULT '', seq "
+        "INTEGER NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS results (job_id TEXT NOT NULL, candidate "
+        "INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, candidate))"}) {
     if (absl::Status s = store->Exec(sql); !s.ok()) return s;
   }
   return store;

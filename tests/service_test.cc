@@ -115,14 +115,13 @@ std::unique_ptr<Process> StartCoordinator(const std::string& db, std::string* ad
 
 std::unique_ptr<Process> StartWorker(const std::string& address, int n) {
   return std::make_unique<Process>(
-      std::vector<std::string>{PHAZE_WORKER_BIN, "--coordinator", address, "--threads", "1",
-                               "--id", absl::StrCat("w", n)},
+      std::vector<std::string>{PHAZE_WORKER_BIN, "--coordinator", address, "--threads", "1", "--id",
+                               absl::StrCat("w", n)},
       absl::StrCat(Dir(), "/worker", n, ".log"));
 }
 
 std::unique_ptr<v1::Coordinator::Stub> Stub(const std::string& address) {
-  return v1::Coordinator::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  return v1::Coordinator::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
 }
 
 v1::JobStatus Get(v1::Coordinator::Stub& stub, const std::string& id) {
@@ -229,8 +228,8 @@ TEST(ServiceTest, RestartedCoordinatorResumesAndEndsWithIdenticalResults) {
   auto w1 = StartWorker(address, 5);
   auto stub = Stub(address);
   const std::string id = Submit(*stub);
-  const v1::JobStatus before =
-      WaitUntil(*stub, id, [](const v1::JobStatus& status) { return status.candidates_done() >= 6; });
+  const v1::JobStatus before = WaitUntil(
+      *stub, id, [](const v1::JobStatus& status) { return status.candidates_done() >= 6; });
   coordinator->Kill(SIGKILL);
   w1->Kill(SIGKILL);
   auto restarted = StartCoordinator(db, &address, "3");

@@ -11,7 +11,9 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "worker/worker_loop.h"
 
 namespace {
@@ -33,12 +35,30 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "Evaluations at a time (0: every core)")
       ->capture_default_str();
   app.add_option("--id", options.worker_id, "Worker name in leases")->capture_default_str();
+  int health_port = 0;
+  app.add_option("--health-port", health_port,
+                 "Serve gRPC health checking and reflection on this port (0: off)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (options.threads <= 0) {
     options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   signal(SIGTERM, OnSignal);
   signal(SIGINT, OnSignal);
+  // The worker only makes calls; this small server answers Kubernetes' gRPC probes.
+  std::unique_ptr<grpc::Server> health;
+  if (health_port > 0) {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("0.0.0.0:" + std::to_string(health_port),
+                             grpc::InsecureServerCredentials());
+    health = builder.BuildAndStart();
+    if (health == nullptr) {
+      std::cerr << "phaze-worker: cannot serve health on port " << health_port << "\n";
+      return 1;
+    }
+  }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   phaze::Worker worker(
@@ -46,6 +66,7 @@ int main(int argc, char** argv) {
   std::cout << "worker " << options.worker_id << " with " << options.threads
             << " threads, coordinator " << coordinator << std::endl;
   worker.Run(g_stop);
+  if (health) health->Shutdown();
   std::cout << "worker " << options.worker_id << " stopped after " << worker.evaluated()
             << " evaluations" << std::endl;
   return 0;

@@ -55,16 +55,16 @@ int main(int argc, char** argv) {
               static_cast<long long>(s.pruned), static_cast<long long>(s.feasible));
   std::printf("wall time: %.1f s; %.1f candidates/s; %.1f candidates/s per thread\n", wall_s,
               visited / wall_s, visited / wall_s / threads);
-  std::printf("ILP: %lld layer schedules, %lld MILPs built (%.1f s of CBC wall time, summed over "
-              "threads), %lld skipped by "
-              "bounds, %lld skipped by width dominance, %lld cache hits, %lld time-outs, mean gap "
-              "%.5f, max gap %.4f\n",
-              static_cast<long long>(s.ilp.layers), static_cast<long long>(s.ilp.built),
-              s.ilp.solve_s, static_cast<long long>(s.ilp.skipped_by_bounds),
-              static_cast<long long>(s.ilp.skipped_by_dominance),
-              static_cast<long long>(s.ilp.cache_hits), static_cast<long long>(s.ilp.time_outs),
-              s.ilp.layers ? s.ilp.sum_gap / static_cast<double>(s.ilp.layers) : 0.0,
-              s.ilp.max_gap);
+  std::printf(
+      "ILP: %lld layer schedules, %lld MILPs built (%.1f s of CBC wall time, summed over "
+      "threads), %lld skipped by "
+      "bounds, %lld skipped by width dominance, %lld cache hits, %lld time-outs, mean gap "
+      "%.5f, max gap %.4f\n",
+      static_cast<long long>(s.ilp.layers), static_cast<long long>(s.ilp.built), s.ilp.solve_s,
+      static_cast<long long>(s.ilp.skipped_by_bounds),
+      static_cast<long long>(s.ilp.skipped_by_dominance), static_cast<long long>(s.ilp.cache_hits),
+      static_cast<long long>(s.ilp.time_outs),
+      s.ilp.layers ? s.ilp.sum_gap / static_cast<double>(s.ilp.layers) : 0.0, s.ilp.max_gap);
   if (state.best().Get().has_value()) {
     const auto& b = *state.best().Get();
     std::printf("best: %.4f samples/s at %.2f mm^2 (candidate %lld); front %zu points\n",
