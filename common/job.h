@@ -48,7 +48,7 @@ enum class SearchStrategy {
 struct SolverSpec {
   double time_limit_s = 10;  // per scheduling ILP, wall clock (a safety net)
   double relative_gap = 0.01;
-  int64_t max_nodes = 2000;  // per scheduling ILP; deterministic, unlike the time limit
+  int64_t max_nodes = 500;  // per scheduling ILP; deterministic, unlike the time limit
 };
 
 struct SearchSpec {

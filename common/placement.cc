@@ -122,29 +122,35 @@ ChainDp SolveChain(const ChainIndex& ix, int max_stages) {
   }
   for (int k = 2; k <= max_stages; ++k) {
     const std::vector<double>& rest = dp.best[static_cast<size_t>(k) - 1];
+    // Two pointers, amortised O(n) per k: the longest stage that fits (j_max) never shrinks as
+    // its start i moves right (a sub-interval fits wherever the interval does), and neither, in
+    // practice, does the crossing of Load(i, j) (rising in j) and rest[j] (falling in j). The
+    // crossing pointer is checked, and found by binary search where the guess is wrong, so the
+    // result is exact either way.
+    int j_max = 0;
+    int cross = 0;
     for (int i = 0; i + k <= n; ++i) {
-      // Memory grows with the stage: the longest stage that fits ends at j_max.
       const int j_hi = n - k + 1;
       if (!ix.Fits(i, i + 1, k)) continue;
-      int lo = i + 1, hi = j_hi;
-      while (lo < hi) {
-        const int mid = lo + (hi - lo + 1) / 2;
-        if (ix.Fits(i, mid, k))
-          lo = mid;
-        else
-          hi = mid - 1;
+      j_max = std::max(j_max, i + 1);
+      while (j_max < j_hi && ix.Fits(i, j_max + 1, k)) ++j_max;
+      // First j in [i + 1, j_max + 1) with Load(i, j) >= rest[j]; j_max + 1 if none.
+      auto crossed = [&](int j) { return ix.Load(i, j) >= rest[j]; };
+      int lo = std::max(i + 1, std::min(cross, j_max + 1));
+      if (lo > i + 1 && crossed(lo - 1)) {
+        int a = i + 1, b = lo - 1;  // the crossing is at or before lo - 1
+        while (a < b) {
+          const int mid = a + (b - a) / 2;
+          if (crossed(mid))
+            b = mid;
+          else
+            a = mid + 1;
+        }
+        lo = a;
+      } else {
+        while (lo <= j_max && !crossed(lo)) ++lo;
       }
-      const int j_max = lo;
-      // Load(i, j) rises with j and rest[j] falls: the optimum is where they cross.
-      lo = i + 1;
-      hi = j_max + 1;  // first j with Load >= rest, or j_max + 1 if none
-      while (lo < hi) {
-        const int mid = lo + (hi - lo) / 2;
-        if (ix.Load(i, mid) >= rest[mid])
-          hi = mid;
-        else
-          lo = mid + 1;
-      }
+      cross = lo;
       double value = kInf;
       int at = -1;
       for (int j : {lo - 1, lo}) {

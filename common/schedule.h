@@ -76,7 +76,7 @@ struct SolveOptions {
   double relative_gap = 0.01;
   // Branch-and-bound node limit. Unlike the time limit it does not depend on the machine's load,
   // so a search that hits it still gives the same answer on every run.
-  int64_t max_nodes = 2000;
+  int64_t max_nodes = 500;
   // A valid schedule to start from (the MIP start); not part of the problem's identity.
   const Schedule* incumbent = nullptr;
 };

@@ -38,21 +38,11 @@ std::unique_ptr<grpc::ClientContext> Context(double seconds) {
   return ctx;
 }
 
-const char* StateName(v1::JobState s) {
-  switch (s) {
-    case v1::JOB_STATE_RUNNING: return "running";
-    case v1::JOB_STATE_SUCCEEDED: return "succeeded";
-    case v1::JOB_STATE_CANCELLED: return "cancelled";
-    case v1::JOB_STATE_FAILED: return "failed";
-    default: return "unknown";
-  }
-}
-
 std::string StatusLine(const v1::JobStatus& s) {
   std::string line = absl::StrFormat(
       "%s %-9s %s: %d/%d candidates (%d pruned by bounds, %d failed), shards %d/%d, %d leases "
       "expired, front %d points",
-      s.job_id(), StateName(s.state()), s.name(), s.candidates_done(), s.candidates_total(),
+      s.job_id(), JobStateName(s.state()), s.name(), s.candidates_done(), s.candidates_total(),
       s.candidates_pruned(), s.candidates_failed(), s.shards_done(), s.shards_total(),
       s.leases_expired(), s.front_size());
   if (s.has_best()) {

@@ -1,5 +1,7 @@
 #include "coordinator/convert.h"
 
+#include <string>
+
 namespace phaze {
 namespace {
 
@@ -57,6 +59,24 @@ sched::SolveStatus FromProto(v1::SolveStatus s) {
 }
 
 }  // namespace
+
+const char* JobStateName(v1::JobState s) {
+  switch (s) {
+    case v1::JOB_STATE_RUNNING: return "running";
+    case v1::JOB_STATE_SUCCEEDED: return "succeeded";
+    case v1::JOB_STATE_CANCELLED: return "cancelled";
+    case v1::JOB_STATE_FAILED: return "failed";
+    default: return "unspecified";
+  }
+}
+
+v1::JobState JobStateFromName(const std::string& s) {
+  if (s == "running") return v1::JOB_STATE_RUNNING;
+  if (s == "succeeded") return v1::JOB_STATE_SUCCEEDED;
+  if (s == "cancelled") return v1::JOB_STATE_CANCELLED;
+  if (s == "failed") return v1::JOB_STATE_FAILED;
+  return v1::JOB_STATE_UNSPECIFIED;
+}
 
 v1::Architecture ToProto(const Architecture& a) {
   v1::Architecture p;

@@ -3,8 +3,11 @@
 #ifndef PHAZE_COORDINATOR_CONVERT_H_
 #define PHAZE_COORDINATOR_CONVERT_H_
 
+#include <string>
+
 #include "common/evaluate.h"
 #include "phaze/v1/phaze.pb.h"
+#include "phaze/v1/service.pb.h"
 
 namespace phaze {
 
@@ -14,6 +17,9 @@ v1::CandidateResult ToProto(const EvaluationResult& r);
 EvaluationResult FromProto(const v1::CandidateResult& p);
 
 v1::Architecture ToProto(const Architecture& a);
+// "running", "succeeded", "cancelled", "failed" (the store's and the CLI's spelling).
+const char* JobStateName(v1::JobState s);
+v1::JobState JobStateFromName(const std::string& s);
 Architecture FromProto(const v1::Architecture& p);
 
 }  // namespace phaze

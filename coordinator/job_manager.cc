@@ -14,24 +14,6 @@
 namespace phaze {
 namespace {
 
-const char* StateName(v1::JobState s) {
-  switch (s) {
-    case v1::JOB_STATE_RUNNING: return "running";
-    case v1::JOB_STATE_SUCCEEDED: return "succeeded";
-    case v1::JOB_STATE_CANCELLED: return "cancelled";
-    case v1::JOB_STATE_FAILED: return "failed";
-    default: return "unspecified";
-  }
-}
-
-v1::JobState StateFromName(const std::string& s) {
-  if (s == "running") return v1::JOB_STATE_RUNNING;
-  if (s == "succeeded") return v1::JOB_STATE_SUCCEEDED;
-  if (s == "cancelled") return v1::JOB_STATE_CANCELLED;
-  if (s == "failed") return v1::JOB_STATE_FAILED;
-  return v1::JOB_STATE_UNSPECIFIED;
-}
-
 v1::DesignPointSummary Summarize(const Evaluator& evaluator, const SearchState& search,
                                  const DesignPoint& p) {
   const EvaluationResult& r = search.results().at(p.candidate_index);
@@ -77,7 +59,7 @@ absl::Status JobManager::Recover() {
     absl::StatusOr<std::unique_ptr<Job>> built = Build(s.job_id, s.yaml);
     if (!built.ok()) continue;  // a job this version can no longer parse stays in the store
     Job& job = **built;
-    job.state = StateFromName(s.state);
+    job.state = JobStateFromName(s.state);
     job.error = s.error;
     job.seq = s.created_seq;
     next_seq_ = std::max(next_seq_, s.created_seq + 1);
@@ -113,7 +95,7 @@ absl::StatusOr<v1::JobStatus> JobManager::Submit(const std::string& yaml) {
   Job& job = **built;
   job.seq = next_seq_++;
   job.id = absl::StrFormat("job-%06d", job.seq);
-  PHAZE_RETURN_IF_ERROR(store_->PutJob({job.id, yaml, StateName(job.state), "", job.seq}));
+  PHAZE_RETURN_IF_ERROR(store_->PutJob({job.id, yaml, JobStateName(job.state), "", job.seq}));
   RefillLocked(job);
   MaybeFinishLocked(job);
   const std::string id = job.id;
@@ -143,7 +125,7 @@ absl::StatusOr<v1::JobStatus> JobManager::Cancel(const std::string& job_id) {
   Job& job = *it->second;
   if (job.state == v1::JOB_STATE_RUNNING) {
     job.state = v1::JOB_STATE_CANCELLED;
-    PHAZE_RETURN_IF_ERROR(store_->SetJobState(job.id, StateName(job.state), ""));
+    PHAZE_RETURN_IF_ERROR(store_->SetJobState(job.id, JobStateName(job.state), ""));
     Touch(job);
   }
   return StatusLocked(job);
@@ -217,7 +199,7 @@ void JobManager::MaybeFinishLocked(Job& job) {
     if (s.state != Shard::State::kDone) return;
   }
   job.state = v1::JOB_STATE_SUCCEEDED;
-  store_->SetJobState(job.id, StateName(job.state), "").IgnoreError();
+  store_->SetJobState(job.id, JobStateName(job.state), "").IgnoreError();
   Touch(job);
 }
 

@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
   std::printf(
       "ILP: %lld layer schedules, %lld MILPs built (%.1f s of CBC wall time, summed over "
       "threads), %lld skipped by "
-      "bounds, %lld skipped by width dominance, %lld cache hits, %lld time-outs, mean gap "
+      "bounds, %lld skipped by width dominance, %lld cache hits, %lld stopped by the node or time "
+      "limit, mean gap "
       "%.5f, max gap %.4f\n",
       static_cast<long long>(s.ilp.layers), static_cast<long long>(s.ilp.built), s.ilp.solve_s,
       static_cast<long long>(s.ilp.skipped_by_bounds),
