@@ -30,6 +30,9 @@ int main(int argc, char** argv) {
   app.add_option("--lease-seconds", options.manager.lease_s, "Lease deadline")
       ->capture_default_str();
   app.add_option("--max-running-jobs", options.manager.max_running_jobs)->capture_default_str();
+  app.add_option("--metrics-listen", options.metrics_listen,
+                 "Serve Prometheus /metrics on this address (empty: off)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   absl::StatusOr<std::unique_ptr<phaze::CoordinatorServer>> server =
@@ -39,6 +42,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  if ((*server)->metrics_port() > 0) {
+    std::cout << "metrics on "
+              << options.metrics_listen.substr(0, options.metrics_listen.rfind(':')) << ":"
+              << (*server)->metrics_port() << std::endl;
+  }
   std::cout << "listening on " << host << ":" << (*server)->port() << std::endl;
   signal(SIGTERM, OnSignal);
   signal(SIGINT, OnSignal);

@@ -225,6 +225,8 @@ void JobManager::AddResultLocked(Job& job, const v1::CandidateResult& proto) {
 v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
   absl::MutexLock lock(&mu_);
   v1::Lease lease;
+  // The worker id carries a "/thread" suffix; a process is one worker.
+  worker_seen_[worker_id.substr(0, worker_id.rfind('/'))] = now_s;
   // Expire overdue leases first: their shards go back to the pool.
   for (auto it = leases_.begin(); it != leases_.end();) {
     Job& job = *jobs_.at(it->second.first);
@@ -268,6 +270,7 @@ v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
         }
       }
       round_robin_ = (round_robin_ + k + 1) % std::max<size_t>(1, running.size());
+      ++leases_granted_;
       Touch(job);
       return lease;
     }
@@ -316,6 +319,33 @@ void JobManager::Complete(const std::string& lease_id) {
   }
   MaybeFinishLocked(job);
   Touch(job);
+}
+
+ManagerTotals JobManager::Totals(double now_s, double window_s) const {
+  absl::MutexLock lock(&mu_);
+  ManagerTotals t;
+  t.leases_granted = leases_granted_;
+  t.results_persisted = results_persisted_;
+  for (const auto& [id, job] : jobs_) {
+    const SearchStats& s = job->search->stats();
+    t.leases_expired += job->leases_expired;
+    t.feasible += s.feasible;
+    t.infeasible += s.infeasible;
+    t.pruned += s.pruned;
+    t.failed += s.errors;
+    ++t.jobs_by_state[JobStateName(job->state)];
+    if (job->state == v1::JOB_STATE_RUNNING) {
+      t.pending_candidates += job->planned - static_cast<int64_t>(job->done.size());
+      if (job->search->best().Get().has_value()) {
+        t.best_throughput.emplace_back(job->id,
+                                       job->search->best().Get()->throughput_samples_per_s);
+      }
+    }
+  }
+  for (const auto& [worker, seen] : worker_seen_) {
+    if (seen >= now_s - window_s) ++t.connected_workers;
+  }
+  return t;
 }
 
 int64_t JobManager::leases_expired() const {

@@ -34,6 +34,21 @@ struct ManagerOptions {
   int64_t max_running_jobs = 64;
 };
 
+// Totals for metrics (monotonic counts and current levels).
+struct ManagerTotals {
+  int64_t leases_granted = 0;
+  int64_t leases_expired = 0;
+  int64_t results_persisted = 0;
+  int64_t feasible = 0;
+  int64_t infeasible = 0;
+  int64_t pruned = 0;
+  int64_t failed = 0;
+  int64_t pending_candidates = 0;  // planned but not yet done, over running jobs
+  int64_t connected_workers = 0;   // distinct workers that asked for work recently
+  std::map<std::string, int64_t> jobs_by_state;
+  std::vector<std::pair<std::string, double>> best_throughput;  // running jobs with a best point
+};
+
 class JobManager {
  public:
   JobManager(Store* store, ManagerOptions options);
@@ -58,6 +73,9 @@ class JobManager {
                                  const v1::CandidateResult& result);
   // The worker closed its stream: the shard is done if all its candidates have results.
   void Complete(const std::string& lease_id);
+
+  // Totals for metrics; a worker counts as connected if it asked for work within `window_s`.
+  ManagerTotals Totals(double now_s, double window_s) const;
 
   // Statistics for the service and tests.
   int64_t leases_expired() const;
@@ -105,6 +123,8 @@ class JobManager {
   int64_t next_lease_ ABSL_GUARDED_BY(mu_) = 1;
   size_t round_robin_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t results_persisted_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t leases_granted_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, double> worker_seen_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace phaze

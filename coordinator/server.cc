@@ -4,10 +4,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "coordinator/metrics.h"
 #include "coordinator/service.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "prometheus/exposer.h"
+#include "prometheus/registry.h"
 
 namespace phaze {
 
@@ -19,9 +22,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   PHAZE_RETURN_IF_ERROR(s->manager_->Recover());
   s->coordinator_ = std::make_unique<CoordinatorService>(s->manager_.get(), &s->stopping_);
   const auto start = std::chrono::steady_clock::now();
-  s->dispatch_ = std::make_unique<DispatchService>(s->manager_.get(), [start] {
+  auto now_s = [start] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  });
+  };
+  s->dispatch_ = std::make_unique<DispatchService>(s->manager_.get(), now_s);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -34,11 +38,35 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   if (s->server_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
+  if (!options.metrics_listen.empty()) {
+    s->registry_ = std::make_shared<prometheus::Registry>();
+    s->metrics_ = std::make_unique<CoordinatorMetrics>(*s->registry_);
+    try {
+      s->exposer_ = std::make_unique<prometheus::Exposer>(options.metrics_listen);
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot serve metrics on ", options.metrics_listen, ": ", e.what()));
+    }
+    s->exposer_->RegisterCollectable(s->registry_);
+    const std::vector<int> ports = s->exposer_->GetListeningPorts();
+    s->metrics_port_ = ports.empty() ? 0 : ports.front();
+    const double window_s = options.manager.lease_s;
+    CoordinatorServer* self = s.get();
+    s->refresher_ = std::thread([self, now_s, window_s] {
+      while (!self->stopping_.load()) {
+        self->metrics_->Update(self->manager_->Totals(now_s(), window_s));
+        for (int i = 0; i < 10 && !self->stopping_.load(); ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      }
+    });
+  }
   return s;
 }
 
 void CoordinatorServer::Shutdown() {
   stopping_ = true;
+  if (refresher_.joinable()) refresher_.join();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
 }
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
 #include "coordinator/job_manager.h"
@@ -14,9 +15,14 @@
 namespace grpc {
 class Server;
 }
+namespace prometheus {
+class Exposer;
+class Registry;
+}  // namespace prometheus
 
 namespace phaze {
 
+class CoordinatorMetrics;
 class CoordinatorService;
 class DispatchService;
 
@@ -24,6 +30,7 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:0";  // port 0: any free port (see port())
   std::string database = ":memory:";
   ManagerOptions manager;
+  std::string metrics_listen;  // e.g. "0.0.0.0:9464" for /metrics; empty: no metrics endpoint
 };
 
 class CoordinatorServer {
@@ -33,6 +40,7 @@ class CoordinatorServer {
   ~CoordinatorServer();
 
   int port() const { return port_; }
+  int metrics_port() const { return metrics_port_; }
   JobManager& manager() { return *manager_; }
   // Ends watch streams and stops serving; in-flight calls finish.
   void Shutdown();
@@ -46,6 +54,11 @@ class CoordinatorServer {
   std::unique_ptr<DispatchService> dispatch_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<CoordinatorMetrics> metrics_;
+  std::thread refresher_;
+  int metrics_port_ = 0;
 };
 
 }  // namespace phaze

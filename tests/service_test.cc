@@ -2,9 +2,12 @@
 // phaze-worker processes. A small job must end with the same front as the in-process search,
 // also when a worker is killed with SIGKILL mid-job and when the coordinator is killed and
 // restarted on its database.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,7 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/job.h"
 #include "common/search.h"
 #include "grpcpp/grpcpp.h"
@@ -244,6 +250,99 @@ TEST(ServiceTest, RestartedCoordinatorResumesAndEndsWithIdenticalResults) {
   ASSERT_EQ(s.state(), v1::JOB_STATE_SUCCEEDED);
   EXPECT_EQ(s.candidates_done(), s.candidates_total());  // nothing doubled
   EXPECT_EQ(RemoteFront(*stub2, id), LocalFront());
+}
+
+// GET /metrics from 127.0.0.1:port; returns the body.
+std::string Scrape(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string request = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  EXPECT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  std::string response;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof(buffer))) > 0)
+    response.append(buffer, static_cast<size_t>(n));
+  close(fd);
+  const size_t body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+// The value of the first sample line starting with `series` ("name" or "name{labels}").
+double Sample(const std::string& text, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (line.substr(0, series.size()) != series || line.size() <= series.size()) continue;
+    if (line[series.size()] != ' ') continue;
+    double v = 0;
+    if (absl::SimpleAtod(line.substr(series.size() + 1), &v)) return v;
+  }
+  return -1;
+}
+
+TEST(ServiceTest, MetricsFollowTheNamingRulesAndRiseWithWork) {
+  std::string address;
+  auto coordinator = std::make_unique<Process>(
+      std::vector<std::string>{PHAZE_COORDINATOR_BIN, "--listen", "127.0.0.1:0", "--database",
+                               ":memory:", "--metrics-listen", "127.0.0.1:0"},
+      absl::StrCat(Dir(), "/coordinator_metrics.log"));
+  const std::string metrics_line = coordinator->WaitForLine("metrics on ");
+  const std::string line = coordinator->WaitForLine("listening on ");
+  ASSERT_FALSE(metrics_line.empty());
+  address = line.substr(13);
+  int coordinator_port = 0;
+  ASSERT_TRUE(
+      absl::SimpleAtoi(metrics_line.substr(metrics_line.rfind(':') + 1), &coordinator_port));
+  auto worker = std::make_unique<Process>(
+      std::vector<std::string>{PHAZE_WORKER_BIN, "--coordinator", address, "--threads", "1",
+                               "--metrics-listen", "127.0.0.1:0"},
+      absl::StrCat(Dir(), "/worker_metrics.log"));
+  const std::string worker_line = worker->WaitForLine("metrics on port ");
+  ASSERT_FALSE(worker_line.empty());
+  int worker_port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(worker_line.substr(16), &worker_port));
+
+  auto stub = Stub(address);
+  const std::string id = Submit(*stub);
+  const v1::JobStatus s = WaitUntil(*stub, id, [](const v1::JobStatus& status) {
+    return status.state() != v1::JOB_STATE_RUNNING;
+  });
+  ASSERT_EQ(s.state(), v1::JOB_STATE_SUCCEEDED);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // one refresh of the gauges
+
+  const std::string c = Scrape(coordinator_port);
+  const std::string w = Scrape(worker_port);
+  EXPECT_DOUBLE_EQ(Sample(c, "phaze_coordinator_candidates_total{outcome=\"feasible\"}") +
+                       Sample(c, "phaze_coordinator_candidates_total{outcome=\"infeasible\"}"),
+                   static_cast<double>(s.candidates_done()));
+  EXPECT_EQ(Sample(c, "phaze_coordinator_results_persisted_total"), s.candidates_done());
+  EXPECT_GE(Sample(c, "phaze_coordinator_shards_leased_total"), s.shards_total());
+  EXPECT_EQ(Sample(c, "phaze_coordinator_jobs{state=\"succeeded\"}"), 1);
+  EXPECT_EQ(Sample(c, "phaze_coordinator_pending_candidates"), 0);
+  EXPECT_EQ(Sample(c, "phaze_coordinator_connected_workers"), 1);
+  EXPECT_EQ(Sample(w, "phaze_worker_evaluation_seconds_count"), s.candidates_done());
+  EXPECT_GT(Sample(w, "phaze_worker_candidates_total{outcome=\"feasible\"}"), 0);
+  // Naming rules: phaze_<component>_..., counters end in _total, every family has HELP and TYPE.
+  for (const std::string& text : {c, w}) {
+    for (absl::string_view l : absl::StrSplit(text, '\n')) {
+      if (!absl::StartsWith(l, "# TYPE phaze_")) continue;
+      const std::vector<std::string> parts = absl::StrSplit(l, ' ');
+      ASSERT_EQ(parts.size(), 4u);
+      EXPECT_TRUE(absl::StartsWith(parts[2], "phaze_coordinator_") ||
+                  absl::StartsWith(parts[2], "phaze_worker_"))
+          << parts[2];
+      if (parts[3] == "counter") {
+        EXPECT_TRUE(absl::EndsWith(parts[2], "_total")) << parts[2];
+      }
+      EXPECT_NE(text.find(absl::StrCat("# HELP ", parts[2], " ")), std::string::npos) << parts[2];
+    }
+  }
 }
 
 }  // namespace

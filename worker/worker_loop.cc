@@ -70,8 +70,14 @@ void Worker::Loop(int thread, const std::atomic<bool>& stop) {
     auto writer = stub->ReportResults(&report_context, &ack);
     for (int64_t candidate : lease.candidates()) {
       if (ctx == nullptr) break;  // a job this worker cannot parse: let the lease expire
+      const auto started = std::chrono::steady_clock::now();
       absl::StatusOr<EvaluationResult> r =
           ctx->evaluator->Evaluate(candidate, backend, &ctx->cache, can_skip);
+      if (options_.on_evaluation) {
+        options_.on_evaluation(
+            r.ok() ? &*r : nullptr,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      }
       v1::ResultReport report;
       report.set_lease_id(lease.lease_id());
       report.set_job_id(lease.job_id());

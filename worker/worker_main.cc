@@ -14,6 +14,9 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "prometheus/exposer.h"
+#include "prometheus/registry.h"
+#include "worker/metrics.h"
 #include "worker/worker_loop.h"
 
 namespace {
@@ -35,6 +38,10 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "Evaluations at a time (0: every core)")
       ->capture_default_str();
   app.add_option("--id", options.worker_id, "Worker name in leases")->capture_default_str();
+  std::string metrics_listen;
+  app.add_option("--metrics-listen", metrics_listen,
+                 "Serve Prometheus /metrics on this address, e.g. 0.0.0.0:9464 (empty: off)")
+      ->capture_default_str();
   int health_port = 0;
   app.add_option("--health-port", health_port,
                  "Serve gRPC health checking and reflection on this port (0: off)")
@@ -58,6 +65,23 @@ int main(int argc, char** argv) {
       std::cerr << "phaze-worker: cannot serve health on port " << health_port << "\n";
       return 1;
     }
+  }
+  auto registry = std::make_shared<prometheus::Registry>();
+  phaze::WorkerMetrics metrics(*registry);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (!metrics_listen.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(metrics_listen);
+    } catch (const std::exception& e) {
+      std::cerr << "phaze-worker: cannot serve metrics on " << metrics_listen << ": " << e.what()
+                << "\n";
+      return 1;
+    }
+    exposer->RegisterCollectable(registry);
+    std::cout << "metrics on port " << exposer->GetListeningPorts().front() << std::endl;
+    options.on_evaluation = [&metrics](const phaze::EvaluationResult* r, double seconds) {
+      metrics.Record(r, seconds);
+    };
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
