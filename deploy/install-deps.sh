@@ -13,11 +13,11 @@ BUILD_PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev sqlite3
   python3 python3-grpcio python3-grpc-tools
-  prometheus curl
+  prometheus curl yamllint
 )
 RUNTIME_PKGS=(
   libgrpc++1.51 libprotobuf32 coinor-libcbc3 libabsl20220623 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
-  libyaml-cpp0.7 libsqlite3-0 ca-certificates
+  libyaml-cpp0.7 libsqlite3-0 ca-certificates coinor-libclp1 coinor-libcgl1 coinor-libosi1v5 coinor-libcoinutils3v5
 )
 
 pkgs=("${BUILD_PKGS[@]}")
