@@ -1,8 +1,10 @@
 #include "coordinator/client_commands.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +14,7 @@
 #include "common/status_macros.h"
 #include "coordinator/convert.h"
 #include "coordinator/server.h"
+#include "coordinator/token.h"
 #include "grpcpp/grpcpp.h"
 #include "phaze/v1/service.grpc.pb.h"
 #include "worker/worker_loop.h"
@@ -31,8 +34,12 @@ std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
+// The bearer token of this process's client calls (set once by each verb before any call).
+thread_local std::string g_token;
+
 std::unique_ptr<grpc::ClientContext> Context(double seconds) {
   auto ctx = std::make_unique<grpc::ClientContext>();
+  if (!g_token.empty()) ctx->AddMetadata("authorization", "Bearer " + g_token);
   ctx->set_deadline(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
   return ctx;
@@ -68,6 +75,7 @@ absl::StatusOr<v1::JobStatus> Follow(v1::Coordinator::Stub& stub, const std::str
   v1::JobStatus last;
   while (true) {
     grpc::ClientContext ctx;
+    if (!g_token.empty()) ctx.AddMetadata("authorization", "Bearer " + g_token);
     v1::WatchJobRequest req;
     req.set_job_id(job_id);
     auto reader = stub.WatchJob(&ctx, req);
@@ -133,8 +141,14 @@ absl::StatusOr<Fetched> Fetch(v1::Coordinator::Stub& stub, const std::string& jo
 
 }  // namespace
 
-absl::Status Submit(const std::string& coordinator, const std::string& job_path, bool watch,
+absl::StatusOr<std::string> LoadToken(const std::string& token_file) {
+  return LoadBearerToken(token_file);
+}
+
+absl::Status Submit(const ClientOptions& client, const std::string& job_path, bool watch,
                     std::ostream& out) {
+  g_token = client.token;
+  const std::string& coordinator = client.address;
   std::string text;
   PHAZE_RETURN_IF_ERROR(ReadFile(job_path, &text));
   auto stub = v1::Coordinator::NewStub(Channel(coordinator));
@@ -149,7 +163,9 @@ absl::Status Submit(const std::string& coordinator, const std::string& job_path,
   return absl::OkStatus();
 }
 
-absl::Status Status(const std::string& coordinator, const std::string& job_id, std::ostream& out) {
+absl::Status Status(const ClientOptions& client, const std::string& job_id, std::ostream& out) {
+  g_token = client.token;
+  const std::string& coordinator = client.address;
   auto stub = v1::Coordinator::NewStub(Channel(coordinator));
   v1::GetJobRequest req;
   req.set_job_id(job_id);
@@ -159,14 +175,18 @@ absl::Status Status(const std::string& coordinator, const std::string& job_id, s
   return absl::OkStatus();
 }
 
-absl::Status Watch(const std::string& coordinator, const std::string& job_id, std::ostream& out) {
+absl::Status Watch(const ClientOptions& client, const std::string& job_id, std::ostream& out) {
+  g_token = client.token;
+  const std::string& coordinator = client.address;
   auto stub = v1::Coordinator::NewStub(Channel(coordinator));
   PHAZE_ASSIGN_OR_RETURN(v1::JobStatus last, Follow(*stub, job_id, true, out));
   out << StatusLine(last) << "\n";
   return absl::OkStatus();
 }
 
-absl::Status Cancel(const std::string& coordinator, const std::string& job_id, std::ostream& out) {
+absl::Status Cancel(const ClientOptions& client, const std::string& job_id, std::ostream& out) {
+  g_token = client.token;
+  const std::string& coordinator = client.address;
   auto stub = v1::Coordinator::NewStub(Channel(coordinator));
   v1::CancelJobRequest req;
   req.set_job_id(job_id);
@@ -176,7 +196,9 @@ absl::Status Cancel(const std::string& coordinator, const std::string& job_id, s
   return absl::OkStatus();
 }
 
-absl::Status Jobs(const std::string& coordinator, std::ostream& out) {
+absl::Status Jobs(const ClientOptions& client, std::ostream& out) {
+  g_token = client.token;
+  const std::string& coordinator = client.address;
   auto stub = v1::Coordinator::NewStub(Channel(coordinator));
   v1::ListJobsResponse jobs;
   PHAZE_RETURN_IF_ERROR(
@@ -186,8 +208,10 @@ absl::Status Jobs(const std::string& coordinator, std::ostream& out) {
   return absl::OkStatus();
 }
 
-absl::Status Results(const std::string& coordinator, const std::string& job_id,
+absl::Status Results(const ClientOptions& client, const std::string& job_id,
                      const std::string& format, std::ostream& out) {
+  g_token = client.token;
+  const std::string& coordinator = client.address;
   if (format != "json" && format != "csv") {
     return absl::InvalidArgumentError(absl::StrCat("--format: '", format, "' is not json or csv"));
   }
@@ -215,6 +239,10 @@ absl::Status RunEmbedded(const RunArgs& args, std::ostream& out) {
   // run of the same job file resumes where it stopped.
   ServerOptions options;
   options.database = (std::filesystem::path(args.out_dir) / "phaze.db").string();
+  // Its own random token: even the embedded coordinator accepts no unauthenticated call.
+  std::random_device random;
+  options.token = absl::StrFormat("%08x%08x%08x%08x", random(), random(), random(), random());
+  g_token = options.token;
   PHAZE_ASSIGN_OR_RETURN(std::unique_ptr<CoordinatorServer> server,
                          CoordinatorServer::Start(options));
   const std::string address = absl::StrCat("127.0.0.1:", server->port());
@@ -225,6 +253,7 @@ absl::Status RunEmbedded(const RunArgs& args, std::ostream& out) {
   worker_options.worker_id = "local";
   worker_options.threads = threads;
   worker_options.idle_poll_s = 0.05;
+  worker_options.token = options.token;
   Worker worker(Channel(address), worker_options);
   std::atomic<bool> stop{false};
   std::thread workers([&] { worker.Run(stop); });

@@ -8,18 +8,28 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "coordinator/cli_commands.h"
 
 namespace phaze::cli {
 
-absl::Status Submit(const std::string& coordinator, const std::string& job_path, bool watch,
+struct ClientOptions {
+  std::string address;  // HOST:PORT of the coordinator
+  std::string token;    // bearer token; empty sends none
+};
+
+// The token from `token_file` if given, else from the PHAZE_TOKEN environment variable, else
+// empty. kNotFound if the file cannot be read.
+absl::StatusOr<std::string> LoadToken(const std::string& token_file);
+
+absl::Status Submit(const ClientOptions& client, const std::string& job_path, bool watch,
                     std::ostream& out);
-absl::Status Status(const std::string& coordinator, const std::string& job_id, std::ostream& out);
-absl::Status Watch(const std::string& coordinator, const std::string& job_id, std::ostream& out);
-absl::Status Cancel(const std::string& coordinator, const std::string& job_id, std::ostream& out);
-absl::Status Jobs(const std::string& coordinator, std::ostream& out);
+absl::Status Status(const ClientOptions& client, const std::string& job_id, std::ostream& out);
+absl::Status Watch(const ClientOptions& client, const std::string& job_id, std::ostream& out);
+absl::Status Cancel(const ClientOptions& client, const std::string& job_id, std::ostream& out);
+absl::Status Jobs(const ClientOptions& client, std::ostream& out);
 // format: "json" (best and front) or "csv" (every result row).
-absl::Status Results(const std::string& coordinator, const std::string& job_id,
+absl::Status Results(const ClientOptions& client, const std::string& job_id,
                      const std::string& format, std::ostream& out);
 
 // `phaze run` through an embedded coordinator (database in the output folder) and local workers.

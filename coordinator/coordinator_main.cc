@@ -11,6 +11,7 @@
 
 #include "CLI/CLI.hpp"
 #include "coordinator/server.h"
+#include "coordinator/token.h"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -33,7 +34,23 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-listen", options.metrics_listen,
                  "Serve Prometheus /metrics on this address (empty: off)")
       ->capture_default_str();
+  std::string token_file;
+  bool insecure = false;
+  app.add_option("--token-file", token_file,
+                 "File holding the bearer token every call must carry (else $PHAZE_TOKEN)");
+  app.add_flag("--insecure", insecure, "Accept calls without a token (trusted networks only)");
   CLI11_PARSE(app, argc, argv);
+  absl::StatusOr<std::string> token = phaze::LoadBearerToken(token_file);
+  if (!token.ok()) {
+    std::cerr << "phaze-coordinator: " << token.status().message() << "\n";
+    return 2;
+  }
+  if (token->empty() && !insecure) {
+    std::cerr << "phaze-coordinator: no token: give --token-file or PHAZE_TOKEN, or --insecure to "
+                 "accept unauthenticated calls\n";
+    return 2;
+  }
+  options.token = *token;
 
   absl::StatusOr<std::unique_ptr<phaze::CoordinatorServer>> server =
       phaze::CoordinatorServer::Start(options);

@@ -58,9 +58,12 @@ int main(int argc, char** argv) {
                 "Evaluate on threads in this process, without the embedded coordinator");
 
   std::string coordinator = "127.0.0.1:50051";
-  auto with_coordinator = [&coordinator](CLI::App* cmd) {
+  std::string token_file;
+  auto with_coordinator = [&coordinator, &token_file](CLI::App* cmd) {
     cmd->add_option("--coordinator", coordinator, "Coordinator address HOST:PORT")
         ->capture_default_str();
+    cmd->add_option("--token-file", token_file,
+                    "File holding the bearer token (else $PHAZE_TOKEN)");
     return cmd;
   };
   std::string submit_job;
@@ -97,11 +100,14 @@ int main(int argc, char** argv) {
     return Report(in_process ? phaze::cli::RunJob(run_args, std::cout)
                              : phaze::cli::RunEmbedded(run_args, std::cout));
   }
-  if (*submit) return Report(phaze::cli::Submit(coordinator, submit_job, submit_watch, std::cout));
-  if (*status) return Report(phaze::cli::Status(coordinator, job_id, std::cout));
-  if (*watch) return Report(phaze::cli::Watch(coordinator, job_id, std::cout));
-  if (*cancel) return Report(phaze::cli::Cancel(coordinator, job_id, std::cout));
-  if (*jobs) return Report(phaze::cli::Jobs(coordinator, std::cout));
-  if (*results) return Report(phaze::cli::Results(coordinator, job_id, format, std::cout));
+  absl::StatusOr<std::string> token = phaze::cli::LoadToken(token_file);
+  if (!token.ok()) return Report(token.status());
+  const phaze::cli::ClientOptions client{coordinator, *token};
+  if (*submit) return Report(phaze::cli::Submit(client, submit_job, submit_watch, std::cout));
+  if (*status) return Report(phaze::cli::Status(client, job_id, std::cout));
+  if (*watch) return Report(phaze::cli::Watch(client, job_id, std::cout));
+  if (*cancel) return Report(phaze::cli::Cancel(client, job_id, std::cout));
+  if (*jobs) return Report(phaze::cli::Jobs(client, std::cout));
+  if (*results) return Report(phaze::cli::Results(client, job_id, format, std::cout));
   return 0;
 }

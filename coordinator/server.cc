@@ -20,12 +20,13 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   PHAZE_ASSIGN_OR_RETURN(s->store_, Store::Open(options.database));
   s->manager_ = std::make_unique<JobManager>(s->store_.get(), options.manager);
   PHAZE_RETURN_IF_ERROR(s->manager_->Recover());
-  s->coordinator_ = std::make_unique<CoordinatorService>(s->manager_.get(), &s->stopping_);
+  s->coordinator_ =
+      std::make_unique<CoordinatorService>(s->manager_.get(), &s->stopping_, options.token);
   const auto start = std::chrono::steady_clock::now();
   auto now_s = [start] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  s->dispatch_ = std::make_unique<DispatchService>(s->manager_.get(), now_s);
+  s->dispatch_ = std::make_unique<DispatchService>(s->manager_.get(), now_s, options.token);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -31,6 +31,7 @@ struct ServerOptions {
   std::string database = ":memory:";
   ManagerOptions manager;
   std::string metrics_listen;  // e.g. "0.0.0.0:9464" for /metrics; empty: no metrics endpoint
+  std::string token;           // bearer token every call must carry; empty: no authentication
 };
 
 class CoordinatorServer {

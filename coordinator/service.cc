@@ -9,6 +9,23 @@ grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
+grpc::Status Authorize(const grpc::ServerContext& context, const std::string& token) {
+  if (token.empty()) return grpc::Status::OK;
+  const std::string expected = "Bearer " + token;
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing bearer token");
+  }
+  const std::string given(it->second.data(), it->second.size());
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < given.size() && i < expected.size(); ++i) {
+    diff |= static_cast<unsigned char>(given[i] ^ expected[i]);
+  }
+  if (diff != 0) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "invalid bearer token");
+  return grpc::Status::OK;
+}
+
 namespace {
 
 template <typename T>
@@ -20,30 +37,35 @@ grpc::Status Fill(const absl::StatusOr<T>& result, T* out) {
 
 }  // namespace
 
-grpc::Status CoordinatorService::SubmitJob(grpc::ServerContext*, const v1::SubmitJobRequest* req,
-                                           v1::JobStatus* out) {
+grpc::Status CoordinatorService::SubmitJob(grpc::ServerContext* context,
+                                           const v1::SubmitJobRequest* req, v1::JobStatus* out) {
+  if (grpc::Status a = Authorize(*context, token_); !a.ok()) return a;
   return Fill(manager_->Submit(req->spec().yaml()), out);
 }
 
-grpc::Status CoordinatorService::GetJob(grpc::ServerContext*, const v1::GetJobRequest* req,
+grpc::Status CoordinatorService::GetJob(grpc::ServerContext* context, const v1::GetJobRequest* req,
                                         v1::JobStatus* out) {
+  if (grpc::Status a = Authorize(*context, token_); !a.ok()) return a;
   return Fill(manager_->Get(req->job_id()), out);
 }
 
-grpc::Status CoordinatorService::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
+grpc::Status CoordinatorService::ListJobs(grpc::ServerContext* context, const v1::ListJobsRequest*,
                                           v1::ListJobsResponse* out) {
+  if (grpc::Status a = Authorize(*context, token_); !a.ok()) return a;
   for (v1::JobStatus& s : manager_->List()) *out->add_jobs() = std::move(s);
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* req,
-                                           v1::JobStatus* out) {
+grpc::Status CoordinatorService::CancelJob(grpc::ServerContext* context,
+                                           const v1::CancelJobRequest* req, v1::JobStatus* out) {
+  if (grpc::Status a = Authorize(*context, token_); !a.ok()) return a;
   return Fill(manager_->Cancel(req->job_id()), out);
 }
 
 grpc::Status CoordinatorService::WatchJob(grpc::ServerContext* context,
                                           const v1::WatchJobRequest* req,
                                           grpc::ServerWriter<v1::JobStatus>* writer) {
+  if (grpc::Status a = Authorize(*context, token_); !a.ok()) return a;
   int64_t version = -1;
   while (!context->IsCancelled() && !stopping_->load()) {
     absl::StatusOr<v1::JobStatus> s = manager_->Wait(req->job_id(), &version, 1.0);
@@ -54,21 +76,24 @@ grpc::Status CoordinatorService::WatchJob(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::ListResults(grpc::ServerContext*,
+grpc::Status CoordinatorService::ListResults(grpc::ServerContext* context,
                                              const v1::ListResultsRequest* req,
                                              v1::ListResultsResponse* out) {
+  if (grpc::Status a = Authorize(*context, token_); !a.ok()) return a;
   return Fill(manager_->Results(*req), out);
 }
 
-grpc::Status DispatchService::LeaseShard(grpc::ServerContext*, const v1::LeaseRequest* req,
+grpc::Status DispatchService::LeaseShard(grpc::ServerContext* context, const v1::LeaseRequest* req,
                                          v1::Lease* out) {
+  if (grpc::Status a = Authorize(*context, token_); !a.ok()) return a;
   *out = manager_->Lease(req->worker_id(), now_s_());
   return grpc::Status::OK;
 }
 
-grpc::Status DispatchService::ReportResults(grpc::ServerContext*,
+grpc::Status DispatchService::ReportResults(grpc::ServerContext* context,
                                             grpc::ServerReader<v1::ResultReport>* reader,
                                             v1::ReportAck* ack) {
+  if (grpc::Status a = Authorize(*context, token_); !a.ok()) return a;
   v1::ResultReport report;
   std::string lease_id;
   int64_t accepted = 0;

@@ -3,6 +3,7 @@
 # a coordinator and a worker running a small job: targets up, candidates counter risen.
 #   tests/deploy_test.sh SOURCE_DIR COORDINATOR_BIN WORKER_BIN PHAZE_BIN
 set -euo pipefail
+export PHAZE_TOKEN=${PHAZE_TOKEN:-local-test-token}
 src=$1 coordinator=$2 worker=$3 phaze=$4
 work=$(mktemp -d)
 pids=()

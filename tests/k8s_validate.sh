@@ -27,10 +27,15 @@ export NODE_PATH="$node_dir/node_modules"
 if ! command -v kubectl > /dev/null; then
   echo "kubectl not found: schema check of the base manifests only"
 fi
+# Render from a copy with a throwaway token (the real one is created by the operator, never
+# committed).
+cp -r "$src/deploy/k8s" "$work/k8s"
+head -c 24 /dev/urandom | base64 > "$work/k8s/base/api-token.txt"
 for overlay in small large; do
   echo "== overlay $overlay"
   if command -v kubectl > /dev/null; then
-    kubectl kustomize "$src/deploy/k8s/overlays/$overlay" > "$work/$overlay.yaml"
+    kubectl kustomize "$work/k8s/overlays/$overlay" > "$work/$overlay.yaml"
+    grep -q "name: phaze-api-token-" "$work/$overlay.yaml"
   else
     cat "$src"/deploy/k8s/base/{coordinator,worker,network-policy,submit-job}.yaml > "$work/$overlay.yaml"
   fi

@@ -97,6 +97,15 @@ class Process {
   std::string log_;
 };
 
+constexpr char kToken[] = "test-token-7f3a";
+
+// Every process started here inherits PHAZE_TOKEN; every call below carries it.
+const bool kTokenSet = [] { return setenv("PHAZE_TOKEN", kToken, 1) == 0; }();
+
+void Auth(grpc::ClientContext& ctx) {
+  ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kToken));
+}
+
 std::string Dir() {
   static const std::string dir = [] {
     const std::string d = absl::StrCat(testing::TempDir(), "/phaze_service_test_", getpid());
@@ -132,6 +141,7 @@ std::unique_ptr<v1::Coordinator::Stub> Stub(const std::string& address) {
 
 v1::JobStatus Get(v1::Coordinator::Stub& stub, const std::string& id) {
   grpc::ClientContext ctx;
+  Auth(ctx);
   v1::GetJobRequest req;
   req.set_job_id(id);
   v1::JobStatus s;
@@ -152,6 +162,7 @@ v1::JobStatus WaitUntil(v1::Coordinator::Stub& stub, const std::string& id,
 
 std::vector<int64_t> RemoteFront(v1::Coordinator::Stub& stub, const std::string& id) {
   grpc::ClientContext ctx;
+  Auth(ctx);
   v1::ListResultsRequest req;
   req.set_job_id(id);
   req.set_front_only(true);
@@ -178,6 +189,7 @@ std::vector<int64_t> LocalFront() {
 
 std::string Submit(v1::Coordinator::Stub& stub) {
   grpc::ClientContext ctx;
+  Auth(ctx);
   v1::SubmitJobRequest req;
   req.mutable_spec()->set_yaml(kJob);
   v1::JobStatus s;
@@ -191,9 +203,26 @@ TEST(ServiceTest, CoordinatorAndTwoWorkersMatchTheLocalSearch) {
   auto w1 = StartWorker(address, 1);
   auto w2 = StartWorker(address, 2);
   auto stub = Stub(address);
+  // A call without the token is refused and creates nothing.
+  {
+    grpc::ClientContext ctx;
+    v1::SubmitJobRequest req;
+    req.mutable_spec()->set_yaml(kJob);
+    v1::JobStatus s;
+    EXPECT_EQ(stub->SubmitJob(&ctx, req, &s).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    grpc::ClientContext wrong;
+    wrong.AddMetadata("authorization", "Bearer nope");
+    EXPECT_EQ(stub->SubmitJob(&wrong, req, &s).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    grpc::ClientContext list_ctx;
+    Auth(list_ctx);
+    v1::ListJobsResponse jobs;
+    ASSERT_TRUE(stub->ListJobs(&list_ctx, v1::ListJobsRequest(), &jobs).ok());
+    EXPECT_EQ(jobs.jobs_size(), 0);
+  }
   // A bad job is refused whole, naming the field.
   {
     grpc::ClientContext ctx;
+    Auth(ctx);
     v1::SubmitJobRequest req;
     req.mutable_spec()->set_yaml("name: x\nmodel: gpt9\narchitecture: {preset: tpuv4}\n");
     v1::JobStatus s;

@@ -43,6 +43,9 @@ void Worker::Loop(int thread, const std::atomic<bool>& stop) {
     request.set_worker_id(id);
     v1::Lease lease;
     grpc::ClientContext lease_context;
+    if (!options_.token.empty()) {
+      lease_context.AddMetadata("authorization", "Bearer " + options_.token);
+    }
     lease_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     const grpc::Status status = stub->LeaseShard(&lease_context, request, &lease);
     if (!status.ok() || lease.lease_id().empty()) {
@@ -66,6 +69,9 @@ void Worker::Loop(int thread, const std::atomic<bool>& stop) {
       };
     }
     grpc::ClientContext report_context;
+    if (!options_.token.empty()) {
+      report_context.AddMetadata("authorization", "Bearer " + options_.token);
+    }
     v1::ReportAck ack;
     auto writer = stub->ReportResults(&report_context, &ack);
     for (int64_t candidate : lease.candidates()) {

@@ -26,6 +26,7 @@ struct WorkerOptions {
   std::string worker_id = "worker";
   int threads = 1;           // one evaluation at a time per thread
   double idle_poll_s = 0.2;  // wait between lease requests when there is no work
+  std::string token;         // bearer token sent with every call; empty sends none
   // Called after every evaluation (from worker threads, concurrently): the result (null on
   // error) and the wall seconds it took. For metrics.
   std::function<void(const EvaluationResult* result, double seconds)> on_evaluation;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "coordinator/token.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -46,7 +47,15 @@ int main(int argc, char** argv) {
   app.add_option("--health-port", health_port,
                  "Serve gRPC health checking and reflection on this port (0: off)")
       ->capture_default_str();
+  std::string token_file;
+  app.add_option("--token-file", token_file, "File holding the bearer token (else $PHAZE_TOKEN)");
   CLI11_PARSE(app, argc, argv);
+  absl::StatusOr<std::string> token = phaze::LoadBearerToken(token_file);
+  if (!token.ok()) {
+    std::cerr << "phaze-worker: " << token.status().message() << "\n";
+    return 2;
+  }
+  options.token = *token;
   if (options.threads <= 0) {
     options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }

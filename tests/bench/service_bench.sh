@@ -3,6 +3,7 @@
 # processes on this machine, for N = 1 and 2. Prints figures; asserts nothing.
 #   tests/bench/service_bench.sh [BUILD_DIR] [JOB]
 set -euo pipefail
+export PHAZE_TOKEN=${PHAZE_TOKEN:-local-test-token}
 build=${1:-build}
 job=${2:-examples/quickstart.yaml}
 for workers in 1 2; do

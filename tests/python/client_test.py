@@ -23,10 +23,13 @@ def main() -> int:
     import grpc
     from phaze.v1 import phaze_pb2, service_pb2, service_pb2_grpc
 
+    token = "python-test-token"
+    env = dict(os.environ, PHAZE_TOKEN=token)
+    auth = [("authorization", f"Bearer {token}")]
     log = open(os.path.join(work, "coordinator.log"), "w+")
     coordinator = subprocess.Popen(
         [coordinator_bin, "--listen", "127.0.0.1:0", "--database", os.path.join(work, "py.db")],
-        stdout=log)
+        stdout=log, env=env)
     worker = None
     try:
         address = None
@@ -40,13 +43,21 @@ def main() -> int:
             time.sleep(0.05)
         assert address, "coordinator did not start"
         worker = subprocess.Popen([worker_bin, "--coordinator", address, "--threads", "1"],
-                                  stdout=subprocess.DEVNULL)
+                                  stdout=subprocess.DEVNULL, env=env)
         stub = service_pb2_grpc.CoordinatorStub(grpc.insecure_channel(address))
+
+        # Without the token: UNAUTHENTICATED.
+        try:
+            stub.ListJobs(service_pb2.ListJobsRequest())
+            raise AssertionError("an unauthenticated call was served")
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.UNAUTHENTICATED, e.code()
 
         # A bad job is refused with INVALID_ARGUMENT naming the field.
         try:
             stub.SubmitJob(service_pb2.SubmitJobRequest(
-                spec=phaze_pb2.JobSpec(yaml="name: x\nmodel: nope\narchitecture: {preset: tpuv4}\n")))
+                spec=phaze_pb2.JobSpec(yaml="name: x\nmodel: nope\narchitecture: {preset: tpuv4}\n")),
+                metadata=auth)
             raise AssertionError("a bad job was accepted")
         except grpc.RpcError as e:
             assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code()
@@ -61,16 +72,19 @@ architecture:
           max_area_preset: tpuv4}
   hbm_gib: [4]
 """
-        status = stub.SubmitJob(service_pb2.SubmitJobRequest(spec=phaze_pb2.JobSpec(yaml=job)))
+        status = stub.SubmitJob(service_pb2.SubmitJobRequest(spec=phaze_pb2.JobSpec(yaml=job)),
+                                metadata=auth)
         assert status.job_id.startswith("job-"), status
         updates = 0
         last = None
-        for last in stub.WatchJob(service_pb2.WatchJobRequest(job_id=status.job_id), timeout=300):
+        for last in stub.WatchJob(service_pb2.WatchJobRequest(job_id=status.job_id), timeout=300,
+                                  metadata=auth):
             updates += 1
         assert last is not None and last.state == service_pb2.JOB_STATE_SUCCEEDED, last
         assert last.candidates_done == last.candidates_total > 0, last
         assert last.best.throughput_samples_per_s > 0, last
-        results = stub.ListResults(service_pb2.ListResultsRequest(job_id=status.job_id))
+        results = stub.ListResults(service_pb2.ListResultsRequest(job_id=status.job_id),
+                                   metadata=auth)
         assert len(results.results) == last.candidates_total, len(results.results)
         assert len(results.front) == last.front_size >= 1
         print(f"python client: {status.job_id} succeeded after {updates} updates, "
