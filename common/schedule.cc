@@ -492,7 +492,11 @@ Schedule ImproveByInsertion(const Problem& p, Schedule best, double lower) {
   return best;
 }
 
-Schedule ListSchedule(const Problem& p) {
+namespace {
+
+// ListSchedule with the problem's lower bound already computed (it decides whether the extra
+// priority rules are worth trying); callers that need the bound themselves compute it once.
+Schedule ListScheduleWithBound(const Problem& p, double lower) {
   const int n = static_cast<int>(p.tasks.size());
   const std::vector<int> order = PriorityOrder(p, Tails(p));
   std::vector<bool> none(n, false), all(n, false), faster(n, false);
@@ -519,7 +523,6 @@ Schedule ListSchedule(const Problem& p) {
   // If that is not provably good, try a few more priority rules: the tail plus a multiple of the
   // operator's own duration (favouring long operators that would otherwise be left to the end),
   // and deterministic pseudo-random perturbations of the tail.
-  const double lower = LowerBound(p);
   if (best.makespan_s <= lower * (1 + 1e-3)) return best;
   std::vector<double> priority(n);
   uint64_t state = 0x9e3779b97f4a7c15ull;
@@ -544,6 +547,10 @@ Schedule ListSchedule(const Problem& p) {
   }
   return best;
 }
+
+}  // namespace
+
+Schedule ListSchedule(const Problem& p) { return ListScheduleWithBound(p, LowerBound(p)); }
 
 absl::Status CheckSchedule(const Problem& p, const Schedule& s) {
   const int n = static_cast<int>(p.tasks.size());
@@ -647,12 +654,12 @@ absl::StatusOr<Schedule> CbcBackend::Solve(const Problem& p, const SolveOptions&
   if (absl::Status st = ValidateProblem(p); !st.ok()) return st;
   if (!AllFinite(p)) return InfeasibleSchedule();
   const int n = static_cast<int>(p.tasks.size());
+  const double lb_s = LowerBound(p);
   Schedule start = options.incumbent != nullptr &&
                            options.incumbent->start_s.size() == p.tasks.size() &&
                            CheckSchedule(p, *options.incumbent).ok()
                        ? *options.incumbent
-                       : ListSchedule(p);
-  const double lb_s = LowerBound(p);
+                       : ListScheduleWithBound(p, lb_s);
   if (n == 0) {
     start.status = SolveStatus::kOptimal;
     return start;
@@ -970,8 +977,9 @@ Schedule BoundLayer(const Problem& problem, const SolveOptions& options, Schedul
   if (!AllFinite(problem)) {
     s = InfeasibleSchedule();
   } else {
-    s = ListSchedule(problem);
-    SetGap(s, LowerBound(problem), options.relative_gap);
+    const double lower = LowerBound(problem);
+    s = ListScheduleWithBound(problem, lower);
+    SetGap(s, lower, options.relative_gap);
   }
   if (cache != nullptr) cache->Insert(key, s);
   return s;

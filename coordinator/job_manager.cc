@@ -305,17 +305,11 @@ void JobManager::Complete(const std::string& lease_id) {
   Shard& shard = job.shards[it->second.second];
   leases_.erase(it);
   if (shard.lease_id != lease_id) return;
-  bool all = true;
-  for (int64_t c : shard.candidates) all = all && job.done.count(c) > 0;
-  shard.state = all ? Shard::State::kDone : Shard::State::kPending;
+  shard.state = AllDone(job, shard) ? Shard::State::kDone : Shard::State::kPending;
   shard.lease_id.clear();
   // Shards other workers finished before their lease was noticed as expired are done too.
   for (Shard& s : job.shards) {
-    if (s.state == Shard::State::kPending) {
-      bool done = true;
-      for (int64_t c : s.candidates) done = done && job.done.count(c) > 0;
-      if (done) s.state = Shard::State::kDone;
-    }
+    if (s.state == Shard::State::kPending && AllDone(job, s)) s.state = Shard::State::kDone;
   }
   MaybeFinishLocked(job);
   Touch(job);
@@ -346,6 +340,13 @@ ManagerTotals JobManager::Totals(double now_s, double window_s) const {
     if (seen >= now_s - window_s) ++t.connected_workers;
   }
   return t;
+}
+
+bool JobManager::AllDone(const Job& job, const Shard& shard) {
+  for (int64_t c : shard.candidates) {
+    if (!job.done.count(c)) return false;
+  }
+  return true;
 }
 
 int64_t JobManager::leases_expired() const {

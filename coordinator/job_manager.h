@@ -112,6 +112,8 @@ class JobManager {
   void AddResultLocked(Job& job, const v1::CandidateResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Touch(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether every candidate of `shard` has a result.
+  static bool AllDone(const Job& job, const Shard& shard);
 
   Store* store_;
   ManagerOptions options_;
