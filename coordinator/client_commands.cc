@@ -28,10 +28,12 @@ absl::Status FromGrpc(const grpc::Status& s, const std::string& what) {
                       absl::StrCat(what, ": ", s.error_message()));
 }
 
-std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
+std::shared_ptr<grpc::Channel> Channel(
+    const std::string& address,
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials()) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(address, credentials, args);
 }
 
 // The bearer token of this process's client calls (set once by each verb before any call).
@@ -43,6 +45,14 @@ std::unique_ptr<grpc::ClientContext> Context(double seconds) {
   ctx->set_deadline(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
   return ctx;
+}
+
+// A stub for the client's coordinator (TLS if asked); sets this thread's bearer token.
+absl::StatusOr<std::unique_ptr<v1::Coordinator::Stub>> Connect(const ClientOptions& client) {
+  PHAZE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                         ChannelCredentials(client.tls));
+  g_token = client.token;
+  return v1::Coordinator::NewStub(Channel(client.address, credentials));
 }
 
 std::string StatusLine(const v1::JobStatus& s) {
@@ -147,11 +157,9 @@ absl::StatusOr<std::string> LoadToken(const std::string& token_file) {
 
 absl::Status Submit(const ClientOptions& client, const std::string& job_path, bool watch,
                     std::ostream& out) {
-  g_token = client.token;
-  const std::string& coordinator = client.address;
   std::string text;
   PHAZE_RETURN_IF_ERROR(ReadFile(job_path, &text));
-  auto stub = v1::Coordinator::NewStub(Channel(coordinator));
+  PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
   v1::SubmitJobRequest req;
   req.mutable_spec()->set_yaml(text);
   v1::JobStatus status;
@@ -164,9 +172,7 @@ absl::Status Submit(const ClientOptions& client, const std::string& job_path, bo
 }
 
 absl::Status Status(const ClientOptions& client, const std::string& job_id, std::ostream& out) {
-  g_token = client.token;
-  const std::string& coordinator = client.address;
-  auto stub = v1::Coordinator::NewStub(Channel(coordinator));
+  PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
   v1::GetJobRequest req;
   req.set_job_id(job_id);
   v1::JobStatus status;
@@ -176,18 +182,14 @@ absl::Status Status(const ClientOptions& client, const std::string& job_id, std:
 }
 
 absl::Status Watch(const ClientOptions& client, const std::string& job_id, std::ostream& out) {
-  g_token = client.token;
-  const std::string& coordinator = client.address;
-  auto stub = v1::Coordinator::NewStub(Channel(coordinator));
+  PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
   PHAZE_ASSIGN_OR_RETURN(v1::JobStatus last, Follow(*stub, job_id, true, out));
   out << StatusLine(last) << "\n";
   return absl::OkStatus();
 }
 
 absl::Status Cancel(const ClientOptions& client, const std::string& job_id, std::ostream& out) {
-  g_token = client.token;
-  const std::string& coordinator = client.address;
-  auto stub = v1::Coordinator::NewStub(Channel(coordinator));
+  PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
   v1::CancelJobRequest req;
   req.set_job_id(job_id);
   v1::JobStatus status;
@@ -197,9 +199,7 @@ absl::Status Cancel(const ClientOptions& client, const std::string& job_id, std:
 }
 
 absl::Status Jobs(const ClientOptions& client, std::ostream& out) {
-  g_token = client.token;
-  const std::string& coordinator = client.address;
-  auto stub = v1::Coordinator::NewStub(Channel(coordinator));
+  PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
   v1::ListJobsResponse jobs;
   PHAZE_RETURN_IF_ERROR(
       FromGrpc(stub->ListJobs(Context(30).get(), v1::ListJobsRequest(), &jobs), "list jobs"));
@@ -210,12 +210,10 @@ absl::Status Jobs(const ClientOptions& client, std::ostream& out) {
 
 absl::Status Results(const ClientOptions& client, const std::string& job_id,
                      const std::string& format, std::ostream& out) {
-  g_token = client.token;
-  const std::string& coordinator = client.address;
   if (format != "json" && format != "csv") {
     return absl::InvalidArgumentError(absl::StrCat("--format: '", format, "' is not json or csv"));
   }
-  auto stub = v1::Coordinator::NewStub(Channel(coordinator));
+  PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
   PHAZE_ASSIGN_OR_RETURN(Fetched f, Fetch(*stub, job_id));
   if (format == "csv") {
     out << ResultsCsv(*f.state);

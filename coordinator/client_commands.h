@@ -10,12 +10,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "coordinator/cli_commands.h"
+#include "coordinator/tls.h"
 
 namespace phaze::cli {
 
 struct ClientOptions {
   std::string address;  // HOST:PORT of the coordinator
   std::string token;    // bearer token; empty sends none
+  TlsClientFiles tls;   // trust roots (and client certificate): TLS; empty: plaintext
 };
 
 // The token from `token_file` if given, else from the PHAZE_TOKEN environment variable, else

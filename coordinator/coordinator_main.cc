@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", token_file,
                  "File holding the bearer token every call must carry (else $PHAZE_TOKEN)");
   app.add_flag("--insecure", insecure, "Accept calls without a token (trusted networks only)");
+  phaze::AddTlsServerFlags(&app, &options.tls);
   CLI11_PARSE(app, argc, argv);
   absl::StatusOr<std::string> token = phaze::LoadBearerToken(token_file);
   if (!token.ok()) {

@@ -59,11 +59,13 @@ int main(int argc, char** argv) {
 
   std::string coordinator = "127.0.0.1:50051";
   std::string token_file;
-  auto with_coordinator = [&coordinator, &token_file](CLI::App* cmd) {
+  phaze::TlsClientFiles tls;
+  auto with_coordinator = [&coordinator, &token_file, &tls](CLI::App* cmd) {
     cmd->add_option("--coordinator", coordinator, "Coordinator address HOST:PORT")
         ->capture_default_str();
     cmd->add_option("--token-file", token_file,
                     "File holding the bearer token (else $PHAZE_TOKEN)");
+    phaze::AddTlsClientFlags(cmd, &tls);
     return cmd;
   };
   std::string submit_job;
@@ -102,7 +104,7 @@ int main(int argc, char** argv) {
   }
   absl::StatusOr<std::string> token = phaze::cli::LoadToken(token_file);
   if (!token.ok()) return Report(token.status());
-  const phaze::cli::ClientOptions client{coordinator, *token};
+  const phaze::cli::ClientOptions client{coordinator, *token, tls};
   if (*submit) return Report(phaze::cli::Submit(client, submit_job, submit_watch, std::cout));
   if (*status) return Report(phaze::cli::Status(client, job_id, std::cout));
   if (*watch) return Report(phaze::cli::Watch(client, job_id, std::cout));

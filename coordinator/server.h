@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "coordinator/job_manager.h"
+#include "coordinator/tls.h"
 
 namespace grpc {
 class Server;
@@ -32,6 +33,7 @@ struct ServerOptions {
   ManagerOptions manager;
   std::string metrics_listen;  // e.g. "0.0.0.0:9464" for /metrics; empty: no metrics endpoint
   std::string token;           // bearer token every call must carry; empty: no authentication
+  TlsServerFiles tls;          // certificate and key: serve TLS; empty: plaintext
 };
 
 class CoordinatorServer {

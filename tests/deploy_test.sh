@@ -55,16 +55,7 @@ YML
 prometheus --config.file="$work/prometheus.yml" --web.listen-address="127.0.0.1:$pport" \
   --storage.tsdb.path="$work/tsdb" > "$work/prometheus.log" 2>&1 &
 pids+=($!)
-cat > "$work/job.yaml" <<'YML'
-name: deploy-test
-model: {base: megatrongpt2-54, name: gpt-tiny, layers: 2, seq_len: 128}
-training: {accelerators: 8, global_batch: 16, micro_batch_sizes: [1], max_tensor_width: 2}
-architecture:
-  space: {num_tc: [4, 16], num_vc: [4], tc_width: [64, 128], tc_depth: [128], glb_mib: [32],
-          max_area_preset: tpuv4}
-  hbm_gib: [4]
-YML
-"$phaze" submit "$work/job.yaml" --coordinator "$addr" --watch
+"$phaze" submit "$src/tests/data/tiny-job.yaml" --coordinator "$addr" --watch
 echo "== promtool check metrics on both expositions"
 curl -sf "http://127.0.0.1:$cport/metrics" | promtool check metrics
 curl -sf "http://127.0.0.1:$wport/metrics" | promtool check metrics

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "coordinator/tls.h"
 #include "coordinator/token.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -49,7 +50,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string token_file;
   app.add_option("--token-file", token_file, "File holding the bearer token (else $PHAZE_TOKEN)");
+  phaze::TlsClientFiles tls;
+  phaze::AddTlsClientFlags(&app, &tls);
   CLI11_PARSE(app, argc, argv);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      phaze::ChannelCredentials(tls);
+  if (!credentials.ok()) {
+    std::cerr << "phaze-worker: " << credentials.status().message() << "\n";
+    return 2;
+  }
   absl::StatusOr<std::string> token = phaze::LoadBearerToken(token_file);
   if (!token.ok()) {
     std::cerr << "phaze-worker: " << token.status().message() << "\n";
@@ -95,7 +104,7 @@ int main(int argc, char** argv) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   phaze::Worker worker(
-      grpc::CreateCustomChannel(coordinator, grpc::InsecureChannelCredentials(), args), options);
+      grpc::CreateCustomChannel(coordinator, *credentials, args), options);
   std::cout << "worker " << options.worker_id << " with " << options.threads
             << " threads, coordinator " << coordinator << std::endl;
   worker.Run(g_stop);
