@@ -30,7 +30,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--lease-seconds", options.manager.lease_s, "Lease deadline")
       ->capture_default_str();
-  app.add_option("--max-running-jobs", options.manager.max_running_jobs)->capture_default_str();
+  app.add_option("--max-running-jobs", options.manager.max_running_jobs,
+                 "Jobs running at once; more get RESOURCE_EXHAUSTED")
+      ->capture_default_str();
+  app.add_option("--max-space-size", options.manager.max_space_size,
+                 "Most candidates (architectures x micro-batch sizes) one job may have")
+      ->capture_default_str();
+  app.add_option("--max-ilp-seconds", options.manager.max_ilp_time_limit_s,
+                 "Largest solver.time_limit_s a job may set (per scheduling ILP)")
+      ->capture_default_str();
   app.add_option("--metrics-listen", options.metrics_listen,
                  "Serve Prometheus /metrics on this address (empty: off)")
       ->capture_default_str();

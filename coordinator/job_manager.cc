@@ -1,6 +1,7 @@
 #include "coordinator/job_manager.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -52,6 +53,91 @@ absl::StatusOr<std::unique_ptr<JobManager::Job>> JobManager::Build(const std::st
   return job;
 }
 
+namespace {
+
+bool FiniteNonNegative(double x) { return std::isfinite(x) && x >= 0; }
+
+absl::Status CheckPlacement(const v1::Placement& p, const std::string& field) {
+  if (!p.feasible()) return absl::OkStatus();
+  const v1::Strategy& st = p.strategy();
+  if (st.pipeline() < 1 || st.data() < 1 || st.tensor() < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ".strategy: widths must be >= 1"));
+  }
+  for (double x : {p.bottleneck_s(), p.sync_s(), p.time_per_batch_s(),
+                   p.throughput_samples_per_s(), p.bubble_fraction(), p.energy_per_sample_j()}) {
+    if (!FiniteNonNegative(x)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": times, throughput and energy must be finite and >= 0"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// A worker's result is untrusted input: it must describe the candidate it names, in the job's
+// shape, with finite numbers, before it may touch the store or the front.
+absl::Status JobManager::CheckResult(const Job& job, const v1::CandidateResult& r) const {
+  const Evaluator& ev = *job.evaluator;
+  const int64_t c = r.candidate().index();
+  if (c < 0 || c >= ev.NumCandidates()) {
+    return absl::InvalidArgumentError(absl::StrCat("result.candidate.index: ", c, " not in job"));
+  }
+  switch (r.outcome()) {
+    case v1::OUTCOME_ERROR:
+    case v1::OUTCOME_PRUNED:
+      return absl::OkStatus();
+    case v1::OUTCOME_INVALID:
+    case v1::OUTCOME_FEASIBLE:
+    case v1::OUTCOME_INFEASIBLE:
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("result.outcome: ", static_cast<int>(r.outcome()), " is not an outcome"));
+  }
+  const JobSpec& spec = ev.job();
+  const auto n_mbs = static_cast<int64_t>(spec.training.micro_batch_sizes.size());
+  if (r.candidate().arch_index() != ev.ArchIndexOf(c) ||
+      r.candidate().micro_batch_size() !=
+          spec.training.micro_batch_sizes[static_cast<size_t>(c % n_mbs)]) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "result.candidate: architecture index or micro-batch size do not match candidate ", c));
+  }
+  if (!FiniteNonNegative(r.area_um2())) {
+    return absl::InvalidArgumentError("result.area_um2: must be finite and >= 0");
+  }
+  if (r.outcome() == v1::OUTCOME_INVALID) return absl::OkStatus();
+  const size_t n_points = spec.hbm_bytes.size() * spec.training.recompute.size();
+  if (static_cast<size_t>(r.points_size()) != n_points) {
+    return absl::InvalidArgumentError(absl::StrCat("result.points: ", r.points_size(),
+                                                   " points, the job has ", n_points));
+  }
+  for (int i = 0; i < r.points_size(); ++i) {
+    const v1::PlacementPoint& p = r.points(i);
+    const std::string field = absl::StrCat("result.points[", i, "]");
+    PHAZE_RETURN_IF_ERROR(CheckPlacement(p.search(), field + ".search"));
+    PHAZE_RETURN_IF_ERROR(CheckPlacement(p.fixed(), field + ".fixed"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JobManager::CheckCaps(const Job& job) const {
+  const int64_t candidates = job.evaluator->NumCandidates();
+  if (candidates > options_.max_space_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "architecture.space: ", candidates,
+        " candidates (architectures x micro-batch sizes) exceed this coordinator's limit of ",
+        options_.max_space_size, " (--max-space-size)"));
+  }
+  const double time_limit_s = job.evaluator->job().solver.time_limit_s;
+  if (time_limit_s > options_.max_ilp_time_limit_s) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "solver.time_limit_s: ", time_limit_s, " s exceeds this coordinator's limit of ",
+        options_.max_ilp_time_limit_s, " s per ILP (--max-ilp-seconds)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status JobManager::Recover() {
   PHAZE_ASSIGN_OR_RETURN(std::vector<StoredJob> stored, store_->Jobs());
   absl::MutexLock lock(&mu_);
@@ -91,6 +177,7 @@ absl::StatusOr<v1::JobStatus> JobManager::Submit(const std::string& yaml) {
   // Validate everything before anything is stored: a bad job is refused whole.
   absl::StatusOr<std::unique_ptr<Job>> built = Build("", yaml);
   if (!built.ok()) return built.status();
+  PHAZE_RETURN_IF_ERROR(CheckCaps(**built));
   absl::MutexLock lock(&mu_);
   Job& job = **built;
   job.seq = next_seq_++;
@@ -284,10 +371,8 @@ absl::StatusOr<int64_t> JobManager::Report(const std::string& lease_id, const st
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
   Job& job = *it->second;
+  PHAZE_RETURN_IF_ERROR(CheckResult(job, result));
   const int64_t c = result.candidate().index();
-  if (c < 0 || c >= job.evaluator->NumCandidates()) {
-    return absl::InvalidArgumentError(absl::StrCat("result.candidate.index: ", c, " not in job"));
-  }
   (void)lease_id;  // results are accepted from late or expired leases too: they are idempotent
   if (job.state == v1::JOB_STATE_CANCELLED || job.done.count(c)) return 0;
   PHAZE_ASSIGN_OR_RETURN(int64_t added,

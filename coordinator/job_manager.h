@@ -32,6 +32,10 @@ struct ManagerOptions {
   int64_t shard_size = 8;
   double lease_s = 120;  // a worker must finish or renew a shard within this
   int64_t max_running_jobs = 64;
+  // Caps on what one submitted job may ask for, whatever its own `limits:` say: candidates
+  // (architectures x micro-batch sizes) and the wall-clock limit of one scheduling ILP.
+  int64_t max_space_size = 10'000'000;
+  double max_ilp_time_limit_s = 300;
 };
 
 // Totals for metrics (monotonic counts and current levels).
@@ -109,6 +113,8 @@ class JobManager {
   void RefillLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeFinishLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::unique_ptr<Job>> Build(const std::string& id, const std::string& yaml);
+  absl::Status CheckCaps(const Job& job) const;
+  absl::Status CheckResult(const Job& job, const v1::CandidateResult& r) const;
   void AddResultLocked(Job& job, const v1::CandidateResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Touch(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

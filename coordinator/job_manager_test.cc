@@ -1,6 +1,7 @@
 #include "coordinator/job_manager.h"
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "coordinator/convert.h"
@@ -82,6 +83,66 @@ TEST(JobManagerTest, BadJobIsRefusedWholeAndNothingIsStored) {
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(m.List().empty());
   EXPECT_TRUE(store->Jobs()->empty());
+}
+
+TEST(JobManagerTest, CoordinatorCapsOverrideTheJobsOwnLimits) {
+  auto store = *Store::Open(":memory:");
+  ManagerOptions caps;
+  caps.max_space_size = 10;  // kJob has 16 candidates (architectures x micro-batch sizes)
+  caps.max_ilp_time_limit_s = 10;  // kJob keeps the default 10 s
+  JobManager m(store.get(), caps);
+  absl::StatusOr<v1::JobStatus> s = m.Submit(std::string(kJob) + "limits: {max_space_size: 100}\n");
+  ASSERT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.status().message().find("--max-space-size"), std::string::npos) << s.status();
+  EXPECT_NE(s.status().message().find("architecture.space: 16 candidates"), std::string::npos)
+      << s.status();
+  caps.max_space_size = 16;
+  JobManager m2(store.get(), caps);
+  s = m2.Submit(std::string(kJob) + "solver: {time_limit_s: 60}\n");
+  ASSERT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.status().message().find("solver.time_limit_s"), std::string::npos) << s.status();
+  EXPECT_TRUE(store->Jobs()->empty());
+  EXPECT_TRUE(m2.Submit(kJob).ok());
+}
+
+TEST(JobManagerTest, MalformedResultsAreRefusedAndChangeNothing) {
+  auto store = *Store::Open(":memory:");
+  JobManager m(store.get(), {});
+  const std::string id = m.Submit(kJob)->job_id();
+  const v1::Lease lease = m.Lease("w", 0);
+  const int64_t c = lease.candidates(0);
+  auto evaluator = *Evaluator::Create(*ParseJobYaml(kJob));
+  sched::CbcBackend cbc;
+  const v1::CandidateResult good = ToProto(*evaluator->Evaluate(c, cbc, nullptr));
+  ASSERT_EQ(good.outcome(), v1::OUTCOME_FEASIBLE);
+
+  auto refused = [&](v1::CandidateResult bad, const std::string& field) {
+    const absl::StatusOr<int64_t> r = m.Report(lease.lease_id(), id, bad);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << field;
+    EXPECT_NE(r.status().message().find(field), std::string::npos) << r.status();
+  };
+  v1::CandidateResult bad = good;
+  bad.mutable_candidate()->set_index(1 << 20);
+  refused(bad, "result.candidate.index");
+  bad = good;
+  bad.mutable_candidate()->set_arch_index(good.candidate().arch_index() + 1);
+  refused(bad, "result.candidate");
+  bad = good;
+  bad.mutable_points()->RemoveLast();
+  refused(bad, "result.points");
+  bad = good;
+  bad.mutable_points(0)->mutable_search()->set_feasible(true);
+  bad.mutable_points(0)->mutable_search()->set_throughput_samples_per_s(std::nan(""));
+  refused(bad, "result.points[0].search");
+  bad = good;
+  bad.set_outcome(static_cast<v1::Outcome>(42));
+  refused(bad, "result.outcome");
+  bad = good;
+  bad.set_area_um2(-1);
+  refused(bad, "result.area_um2");
+  EXPECT_TRUE(store->Results(id)->empty());
+  EXPECT_EQ(m.Get(id)->candidates_done(), 0);
+  EXPECT_EQ(*m.Report(lease.lease_id(), id, good), 1);  // the real one still lands
 }
 
 TEST(JobManagerTest, RetriesExpiriesAndDuplicatesGiveTheSameFrontAsOneRun) {
