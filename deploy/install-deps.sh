@@ -14,6 +14,7 @@ BUILD_PKGS=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev sqlite3
   python3 python3-grpcio python3-grpc-tools
   prometheus curl yamllint openssl
+  clang libclang-rt-14-dev
 )
 RUNTIME_PKGS=(
   libgrpc++1.51 libprotobuf32 coinor-libcbc3 libabsl20220623 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
