@@ -15,6 +15,7 @@
 #include "coin/CbcModel.hpp"
 #include "coin/CoinPackedMatrix.hpp"
 #include "coin/OsiClpSolverInterface.hpp"
+#include "common/mutex.h"
 
 namespace phaze::sched {
 namespace {
@@ -940,7 +941,7 @@ absl::StatusOr<Schedule> CbcBackend::Solve(const Problem& p, const SolveOptions&
 }
 
 bool ScheduleCache::Lookup(uint64_t key, Schedule* out) const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = map_.find(key);
   if (it == map_.end()) return false;
   *out = it->second;
@@ -948,12 +949,12 @@ bool ScheduleCache::Lookup(uint64_t key, Schedule* out) const {
 }
 
 void ScheduleCache::Insert(uint64_t key, const Schedule& schedule) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   map_.emplace(key, schedule);
 }
 
 int64_t ScheduleCache::size() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return static_cast<int64_t>(map_.size());
 }
 

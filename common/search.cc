@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 
 namespace phaze {
 
@@ -133,7 +134,7 @@ SearchState RunLocal(const Evaluator& evaluator, int threads,
         const int64_t candidate = batch[i];
         bool skip = false;
         if (prune) {
-          absl::MutexLock lock(&mu);
+          MutexLock lock(&mu);
           skip = CanPrune(evaluator, candidate, state.front());
         }
         absl::StatusOr<EvaluationResult> r;
@@ -141,13 +142,13 @@ SearchState RunLocal(const Evaluator& evaluator, int threads,
           Evaluator::SkipTest can_skip;
           if (prune) {
             can_skip = [&](double throughput, double area, double energy) {
-              absl::MutexLock lock(&mu);
+              MutexLock lock(&mu);
               return state.front().DominatesBound(throughput, area, energy);
             };
           }
           r = evaluator.Evaluate(candidate, backend, &cache, can_skip);
         }
-        absl::MutexLock lock(&mu);
+        MutexLock lock(&mu);
         if (skip || (r.ok() && r->pruned)) {
           state.AddPruned(candidate);
         } else if (r.ok()) {

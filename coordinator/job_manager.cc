@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "common/job.h"
+#include "common/mutex.h"
 #include "common/status_macros.h"
 #include "coordinator/convert.h"
 
@@ -63,8 +64,8 @@ absl::Status CheckPlacement(const v1::Placement& p, const std::string& field) {
   if (st.pipeline() < 1 || st.data() < 1 || st.tensor() < 1) {
     return absl::InvalidArgumentError(absl::StrCat(field, ".strategy: widths must be >= 1"));
   }
-  for (double x : {p.bottleneck_s(), p.sync_s(), p.time_per_batch_s(),
-                   p.throughput_samples_per_s(), p.bubble_fraction(), p.energy_per_sample_j()}) {
+  for (double x : {p.bottleneck_s(), p.sync_s(), p.time_per_batch_s(), p.throughput_samples_per_s(),
+                   p.bubble_fraction(), p.energy_per_sample_j()}) {
     if (!FiniteNonNegative(x)) {
       return absl::InvalidArgumentError(
           absl::StrCat(field, ": times, throughput and energy must be finite and >= 0"));
@@ -85,12 +86,10 @@ absl::Status JobManager::CheckResult(const Job& job, const v1::CandidateResult& 
   }
   switch (r.outcome()) {
     case v1::OUTCOME_ERROR:
-    case v1::OUTCOME_PRUNED:
-      return absl::OkStatus();
+    case v1::OUTCOME_PRUNED: return absl::OkStatus();
     case v1::OUTCOME_INVALID:
     case v1::OUTCOME_FEASIBLE:
-    case v1::OUTCOME_INFEASIBLE:
-      break;
+    case v1::OUTCOME_INFEASIBLE: break;
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("result.outcome: ", static_cast<int>(r.outcome()), " is not an outcome"));
@@ -109,8 +108,8 @@ absl::Status JobManager::CheckResult(const Job& job, const v1::CandidateResult& 
   if (r.outcome() == v1::OUTCOME_INVALID) return absl::OkStatus();
   const size_t n_points = spec.hbm_bytes.size() * spec.training.recompute.size();
   if (static_cast<size_t>(r.points_size()) != n_points) {
-    return absl::InvalidArgumentError(absl::StrCat("result.points: ", r.points_size(),
-                                                   " points, the job has ", n_points));
+    return absl::InvalidArgumentError(
+        absl::StrCat("result.points: ", r.points_size(), " points, the job has ", n_points));
   }
   for (int i = 0; i < r.points_size(); ++i) {
     const v1::PlacementPoint& p = r.points(i);
@@ -140,7 +139,7 @@ absl::Status JobManager::CheckCaps(const Job& job) const {
 
 absl::Status JobManager::Recover() {
   PHAZE_ASSIGN_OR_RETURN(std::vector<StoredJob> stored, store_->Jobs());
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (const StoredJob& s : stored) {
     absl::StatusOr<std::unique_ptr<Job>> built = Build(s.job_id, s.yaml);
     if (!built.ok()) continue;  // a job this version can no longer parse stays in the store
@@ -165,7 +164,7 @@ absl::Status JobManager::Recover() {
 
 absl::StatusOr<v1::JobStatus> JobManager::Submit(const std::string& yaml) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     int64_t running = 0;
     for (const auto& [id, job] : jobs_) running += job->state == v1::JOB_STATE_RUNNING ? 1 : 0;
     if (running >= options_.max_running_jobs) {
@@ -178,7 +177,7 @@ absl::StatusOr<v1::JobStatus> JobManager::Submit(const std::string& yaml) {
   absl::StatusOr<std::unique_ptr<Job>> built = Build("", yaml);
   if (!built.ok()) return built.status();
   PHAZE_RETURN_IF_ERROR(CheckCaps(**built));
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   Job& job = **built;
   job.seq = next_seq_++;
   job.id = absl::StrFormat("job-%06d", job.seq);
@@ -192,21 +191,21 @@ absl::StatusOr<v1::JobStatus> JobManager::Submit(const std::string& yaml) {
 }
 
 absl::StatusOr<v1::JobStatus> JobManager::Get(const std::string& job_id) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
   return StatusLocked(*it->second);
 }
 
 std::vector<v1::JobStatus> JobManager::List() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   std::vector<v1::JobStatus> out;
   for (const auto& [id, job] : jobs_) out.push_back(StatusLocked(*job));
   return out;
 }
 
 absl::StatusOr<v1::JobStatus> JobManager::Cancel(const std::string& job_id) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
   Job& job = *it->second;
@@ -220,7 +219,7 @@ absl::StatusOr<v1::JobStatus> JobManager::Cancel(const std::string& job_id) {
 
 absl::StatusOr<v1::JobStatus> JobManager::Wait(const std::string& job_id, int64_t* version,
                                                double timeout_s) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const absl::Time deadline = absl::Now() + absl::Seconds(timeout_s);
   while (true) {
     auto it = jobs_.find(job_id);
@@ -229,12 +228,12 @@ absl::StatusOr<v1::JobStatus> JobManager::Wait(const std::string& job_id, int64_
       *version = it->second->version;
       return StatusLocked(*it->second);
     }
-    if (changed_.WaitWithDeadline(&mu_, deadline)) return StatusLocked(*it->second);
+    if (WaitWithDeadline(&changed_, &mu_, deadline)) return StatusLocked(*it->second);
   }
 }
 
 absl::StatusOr<v1::ListResultsResponse> JobManager::Results(const v1::ListResultsRequest& req) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = jobs_.find(req.job_id());
   if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", req.job_id(), "'"));
   const Job& job = *it->second;
@@ -310,7 +309,7 @@ void JobManager::AddResultLocked(Job& job, const v1::CandidateResult& proto) {
 }
 
 v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   v1::Lease lease;
   // The worker id carries a "/thread" suffix; a process is one worker.
   worker_seen_[worker_id.substr(0, worker_id.rfind('/'))] = now_s;
@@ -367,7 +366,7 @@ v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
 
 absl::StatusOr<int64_t> JobManager::Report(const std::string& lease_id, const std::string& job_id,
                                            const v1::CandidateResult& result) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
   Job& job = *it->second;
@@ -383,7 +382,7 @@ absl::StatusOr<int64_t> JobManager::Report(const std::string& lease_id, const st
 }
 
 void JobManager::Complete(const std::string& lease_id) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = leases_.find(lease_id);
   if (it == leases_.end()) return;
   Job& job = *jobs_.at(it->second.first);
@@ -401,7 +400,7 @@ void JobManager::Complete(const std::string& lease_id) {
 }
 
 ManagerTotals JobManager::Totals(double now_s, double window_s) const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ManagerTotals t;
   t.leases_granted = leases_granted_;
   t.results_persisted = results_persisted_;
@@ -435,14 +434,14 @@ bool JobManager::AllDone(const Job& job, const Shard& shard) {
 }
 
 int64_t JobManager::leases_expired() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   int64_t n = 0;
   for (const auto& [id, job] : jobs_) n += job->leases_expired;
   return n;
 }
 
 int64_t JobManager::results_persisted() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return results_persisted_;
 }
 

@@ -88,7 +88,7 @@ TEST(JobManagerTest, BadJobIsRefusedWholeAndNothingIsStored) {
 TEST(JobManagerTest, CoordinatorCapsOverrideTheJobsOwnLimits) {
   auto store = *Store::Open(":memory:");
   ManagerOptions caps;
-  caps.max_space_size = 10;  // kJob has 16 candidates (architectures x micro-batch sizes)
+  caps.max_space_size = 10;        // kJob has 16 candidates (architectures x micro-batch sizes)
   caps.max_ilp_time_limit_s = 10;  // kJob keeps the default 10 s
   JobManager m(store.get(), caps);
   absl::StatusOr<v1::JobStatus> s = m.Submit(std::string(kJob) + "limits: {max_space_size: 100}\n");

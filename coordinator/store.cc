@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/mutex.h"
 
 namespace phaze {
 namespace {
@@ -91,7 +92,7 @@ absl::Status Store::Exec(const std::string& sql) {
 }
 
 absl::Status Store::PutJob(const StoredJob& job) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   Statement st(db_,
                "INSERT OR REPLACE INTO jobs (job_id, yaml, state, error, seq) VALUES (?, ?, ?, "
                "?, ?)");
@@ -107,7 +108,7 @@ absl::Status Store::PutJob(const StoredJob& job) {
 
 absl::Status Store::SetJobState(const std::string& job_id, const std::string& state,
                                 const std::string& error) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   Statement st(db_, "UPDATE jobs SET state = ?, error = ? WHERE job_id = ?");
   if (absl::Status s = st.status(); !s.ok()) return s;
   st.BindText(1, state);
@@ -118,7 +119,7 @@ absl::Status Store::SetJobState(const std::string& job_id, const std::string& st
 }
 
 absl::StatusOr<std::vector<StoredJob>> Store::Jobs() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   Statement st(db_, "SELECT job_id, yaml, state, error, seq FROM jobs ORDER BY seq");
   if (absl::Status s = st.status(); !s.ok()) return s;
   std::vector<StoredJob> jobs;
@@ -132,7 +133,7 @@ absl::StatusOr<std::vector<StoredJob>> Store::Jobs() {
 
 absl::StatusOr<int64_t> Store::PutResults(const std::string& job_id,
                                           const std::vector<StoredResult>& results) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   Statement st(db_, "INSERT OR IGNORE INTO results (job_id, candidate, data) VALUES (?, ?, ?)");
   if (absl::Status s = st.status(); !s.ok()) {
@@ -157,7 +158,7 @@ absl::StatusOr<int64_t> Store::PutResults(const std::string& job_id,
 }
 
 absl::StatusOr<std::vector<StoredResult>> Store::Results(const std::string& job_id) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   Statement st(db_, "SELECT candidate, data FROM results WHERE job_id = ? ORDER BY candidate");
   if (absl::Status s = st.status(); !s.ok()) return s;
   st.BindText(1, job_id);
@@ -169,7 +170,7 @@ absl::StatusOr<std::vector<StoredResult>> Store::Results(const std::string& job_
 }
 
 absl::StatusOr<std::string> Store::IntegrityCheck() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   Statement st(db_, "PRAGMA integrity_check");
   if (absl::Status s = st.status(); !s.ok()) return s;
   if (st.Step() != SQLITE_ROW) return StepError(db_, "integrity check");

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/job.h"
+#include "common/mutex.h"
 #include "common/pareto.h"
 #include "coordinator/convert.h"
 #include "grpcpp/grpcpp.h"
@@ -21,7 +22,7 @@ Worker::~Worker() = default;
 
 std::shared_ptr<Worker::JobContext> Worker::Context(const std::string& job_id,
                                                     const std::string& yaml) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = jobs_.find(job_id);
   if (it != jobs_.end()) return it->second;
   absl::StatusOr<JobSpec> spec = ParseJobYaml(yaml);

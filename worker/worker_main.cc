@@ -103,8 +103,7 @@ int main(int argc, char** argv) {
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  phaze::Worker worker(
-      grpc::CreateCustomChannel(coordinator, *credentials, args), options);
+  phaze::Worker worker(grpc::CreateCustomChannel(coordinator, *credentials, args), options);
   std::cout << "worker " << options.worker_id << " with " << options.threads
             << " threads, coordinator " << coordinator << std::endl;
   worker.Run(g_stop);
