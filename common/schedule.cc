@@ -950,6 +950,7 @@ bool ScheduleCache::Lookup(uint64_t key, Schedule* out) const {
 
 void ScheduleCache::Insert(uint64_t key, const Schedule& schedule) {
   MutexLock lock(&mu_);
+  if (static_cast<int64_t>(map_.size()) >= max_entries_) map_.clear();
   map_.emplace(key, schedule);
 }
 

@@ -124,13 +124,17 @@ Schedule ImproveByInsertion(const Problem& problem, Schedule start, double lower
 absl::Status CheckSchedule(const Problem& problem, const Schedule& schedule);
 
 // Thread-safe cache of schedules keyed by a hash of the problem and options.
+// Memoised layer schedules by problem key. Bounded: when it holds `max_entries` schedules it
+// starts afresh (a cache miss only costs time; results do not depend on what is cached).
 class ScheduleCache {
  public:
+  explicit ScheduleCache(int64_t max_entries = int64_t{1} << 18) : max_entries_(max_entries) {}
   bool Lookup(uint64_t key, Schedule* out) const;
   void Insert(uint64_t key, const Schedule& schedule);
   int64_t size() const;
 
  private:
+  const int64_t max_entries_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<uint64_t, Schedule> map_ ABSL_GUARDED_BY(mu_);
 };

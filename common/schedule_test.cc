@@ -151,6 +151,34 @@ TEST(ScheduleLayerTest, SameProblemIsSolvedOncePerCache) {
   EXPECT_NE(ProblemKey(p, {}), ProblemKey(other, {}));
 }
 
+TEST(ScheduleLayerTest, BoundedCacheStartsAfreshWhenFullAndAnswersTheSame) {
+  ScheduleCache cache(/*max_entries=*/3);
+  Schedule s;
+  for (uint64_t key = 0; key < 3; ++key) {
+    s.makespan_s = static_cast<double>(key);
+    cache.Insert(key, s);
+  }
+  EXPECT_EQ(cache.size(), 3);
+  s.makespan_s = 7;
+  cache.Insert(7, s);  // full: the old entries go
+  EXPECT_EQ(cache.size(), 1);
+  Schedule out;
+  EXPECT_FALSE(cache.Lookup(0, &out));
+  ASSERT_TRUE(cache.Lookup(7, &out));
+  EXPECT_EQ(out.makespan_s, 7);
+
+  // A tiny cache changes nothing but time.
+  std::mt19937 rng(11);
+  const Problem p = RandomProblem(rng, 7);
+  CbcBackend cbc;
+  ScheduleCache tiny(1);
+  const absl::StatusOr<Schedule> a = ScheduleLayer(p, {}, cbc, &tiny);
+  const absl::StatusOr<Schedule> b = ScheduleLayer(p, {}, cbc, nullptr);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->makespan_s, b->makespan_s);
+  EXPECT_LE(tiny.size(), 1);
+}
+
 TEST(ScheduleLayerTest, NonFiniteLatencyIsAnInfeasibleOutcomeNotAnError) {
   Problem p;
   p.tasks = {MakeTask(Engine::kTensor, std::numeric_limits<double>::infinity(), 1.0, {})};

@@ -1,6 +1,9 @@
 #include "worker/worker_loop.h"
 
+#include <algorithm>
 #include <chrono>
+#include <exception>
+#include <new>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -15,22 +18,60 @@
 
 namespace phaze {
 
+v1::CandidateResult EvaluateToResult(
+    int64_t candidate, const std::function<absl::StatusOr<EvaluationResult>()>& evaluate) {
+  std::string error;
+  try {
+    absl::StatusOr<EvaluationResult> r = evaluate();
+    if (r.ok()) return ToProto(*r);
+    error = std::string(r.status().message());
+  } catch (const std::bad_alloc&) {
+    error = "out of memory: the evaluation needed more than the worker's memory limit";
+  } catch (const std::exception& e) {
+    error = absl::StrCat("the evaluation failed: ", e.what());
+  } catch (...) {
+    error = "the evaluation failed with an unknown exception";
+  }
+  v1::CandidateResult result;
+  result.mutable_candidate()->set_index(candidate);
+  result.set_outcome(v1::OUTCOME_ERROR);
+  result.set_error(error);
+  return result;
+}
+
 Worker::Worker(std::shared_ptr<grpc::Channel> channel, WorkerOptions options)
     : channel_(std::move(channel)), options_(std::move(options)) {}
 
 Worker::~Worker() = default;
 
-std::shared_ptr<Worker::JobContext> Worker::Context(const std::string& job_id,
-                                                    const std::string& yaml) {
+absl::StatusOr<std::shared_ptr<Worker::JobContext>> Worker::Context(const std::string& job_id,
+                                                                    const std::string& yaml) {
   MutexLock lock(&mu_);
   auto it = jobs_.find(job_id);
-  if (it != jobs_.end()) return it->second;
-  absl::StatusOr<JobSpec> spec = ParseJobYaml(yaml);
-  if (!spec.ok()) return nullptr;
-  absl::StatusOr<std::unique_ptr<Evaluator>> evaluator = Evaluator::Create(*spec);
-  if (!evaluator.ok()) return nullptr;
+  if (it != jobs_.end()) {
+    it->second->last_used = ++uses_;
+    return it->second;
+  }
+  absl::StatusOr<std::unique_ptr<Evaluator>> evaluator;
+  try {
+    absl::StatusOr<JobSpec> spec = ParseJobYaml(yaml);
+    if (!spec.ok()) return spec.status();
+    evaluator = Evaluator::Create(*spec);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        "out of memory: building the job's evaluator needed more than the worker's memory limit");
+  }
+  if (!evaluator.ok()) return evaluator.status();
+  // Bounded memory: forget the least recently used job (threads still using it keep it alive).
+  while (static_cast<int>(jobs_.size()) >= std::max(1, options_.max_cached_jobs)) {
+    auto oldest = std::min_element(jobs_.begin(), jobs_.end(), [](const auto& a, const auto& b) {
+      return a.second->last_used < b.second->last_used;
+    });
+    jobs_.erase(oldest);
+  }
   auto ctx = std::make_shared<JobContext>();
   ctx->evaluator = *std::move(evaluator);
+  ctx->last_used = ++uses_;
   jobs_[job_id] = ctx;
   return ctx;
 }
@@ -53,7 +94,12 @@ void Worker::Loop(int thread, const std::atomic<bool>& stop) {
       std::this_thread::sleep_for(std::chrono::duration<double>(options_.idle_poll_s));
       continue;
     }
-    std::shared_ptr<JobContext> ctx = Context(lease.job_id(), lease.spec().yaml());
+    const absl::StatusOr<std::shared_ptr<JobContext>> context =
+        Context(lease.job_id(), lease.spec().yaml());
+    // A job this worker cannot parse (a newer coordinator): let the lease expire, so that a
+    // worker that can takes it. Out of memory: report it for every candidate.
+    if (!context.ok() && !absl::IsResourceExhausted(context.status())) continue;
+    const std::shared_ptr<JobContext> ctx = context.ok() ? *context : nullptr;
     ParetoFront front;
     for (const v1::FrontPoint& f : lease.front()) {
       DesignPoint p;
@@ -76,25 +122,27 @@ void Worker::Loop(int thread, const std::atomic<bool>& stop) {
     v1::ReportAck ack;
     auto writer = stub->ReportResults(&report_context, &ack);
     for (int64_t candidate : lease.candidates()) {
-      if (ctx == nullptr) break;  // a job this worker cannot parse: let the lease expire
       const auto started = std::chrono::steady_clock::now();
-      absl::StatusOr<EvaluationResult> r =
-          ctx->evaluator->Evaluate(candidate, backend, &ctx->cache, can_skip);
+      const EvaluationResult* evaluated = nullptr;
+      EvaluationResult kept;
+      v1::ResultReport report;
+      *report.mutable_result() = EvaluateToResult(candidate, [&]() {
+        if (ctx == nullptr) return absl::StatusOr<EvaluationResult>(context.status());
+        absl::StatusOr<EvaluationResult> r =
+            ctx->evaluator->Evaluate(candidate, backend, &ctx->cache, can_skip);
+        if (r.ok()) {
+          kept = *r;
+          evaluated = &kept;
+        }
+        return r;
+      });
       if (options_.on_evaluation) {
         options_.on_evaluation(
-            r.ok() ? &*r : nullptr,
+            evaluated,
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       }
-      v1::ResultReport report;
       report.set_lease_id(lease.lease_id());
       report.set_job_id(lease.job_id());
-      if (r.ok()) {
-        *report.mutable_result() = ToProto(*r);
-      } else {
-        report.mutable_result()->mutable_candidate()->set_index(candidate);
-        report.mutable_result()->set_outcome(v1::OUTCOME_ERROR);
-        report.mutable_result()->set_error(std::string(r.status().message()));
-      }
       if (!writer->Write(report)) break;
       ++evaluated_;
     }

@@ -15,6 +15,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/evaluate.h"
+#include "phaze/v1/phaze.pb.h"
 
 namespace grpc {
 class Channel;
@@ -30,7 +31,16 @@ struct WorkerOptions {
   // Called after every evaluation (from worker threads, concurrently): the result (null on
   // error) and the wall seconds it took. For metrics.
   std::function<void(const EvaluationResult* result, double seconds)> on_evaluation;
+  // Jobs whose evaluator and schedule cache are kept between shards (least recently used go).
+  int max_cached_jobs = 4;
 };
+
+// Runs `evaluate` for `candidate` and converts the outcome to a result message. Never throws: an
+// error status or an exception (std::bad_alloc under the worker's memory limit, anything thrown
+// by the solver) becomes an OUTCOME_ERROR result that names it, so one pathological candidate
+// costs its own result, not the worker.
+v1::CandidateResult EvaluateToResult(
+    int64_t candidate, const std::function<absl::StatusOr<EvaluationResult>()>& evaluate);
 
 class Worker {
  public:
@@ -44,14 +54,18 @@ class Worker {
   struct JobContext {
     std::unique_ptr<Evaluator> evaluator;
     sched::ScheduleCache cache;
+    int64_t last_used = 0;
   };
-  std::shared_ptr<JobContext> Context(const std::string& job_id, const std::string& yaml);
+  // The job's cached context, or a new one. kResourceExhausted when building it ran out of memory.
+  absl::StatusOr<std::shared_ptr<JobContext>> Context(const std::string& job_id,
+                                                      const std::string& yaml);
   void Loop(int thread, const std::atomic<bool>& stop);
 
   std::shared_ptr<grpc::Channel> channel_;
   WorkerOptions options_;
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<JobContext>> jobs_ ABSL_GUARDED_BY(mu_);
+  int64_t uses_ ABSL_GUARDED_BY(mu_) = 0;
   std::atomic<int64_t> evaluated_{0};
 };
 

@@ -4,6 +4,7 @@
 //   phaze-worker --coordinator phaze-coordinator:50051 --threads 0
 #include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -50,6 +51,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string token_file;
   app.add_option("--token-file", token_file, "File holding the bearer token (else $PHAZE_TOKEN)");
+  int64_t max_memory_mib = 0;
+  app.add_option("--max-memory-mib", max_memory_mib,
+                 "Address-space limit of this process in MiB (0: none); an evaluation that "
+                 "needs more is reported as failed, the worker carries on")
+      ->capture_default_str();
+  app.add_option("--max-cached-jobs", options.max_cached_jobs,
+                 "Jobs whose evaluator and schedule cache are kept between shards")
+      ->capture_default_str();
   phaze::TlsClientFiles tls;
   phaze::AddTlsClientFlags(&app, &tls);
   CLI11_PARSE(app, argc, argv);
@@ -67,6 +76,17 @@ int main(int argc, char** argv) {
   options.token = *token;
   if (options.threads <= 0) {
     options.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  if (max_memory_mib > 0) {
+    // One malloc arena per evaluation thread (and two for gRPC), so the limit is spent on data,
+    // not on address space reserved for arenas.
+    mallopt(M_ARENA_MAX, options.threads + 2);
+    const rlim_t bytes = static_cast<rlim_t>(max_memory_mib) << 20;
+    const rlimit limit{bytes, bytes};
+    if (setrlimit(RLIMIT_AS, &limit) != 0) {
+      std::cerr << "phaze-worker: --max-memory-mib: setrlimit failed\n";
+      return 2;
+    }
   }
   signal(SIGTERM, OnSignal);
   signal(SIGINT, OnSignal);
