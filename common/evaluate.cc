@@ -364,6 +364,34 @@ double Evaluator::ThroughputUpperBound(const Architecture& arch, int64_t micro_b
   return static_cast<double>(job_.training.accelerators) * device_macs_per_s / macs_per_sample;
 }
 
+absl::StatusOr<Evaluator::SingleDevice> Evaluator::SingleDeviceCost(
+    const Architecture& arch, int64_t micro_batch, sched::ScheduleCache* cache) const {
+  auto it = graphs_.find({micro_batch, 1});
+  if (it == graphs_.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("micro-batch ", micro_batch, " at tensor width 1 is not in the job"));
+  }
+  const ModelGraph& g = it->second;
+  sched::SolveOptions solve;
+  solve.time_limit_s = job_.solver.time_limit_s;
+  solve.relative_gap = job_.solver.relative_gap;
+  solve.max_nodes = job_.solver.max_nodes;
+  SingleDevice total;
+  const std::pair<const LayerGraph*, double> layers[3] = {
+      {&g.embedding, 1.0}, {&g.block, static_cast<double>(g.num_blocks)}, {&g.head, 1.0}};
+  for (const auto& [layer, count] : layers) {
+    for (const std::vector<Operator>* ops : {&layer->forward, &layer->backward}) {
+      const std::vector<OpCost> costs = CostOperators(*ops, arch, job_.cost);
+      const sched::Problem problem = ToProblem(*ops, costs, arch);
+      PHAZE_RETURN_IF_ERROR(sched::ValidateProblem(problem));
+      const sched::Schedule s = sched::BoundLayer(problem, solve, cache);
+      total.latency_s += count * s.makespan_s;
+      total.energy_j += count * SumEnergy(costs);
+    }
+  }
+  return total;
+}
+
 double Evaluator::EnergyLowerBound(int64_t micro_batch) const {
   const ModelGraph& g = graphs_.at({micro_batch, widths_.front()});
   const double t = static_cast<double>(widths_.front());

@@ -95,6 +95,17 @@ class Evaluator {
   // Lower bound on energy per sample: the GEMM MACs alone.
   double EnergyLowerBound(int64_t micro_batch) const;
 
+  // The chip alone, without placement: one micro-batch through every layer of the model,
+  // forward and backward, at tensor width 1, each layer by its list schedule (no MILP), and the
+  // energy of that work. For decoupled (Spotlight-style) baselines that choose a chip for
+  // single-accelerator latency and place it afterwards.
+  struct SingleDevice {
+    double latency_s = 0;
+    double energy_j = 0;
+  };
+  absl::StatusOr<SingleDevice> SingleDeviceCost(const Architecture& arch, int64_t micro_batch,
+                                                sched::ScheduleCache* cache) const;
+
  private:
   explicit Evaluator(const JobSpec& job);
   JobSpec job_;

@@ -1,9 +1,13 @@
 #include "common/report.h"
 
+#include <algorithm>
+#include <optional>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/plot.h"
 
 namespace phaze {
 namespace {
@@ -38,10 +42,7 @@ nlohmann::json PlacementJson(const place::Placement& p) {
 nlohmann::json DesignPointJson(const Evaluator& evaluator, const SearchState& state,
                                const DesignPoint& point) {
   const EvaluationResult& r = state.results().at(point.candidate_index);
-  const size_t row =
-      static_cast<size_t>(point.hbm_index) * evaluator.job().training.recompute.size() +
-      static_cast<size_t>(point.recompute_index);
-  const PointResult& pr = r.points[row];
+  const PointResult& pr = PointOf(evaluator, state, point);
   nlohmann::json j = {{"candidate", r.candidate_index},
                       {"arch_index", r.arch_index},
                       {"architecture", ArchJson(r.arch, r.area_um2)},
@@ -122,6 +123,123 @@ std::string ResultsCsv(const SearchState& state) {
     }
   }
   return out.str();
+}
+
+std::string FrontSvg(const Evaluator& evaluator, const SearchState& state, ColorBy color_by,
+                     const std::string& title) {
+  std::vector<PlotPoint> points;
+  const std::optional<DesignPoint> best = state.best().Get();
+  for (const DesignPoint& p : state.front().Points()) {
+    const EvaluationResult& r = state.results().at(p.candidate_index);
+    const PointResult& pr = PointOf(evaluator, state, p);
+    PlotPoint q;
+    q.x = p.area_um2 / 1e6;
+    q.y = p.throughput_samples_per_s;
+    q.group = color_by == ColorBy::kHbm ? absl::StrFormat("HBM %d GiB", pr.hbm_bytes / kGiB)
+                                        : absl::StrFormat("micro-batch %d", r.micro_batch);
+    const Strategy& st = pr.search.strategy;
+    q.tooltip = absl::StrFormat(
+        "%s (%.1f mm^2): %.4g samples/s, %.3g J/sample; micro-batch %d, HBM %d GiB, recompute "
+        "%s, (p, t, d) = (%d, %d, %d)",
+        r.arch.Describe(), q.x, q.y, p.energy_per_sample_j, r.micro_batch, pr.hbm_bytes / kGiB,
+        pr.recompute ? "on" : "off", st.pipeline, st.tensor, st.data);
+    q.highlight = best.has_value() && best->Key() == p.Key();
+    points.push_back(std::move(q));
+  }
+  PlotOptions options;
+  options.title = title;
+  return ScatterSvg(points, options);
+}
+
+std::string JobPageHtml(const Evaluator& evaluator, const SearchState& state,
+                        const JobPageInfo& info) {
+  const JobSpec& job = evaluator.job();
+  std::string html = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
+  if (info.state == "running") html += "<meta http-equiv=\"refresh\" content=\"5\">\n";
+  absl::StrAppend(&html, "<title>phaze: ", EscapeXml(job.name), " (", EscapeXml(info.job_id),
+                  ")</title>\n",
+                  "<style>body{font-family:sans-serif;margin:2em;max-width:70em;color:#222}"
+                  "table{border-collapse:collapse}td,th{padding:2px 10px;text-align:right;"
+                  "border-bottom:1px solid #ddd}th{background:#f4f4f4}td.l,th.l{text-align:left}"
+                  "progress{width:30em}.muted{color:#777}</style></head>\n<body>\n");
+  absl::StrAppend(&html, "<h1>", EscapeXml(job.name), "</h1>\n");
+  absl::StrAppendFormat(
+      &html,
+      "<p>job <code>%s</code>, model <b>%s</b>, %d accelerators, global batch %d: "
+      "<b id=\"state\">%s</b></p>\n",
+      EscapeXml(info.job_id), EscapeXml(job.model.name), job.training.accelerators,
+      job.training.global_batch, EscapeXml(info.state));
+  absl::StrAppendFormat(
+      &html,
+      "<p><progress max=\"%d\" value=\"%d\"></progress> %d / %d candidates (%d pruned by bounds, "
+      "%d failed, %d leases expired)</p>\n",
+      std::max<int64_t>(1, info.candidates_total), info.candidates_done, info.candidates_done,
+      info.candidates_total, info.candidates_pruned, info.candidates_failed, info.leases_expired);
+  if (!info.error.empty()) absl::StrAppend(&html, "<p>error: ", EscapeXml(info.error), "</p>\n");
+
+  html += "<h2>Best design</h2>\n";
+  const std::optional<DesignPoint> best = state.best().Get();
+  if (!best.has_value()) {
+    html += "<p class=\"muted\">no feasible design yet</p>\n";
+  } else {
+    const EvaluationResult& r = state.results().at(best->candidate_index);
+    const PointResult& pr = PointOf(evaluator, state, *best);
+    const Strategy& st = pr.search.strategy;
+    absl::StrAppendFormat(
+        &html,
+        "<table id=\"best\"><tr><th class=\"l\">throughput</th><td>%.6g samples/s</td></tr>"
+        "<tr><th class=\"l\">architecture</th><td>%s</td></tr>"
+        "<tr><th class=\"l\">area</th><td>%.2f mm<sup>2</sup></td></tr>"
+        "<tr><th class=\"l\">peak</th><td>%.1f TFLOP/s</td></tr>"
+        "<tr><th class=\"l\">micro-batch, HBM, recompute</th><td>%d, %d GiB, %s</td></tr>"
+        "<tr><th class=\"l\">(p, t, d)</th><td>(%d, %d, %d)</td></tr>"
+        "<tr><th class=\"l\">energy</th><td>%.4g J/sample</td></tr></table>\n",
+        best->throughput_samples_per_s, EscapeXml(r.arch.Describe()), best->area_um2 / 1e6,
+        r.arch.PeakFlopsPerS() / 1e12, r.micro_batch, pr.hbm_bytes / kGiB,
+        pr.recompute ? "on" : "off", st.pipeline, st.tensor, st.data, best->energy_per_sample_j);
+  }
+  const std::vector<DesignPoint> front = state.front().Points();
+  absl::StrAppendFormat(&html, "<h2>Pareto front (%d points)</h2>\n", front.size());
+  html += FrontSvg(evaluator, state, ColorBy::kHbm,
+                   absl::StrCat(job.name, ": throughput against chip area"));
+  html +=
+      "<table id=\"front\"><tr><th>area (mm<sup>2</sup>)</th><th>samples/s</th><th>J/sample</th>"
+      "<th class=\"l\">architecture</th><th>micro-batch</th><th>HBM (GiB)</th><th>recompute</th>"
+      "<th>(p, t, d)</th></tr>\n";
+  std::vector<DesignPoint> rows = front;
+  std::sort(rows.begin(), rows.end(), [](const DesignPoint& a, const DesignPoint& b) {
+    return a.area_um2 != b.area_um2 ? a.area_um2 < b.area_um2 : a.Key() < b.Key();
+  });
+  for (const DesignPoint& p : rows) {
+    const EvaluationResult& r = state.results().at(p.candidate_index);
+    const PointResult& pr = PointOf(evaluator, state, p);
+    const Strategy& st = pr.search.strategy;
+    absl::StrAppendFormat(&html,
+                          "<tr><td>%.2f</td><td>%.5g</td><td>%.4g</td><td class=\"l\">%s</td>"
+                          "<td>%d</td><td>%d</td><td>%s</td><td>(%d, %d, %d)</td></tr>\n",
+                          p.area_um2 / 1e6, p.throughput_samples_per_s, p.energy_per_sample_j,
+                          EscapeXml(r.arch.Describe()), r.micro_batch, pr.hbm_bytes / kGiB,
+                          pr.recompute ? "on" : "off", st.pipeline, st.tensor, st.data);
+  }
+  html += "</table>\n";
+  html +=
+      "<script>\n"
+      "window.addEventListener('load', function () {\n"
+      "  var svg = document.getElementById('front-plot');\n"
+      "  var points = svg ? svg.querySelectorAll('circle.phaze-point') : [];\n"
+      "  var drawn = 0;\n"
+      "  for (var i = 0; i < points.length; ++i) {\n"
+      "    var box = points[i].getBoundingClientRect();\n"
+      "    if (box.width > 0 && box.height > 0) ++drawn;\n"
+      "  }\n"
+      "  var frame = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};\n"
+      "  document.body.setAttribute('data-plot-points', String(drawn));\n"
+      "  document.body.setAttribute('data-plot-rendered',\n"
+      "      svg && frame.width > 0 && frame.height > 0 && drawn === points.length ? 'yes' : "
+      "'no');\n"
+      "});\n"
+      "</script>\n</body></html>\n";
+  return html;
 }
 
 }  // namespace phaze

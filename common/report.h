@@ -19,6 +19,32 @@ nlohmann::json FrontJson(const Evaluator& evaluator, const SearchState& state);
 std::string ResultsCsv(const SearchState& state);
 nlohmann::json StatsJson(const SearchStats& stats);
 
+enum class ColorBy { kHbm, kMicroBatch };
+
+// The Pareto front as an SVG scatter plot (throughput against chip area), the best point ringed.
+std::string FrontSvg(const Evaluator& evaluator, const SearchState& state, ColorBy color_by,
+                     const std::string& title);
+
+// Where a job stands, for its HTML page (the coordinator's view; filled from JobStatus).
+struct JobPageInfo {
+  std::string job_id;
+  std::string state;  // "running", "succeeded", ...
+  int64_t candidates_done = 0;
+  int64_t candidates_total = 0;
+  int64_t candidates_pruned = 0;
+  int64_t candidates_failed = 0;
+  int64_t leases_expired = 0;
+  std::string error;
+};
+
+// A self-contained HTML page for one job: progress, best design, the front plot and the front's
+// points. The coordinator serves it at /jobs/ID and `phaze report ID` writes the same bytes to a
+// file. A running job's page reloads itself every 5 s. A small script checks, once the browser
+// has laid the page out, that every plotted point has a size, and records it on <body> as
+// data-plot-rendered="yes" and data-plot-points="N".
+std::string JobPageHtml(const Evaluator& evaluator, const SearchState& state,
+                        const JobPageInfo& info);
+
 }  // namespace phaze
 
 #endif  // PHAZE_COMMON_REPORT_H_

@@ -107,6 +107,14 @@ void SearchState::AddError(int64_t candidate, const std::string& message) {
   if (errors_.emplace(candidate, message).second) ++stats_.errors;
 }
 
+const PointResult& PointOf(const Evaluator& evaluator, const SearchState& state,
+                           const DesignPoint& p) {
+  const EvaluationResult& r = state.results().at(p.candidate_index);
+  const size_t row = static_cast<size_t>(p.hbm_index) * evaluator.job().training.recompute.size() +
+                     static_cast<size_t>(p.recompute_index);
+  return r.points.at(row);
+}
+
 bool CanPrune(const Evaluator& evaluator, int64_t candidate, const ParetoFront& front) {
   const JobSpec& job = evaluator.job();
   const int64_t n_mbs = static_cast<int64_t>(job.training.micro_batch_sizes.size());

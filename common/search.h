@@ -81,6 +81,10 @@ class SearchState {
   std::map<int64_t, bool> pruned_;
 };
 
+// The (HBM size, recompute mode) row of `state`'s result that design point `p` names.
+const PointResult& PointOf(const Evaluator& evaluator, const SearchState& state,
+                           const DesignPoint& p);
+
 // Whether the pruned plan may skip this candidate given the current front.
 bool CanPrune(const Evaluator& evaluator, int64_t candidate, const ParetoFront& front);
 

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/arch.h"
+#include "common/compare.h"
 #include "common/cost_model.h"
 #include "common/job.h"
 #include "common/layer_graph.h"
@@ -277,6 +278,128 @@ absl::Status RunJob(const RunArgs& args, std::ostream& out) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   PHAZE_RETURN_IF_ERROR(WriteOutputs(*evaluator, state, args.out_dir));
   PrintSummary(*evaluator, state, elapsed, args.out_dir, out);
+  return absl::OkStatus();
+}
+
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Runs a whole search of `job` and returns its state and wall seconds.
+absl::StatusOr<std::pair<SearchState, double>> TimedSearch(const JobSpec& job, int threads,
+                                                           std::unique_ptr<Evaluator>* keep) {
+  PHAZE_ASSIGN_OR_RETURN(*keep, Evaluator::Create(job));
+  const auto start = std::chrono::steady_clock::now();
+  SearchState state = RunLocal(**keep, threads, {});
+  return std::make_pair(std::move(state), SecondsSince(start));
+}
+
+}  // namespace
+
+absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
+  std::string text;
+  PHAZE_RETURN_IF_ERROR(ReadFile(args.job_path, &text));
+  PHAZE_ASSIGN_OR_RETURN(JobSpec job, ParseJobYaml(text));
+  if (!job.space.has_value()) {
+    return absl::InvalidArgumentError("architecture: compare needs a space (architecture.space)");
+  }
+  const int threads = args.threads > 0
+                          ? args.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::error_code ec;
+  std::filesystem::create_directories(args.out_dir, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("--out: cannot create ", args.out_dir));
+  nlohmann::json result = {{"job", job.name},
+                           {"model", job.model.name},
+                           {"accelerators", job.training.accelerators},
+                           {"global_batch", job.training.global_batch},
+                           {"micro_batch_sizes", job.training.micro_batch_sizes},
+                           {"threads", threads}};
+  if (job.training.fixed_strategy.has_value()) {
+    const Strategy& f = *job.training.fixed_strategy;
+    result["fixed_strategy"] = {{"pipeline", f.pipeline}, {"tensor", f.tensor}, {"data", f.data}};
+  }
+  auto stats_json = [](const SearchState& state, double seconds, int64_t candidates, int t) {
+    nlohmann::json j = StatsJson(state.stats());
+    j["seconds"] = seconds;
+    j["candidates"] = candidates;
+    j["visited_per_s_per_core"] =
+        seconds > 0
+            ? static_cast<double>(state.stats().evaluated + state.stats().pruned) / (seconds * t)
+            : 0.0;
+    j["evaluated_per_s_per_core"] =
+        seconds > 0 ? static_cast<double>(state.stats().evaluated) / (seconds * t) : 0.0;
+    return j;
+  };
+
+  out << "(a, b) TPUv4-like chip: fixed strategy and placement DP\n";
+  std::unique_ptr<Evaluator> tpu_eval;
+  PHAZE_ASSIGN_OR_RETURN(auto tpu, TimedSearch(OnPreset(job, "tpuv4"), threads, &tpu_eval));
+  if (job.training.fixed_strategy.has_value()) {
+    result["rows"]["a"] = BestRowJson(tpu.first, /*fixed=*/true);
+  } else {
+    result["rows"]["a"] = {{"feasible", false}, {"note", "the job names no fixed strategy"}};
+  }
+  result["rows"]["b"] = BestRowJson(tpu.first, false);
+  result["rows"]["b"]["seconds"] = tpu.second;
+
+  out << "(c) decoupled: the chip with the lowest single-accelerator latency, then placed\n";
+  PHAZE_ASSIGN_OR_RETURN(std::unique_ptr<Evaluator> space_eval, Evaluator::Create(job));
+  auto start = std::chrono::steady_clock::now();
+  PHAZE_ASSIGN_OR_RETURN(DecoupledPick pick, PickBySingleDeviceLatency(*space_eval, threads));
+  const double pick_s = SecondsSince(start);
+  std::unique_ptr<Evaluator> chip_eval;
+  PHAZE_ASSIGN_OR_RETURN(auto chip, TimedSearch(OnChip(job, pick.arch), threads, &chip_eval));
+  result["rows"]["c"] = BestRowJson(chip.first, false);
+  result["rows"]["c"]["seconds"] = pick_s + chip.second;
+  result["rows"]["c"]["pick"] = {
+      {"architecture", pick.arch.Describe()}, {"area_mm2", pick.area_um2 / 1e6},
+      {"micro_batch", pick.micro_batch},      {"latency_per_sample_s", pick.latency_per_sample_s},
+      {"chips_costed", pick.chips_costed},    {"seconds", pick_s}};
+
+  out << "(d) the original's descending-area bucket heuristic\n";
+  std::unique_ptr<Evaluator> bucket_eval;
+  PHAZE_ASSIGN_OR_RETURN(auto buckets, TimedSearch(WithStrategy(job, SearchStrategy::kAreaBuckets),
+                                                   threads, &bucket_eval));
+  result["rows"]["d"] = BestRowJson(buckets.first, false);
+  result["rows"]["d"]["search"] =
+      stats_json(buckets.first, buckets.second, bucket_eval->NumCandidates(), threads);
+
+  out << "(e) co-optimised search (" << SearchStrategyName(job.search.strategy) << ")\n";
+  std::unique_ptr<Evaluator> full_eval;
+  PHAZE_ASSIGN_OR_RETURN(auto full, TimedSearch(job, threads, &full_eval));
+  result["rows"]["e"] = BestRowJson(full.first, false);
+  result["rows"]["e"]["search"] =
+      stats_json(full.first, full.second, full_eval->NumCandidates(), threads);
+  result["rows"]["e"]["front_points"] = full.first.front().Points().size();
+
+  const std::filesystem::path dir(args.out_dir);
+  PHAZE_RETURN_IF_ERROR(WriteFile((dir / "compare.json").string(), result.dump(2) + "\n"));
+  PHAZE_RETURN_IF_ERROR(
+      WriteFile((dir / "front.svg").string(),
+                FrontSvg(*full_eval, full.first, ColorBy::kHbm,
+                         absl::StrCat(job.model.name, ": Pareto front, coloured by HBM size"))));
+  PHAZE_RETURN_IF_ERROR(WriteFile(
+      (dir / "front-mbs.svg").string(),
+      FrontSvg(*full_eval, full.first, ColorBy::kMicroBatch,
+               absl::StrCat(job.model.name, ": Pareto front, coloured by micro-batch size"))));
+  for (const char* key : {"a", "b", "c", "d", "e"}) {
+    const nlohmann::json& row = result["rows"][key];
+    if (row.value("feasible", false)) {
+      out << absl::StrFormat(
+          "  (%s) %10.4g samples/s  %s, mbs %d, HBM %d GiB, recompute %s, "
+          "(p, t, d) = (%d, %d, %d)\n",
+          key, row["throughput_samples_per_s"].get<double>(),
+          row["architecture"].get<std::string>(), row["micro_batch"].get<int>(),
+          row["hbm_gib"].get<int>(), row["recompute"].get<bool>() ? "on" : "off",
+          row["pipeline"].get<int>(), row["tensor"].get<int>(), row["data"].get<int>());
+    } else {
+      out << "  (" << key << ") infeasible\n";
+    }
+  }
+  out << "wrote " << (dir / "compare.json").string() << ", front.svg, front-mbs.svg\n";
   return absl::OkStatus();
 }
 

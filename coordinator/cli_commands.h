@@ -44,6 +44,16 @@ struct RunArgs {
 // results.csv. `phaze run` uses the embedded service instead (client_commands.h).
 absl::Status RunJob(const RunArgs& args, std::ostream& out);
 
+// `phaze compare JOB.yaml`: the paper's comparison (a)-(e) for one job (common/compare.h), timed,
+// in this process. Writes compare.json, front.svg (coloured by HBM size) and front-mbs.svg
+// (coloured by micro-batch size) into out_dir.
+struct CompareArgs {
+  std::string job_path;
+  std::string out_dir = "phaze-compare";
+  int threads = 0;  // 0: every core
+};
+absl::Status CompareJob(const CompareArgs& args, std::ostream& out);
+
 // Writes best.json, front.json and results.csv into out_dir.
 absl::Status WriteOutputs(const Evaluator& evaluator, const SearchState& state,
                           const std::string& out_dir);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <thread>
@@ -116,6 +117,7 @@ absl::StatusOr<v1::JobStatus> Follow(v1::Coordinator::Stub& stub, const std::str
 struct Fetched {
   std::unique_ptr<Evaluator> evaluator;
   std::unique_ptr<SearchState> state;
+  v1::JobStatus status;
 };
 
 absl::StatusOr<Fetched> Fetch(v1::Coordinator::Stub& stub, const std::string& job_id) {
@@ -125,6 +127,7 @@ absl::StatusOr<Fetched> Fetch(v1::Coordinator::Stub& stub, const std::string& jo
   PHAZE_RETURN_IF_ERROR(FromGrpc(stub.GetJob(Context(30).get(), get, &status), "get job"));
   PHAZE_ASSIGN_OR_RETURN(JobSpec spec, ParseJobYaml(status.spec().yaml()));
   Fetched f;
+  f.status = status;
   PHAZE_ASSIGN_OR_RETURN(f.evaluator, Evaluator::Create(spec));
   f.state = std::make_unique<SearchState>(static_cast<int64_t>(spec.training.recompute.size()));
   std::string token;
@@ -222,6 +225,21 @@ absl::Status Results(const ClientOptions& client, const std::string& job_id,
     j["front"] = FrontJson(*f.evaluator, *f.state)["points"];
     out << j.dump(2) << "\n";
   }
+  return absl::OkStatus();
+}
+
+absl::Status WriteReport(const ClientOptions& client, const std::string& job_id,
+                         const std::string& out_path, std::ostream& out) {
+  PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
+  PHAZE_ASSIGN_OR_RETURN(Fetched f, Fetch(*stub, job_id));
+  const std::string page = JobPageHtml(*f.evaluator, *f.state, ToPageInfo(f.status));
+  std::ofstream file(out_path, std::ios::binary);
+  if (!file) return absl::InvalidArgumentError(absl::StrCat("--out: cannot write ", out_path));
+  file << page;
+  file.close();
+  if (!file) return absl::DataLossError(absl::StrCat("--out: writing ", out_path, " failed"));
+  out << "wrote " << out_path << " (" << page.size() << " bytes; front "
+      << f.state->front().Points().size() << " points)\n";
   return absl::OkStatus();
 }
 

@@ -34,6 +34,10 @@ absl::Status Jobs(const ClientOptions& client, std::ostream& out);
 absl::Status Results(const ClientOptions& client, const std::string& job_id,
                      const std::string& format, std::ostream& out);
 
+// Writes the job's HTML page (the one the coordinator serves at /jobs/ID) to `out_path`.
+absl::Status WriteReport(const ClientOptions& client, const std::string& job_id,
+                         const std::string& out_path, std::ostream& out);
+
 // `phaze run` through an embedded coordinator (database in the output folder) and local workers.
 absl::Status RunEmbedded(const RunArgs& args, std::ostream& out);
 

@@ -95,6 +95,19 @@ v1::Architecture ToProto(const Architecture& a) {
   return p;
 }
 
+JobPageInfo ToPageInfo(const v1::JobStatus& s) {
+  JobPageInfo info;
+  info.job_id = s.job_id();
+  info.state = JobStateName(s.state());
+  info.candidates_done = s.candidates_done();
+  info.candidates_total = s.candidates_total();
+  info.candidates_pruned = s.candidates_pruned();
+  info.candidates_failed = s.candidates_failed();
+  info.leases_expired = s.leases_expired();
+  info.error = s.error();
+  return info;
+}
+
 Architecture FromProto(const v1::Architecture& p) {
   Architecture a;
   a.name = p.name();

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/evaluate.h"
+#include "common/report.h"
 #include "phaze/v1/phaze.pb.h"
 #include "phaze/v1/service.pb.h"
 
@@ -21,6 +22,8 @@ v1::Architecture ToProto(const Architecture& a);
 const char* JobStateName(v1::JobState s);
 v1::JobState JobStateFromName(const std::string& s);
 Architecture FromProto(const v1::Architecture& p);
+// What a job page shows of a job's status.
+JobPageInfo ToPageInfo(const v1::JobStatus& s);
 
 }  // namespace phaze
 

@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-listen", options.metrics_listen,
                  "Serve Prometheus /metrics on this address (empty: off)")
       ->capture_default_str();
+  app.add_option("--http-listen", options.http_listen,
+                 "Serve the read-only job pages (GET /, /jobs/ID) on this address (empty: off)")
+      ->capture_default_str();
   std::string token_file;
   bool insecure = false;
   app.add_option("--token-file", token_file,
@@ -72,6 +75,10 @@ int main(int argc, char** argv) {
     std::cout << "metrics on "
               << options.metrics_listen.substr(0, options.metrics_listen.rfind(':')) << ":"
               << (*server)->metrics_port() << std::endl;
+  }
+  if ((*server)->http_port() > 0) {
+    std::cout << "pages on http://" << options.http_listen.substr(0, options.http_listen.rfind(':'))
+              << ":" << (*server)->http_port() << "/" << std::endl;
   }
   std::cout << "listening on " << host << ":" << (*server)->port() << std::endl;
   signal(SIGTERM, OnSignal);

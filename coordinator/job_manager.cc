@@ -19,18 +19,17 @@ namespace {
 v1::DesignPointSummary Summarize(const Evaluator& evaluator, const SearchState& search,
                                  const DesignPoint& p) {
   const EvaluationResult& r = search.results().at(p.candidate_index);
-  const size_t row = static_cast<size_t>(p.hbm_index) * evaluator.job().training.recompute.size() +
-                     static_cast<size_t>(p.recompute_index);
+  const PointResult& point = PointOf(evaluator, search, p);
   v1::DesignPointSummary s;
   s.set_candidate(p.candidate_index);
-  s.set_hbm_bytes(r.points[row].hbm_bytes);
-  s.set_recompute(r.points[row].recompute);
+  s.set_hbm_bytes(point.hbm_bytes);
+  s.set_recompute(point.recompute);
   s.set_throughput_samples_per_s(p.throughput_samples_per_s);
   s.set_area_um2(p.area_um2);
   s.set_energy_per_sample_j(p.energy_per_sample_j);
   *s.mutable_architecture() = ToProto(r.arch);
   s.set_micro_batch_size(r.micro_batch);
-  const Strategy& st = r.points[row].search.strategy;
+  const Strategy& st = point.search.strategy;
   s.mutable_strategy()->set_pipeline(st.pipeline);
   s.mutable_strategy()->set_data(st.data);
   s.mutable_strategy()->set_tensor(st.tensor);
@@ -188,6 +187,14 @@ absl::StatusOr<v1::JobStatus> JobManager::Submit(const std::string& yaml) {
   jobs_[id] = std::move(*built);
   Touch(*jobs_[id]);
   return StatusLocked(*jobs_[id]);
+}
+
+absl::StatusOr<std::string> JobManager::JobPage(const std::string& job_id) {
+  MutexLock lock(&mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
+  const Job& job = *it->second;
+  return JobPageHtml(*job.evaluator, *job.search, ToPageInfo(StatusLocked(job)));
 }
 
 absl::StatusOr<v1::JobStatus> JobManager::Get(const std::string& job_id) {

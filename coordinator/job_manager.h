@@ -69,6 +69,8 @@ class JobManager {
   // version in *version.
   absl::StatusOr<v1::JobStatus> Wait(const std::string& job_id, int64_t* version, double timeout_s);
   absl::StatusOr<v1::ListResultsResponse> Results(const v1::ListResultsRequest& request);
+  // The job's HTML page (common/report.h JobPageHtml). kNotFound for an unknown job.
+  absl::StatusOr<std::string> JobPage(const std::string& job_id);
 
   // Dispatch. An empty lease_id means no work now.
   v1::Lease Lease(const std::string& worker_id, double now_s);

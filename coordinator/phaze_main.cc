@@ -57,6 +57,14 @@ int main(int argc, char** argv) {
   run->add_flag("--in-process", in_process,
                 "Evaluate on threads in this process, without the embedded coordinator");
 
+  phaze::cli::CompareArgs compare_args;
+  CLI::App* compare = app.add_subcommand(
+      "compare", "The paper's comparison (a)-(e) for one job, in this process (docs/results.md)");
+  compare->add_option("job", compare_args.job_path, "Job file (YAML) with a space")->required();
+  compare->add_option("--out", compare_args.out_dir, "Output folder")->capture_default_str();
+  compare->add_option("--threads", compare_args.threads, "Threads (0: every core)")
+      ->capture_default_str();
+
   std::string coordinator = "127.0.0.1:50051";
   std::string token_file;
   phaze::TlsClientFiles tls;
@@ -89,6 +97,12 @@ int main(int argc, char** argv) {
   results->add_option("--format", format, "json (best and front) or csv (every row)")
       ->capture_default_str();
 
+  std::string report_out;
+  CLI::App* report = with_coordinator(
+      app.add_subcommand("report", "Write a job's HTML page (front plot, best point, progress)"));
+  report->add_option("id", job_id, "Job id")->required();
+  report->add_option("--out", report_out, "HTML file to write (default: ID.html)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -97,6 +111,7 @@ int main(int argc, char** argv) {
   if (*models) return Report(phaze::cli::ListModels(std::cout));
   if (*space) return Report(phaze::cli::DescribeSpace(space_job, std::cout));
   if (*layer) return Report(phaze::cli::DescribeLayers(layer_args, std::cout));
+  if (*compare) return Report(phaze::cli::CompareJob(compare_args, std::cout));
   if (*run) {
     run_args.progress = !quiet;
     return Report(in_process ? phaze::cli::RunJob(run_args, std::cout)
@@ -111,5 +126,9 @@ int main(int argc, char** argv) {
   if (*cancel) return Report(phaze::cli::Cancel(client, job_id, std::cout));
   if (*jobs) return Report(phaze::cli::Jobs(client, std::cout));
   if (*results) return Report(phaze::cli::Results(client, job_id, format, std::cout));
+  if (*report) {
+    return Report(phaze::cli::WriteReport(
+        client, job_id, report_out.empty() ? job_id + ".html" : report_out, std::cout));
+  }
   return 0;
 }

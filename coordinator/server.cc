@@ -6,6 +6,7 @@
 #include "common/status_macros.h"
 #include "coordinator/metrics.h"
 #include "coordinator/service.h"
+#include "coordinator/web.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -64,11 +65,18 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
       }
     });
   }
+  if (!options.http_listen.empty()) {
+    PHAZE_ASSIGN_OR_RETURN(s->web_,
+                           WebServer::Start(options.http_listen, s->manager_.get(), options.token));
+  }
   return s;
 }
 
+int CoordinatorServer::http_port() const { return web_ ? web_->port() : 0; }
+
 void CoordinatorServer::Shutdown() {
   stopping_ = true;
+  web_.reset();  // stop serving pages before the job manager goes
   if (refresher_.joinable()) refresher_.join();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
 }

@@ -26,6 +26,7 @@ namespace phaze {
 class CoordinatorMetrics;
 class CoordinatorService;
 class DispatchService;
+class WebServer;
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:0";  // port 0: any free port (see port())
@@ -34,6 +35,7 @@ struct ServerOptions {
   std::string metrics_listen;  // e.g. "0.0.0.0:9464" for /metrics; empty: no metrics endpoint
   std::string token;           // bearer token every call must carry; empty: no authentication
   TlsServerFiles tls;          // certificate and key: serve TLS; empty: plaintext
+  std::string http_listen;     // e.g. "127.0.0.1:8080" for the job web pages; empty: none
 };
 
 class CoordinatorServer {
@@ -44,6 +46,7 @@ class CoordinatorServer {
 
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
+  int http_port() const;
   JobManager& manager() { return *manager_; }
   // Ends watch streams and stops serving; in-flight calls finish.
   void Shutdown();
@@ -61,6 +64,7 @@ class CoordinatorServer {
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::unique_ptr<CoordinatorMetrics> metrics_;
   std::thread refresher_;
+  std::unique_ptr<WebServer> web_;
   int metrics_port_ = 0;
 };
 

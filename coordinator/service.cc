@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "coordinator/token.h"
+
 namespace phaze {
 
 grpc::Status ToGrpc(const absl::Status& s) {
@@ -18,11 +20,9 @@ grpc::Status Authorize(const grpc::ServerContext& context, const std::string& to
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing bearer token");
   }
   const std::string given(it->second.data(), it->second.size());
-  unsigned char diff = given.size() == expected.size() ? 0 : 1;
-  for (size_t i = 0; i < given.size() && i < expected.size(); ++i) {
-    diff |= static_cast<unsigned char>(given[i] ^ expected[i]);
+  if (!CredentialMatches(given, expected)) {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "invalid bearer token");
   }
-  if (diff != 0) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "invalid bearer token");
   return grpc::Status::OK;
 }
 

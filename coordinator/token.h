@@ -31,6 +31,15 @@ inline absl::StatusOr<std::string> LoadBearerToken(const std::string& token_file
   return std::string(env == nullptr ? "" : env);
 }
 
+// Compares a presented credential with the expected one in time independent of where they differ.
+inline bool CredentialMatches(const std::string& given, const std::string& expected) {
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < given.size() && i < expected.size(); ++i) {
+    diff |= static_cast<unsigned char>(given[i] ^ expected[i]);
+  }
+  return diff == 0;
+}
+
 }  // namespace phaze
 
 #endif  // PHAZE_COORDINATOR_TOKEN_H_

@@ -13,7 +13,7 @@ BUILD_PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev sqlite3
   python3 python3-grpcio python3-grpc-tools
-  prometheus curl yamllint openssl iproute2
+  prometheus curl yamllint openssl iproute2 chromium
   clang libclang-rt-14-dev
 )
 RUNTIME_PKGS=(
