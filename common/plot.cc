@@ -168,19 +168,27 @@ std::string ScatterSvg(const std::vector<PlotPoint>& points, const PlotOptions& 
                         "<text transform=\"translate(18 %.1f) rotate(-90)\" "
                         "text-anchor=\"middle\">%s%s</text>\n",
                         top + plot_h / 2, EscapeXml(o.y_label), log_y ? ", log scale" : "");
-  // Points: highlighted ones last, so that they are on top.
-  std::vector<const PlotPoint*> order = shown;
-  std::stable_partition(order.begin(), order.end(),
-                        [](const PlotPoint* p) { return !p->highlight; });
-  for (const PlotPoint* p : order) {
-    absl::StrAppendFormat(&svg,
-                          "<circle class=\"phaze-point\" cx=\"%.2f\" cy=\"%.2f\" r=\"%d\" "
-                          "fill=\"%s\" fill-opacity=\"0.8\" stroke=\"%s\" stroke-width=\"%d\">"
-                          "<title>%s</title></circle>\n",
-                          px(p->x), py(p->y), p->highlight ? 6 : 4, colour[p->group],
-                          p->highlight ? "#000" : "white", p->highlight ? 2 : 1,
-                          EscapeXml(p->tooltip));
-  }
+  // Points, one group per colour (shared style), highlighted ones last so that they are on top.
+  auto draw = [&](bool highlighted) {
+    for (const std::string& g : groups) {
+      std::string circles;
+      for (const PlotPoint* p : shown) {
+        if (p->highlight != highlighted || p->group != g) continue;
+        absl::StrAppendFormat(&circles,
+                              "<circle class=\"phaze-point\" cx=\"%.1f\" cy=\"%.1f\" r=\"%d\">"
+                              "<title>%s</title></circle>\n",
+                              px(p->x), py(p->y), highlighted ? 6 : 4, EscapeXml(p->tooltip));
+      }
+      if (circles.empty()) continue;
+      absl::StrAppendFormat(&svg,
+                            "<g fill=\"%s\" fill-opacity=\"0.8\" stroke=\"%s\" "
+                            "stroke-width=\"%d\">\n%s</g>\n",
+                            colour[g], highlighted ? "#000" : "white", highlighted ? 2 : 1,
+                            circles);
+    }
+  };
+  draw(false);
+  draw(true);
   // Legend.
   double ly = top + 8;
   for (const std::string& g : groups) {

@@ -139,8 +139,8 @@ std::string FrontSvg(const Evaluator& evaluator, const SearchState& state, Color
                                         : absl::StrFormat("micro-batch %d", r.micro_batch);
     const Strategy& st = pr.search.strategy;
     q.tooltip = absl::StrFormat(
-        "%s (%.1f mm^2): %.4g samples/s, %.3g J/sample; micro-batch %d, HBM %d GiB, recompute "
-        "%s, (p, t, d) = (%d, %d, %d)",
+        "%s, %.1f mm2: %.4g samples/s, %.3g J/sample; mbs %d, HBM %d GiB, "
+        "recompute %s, (p,t,d) (%d,%d,%d)",
         r.arch.Describe(), q.x, q.y, p.energy_per_sample_j, r.micro_batch, pr.hbm_bytes / kGiB,
         pr.recompute ? "on" : "off", st.pipeline, st.tensor, st.data);
     q.highlight = best.has_value() && best->Key() == p.Key();

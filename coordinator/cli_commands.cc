@@ -334,7 +334,7 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
     return j;
   };
 
-  out << "(a, b) TPUv4-like chip: fixed strategy and placement DP\n";
+  out << "(a, b) TPUv4-like chip: fixed strategy and placement DP\n" << std::flush;
   std::unique_ptr<Evaluator> tpu_eval;
   PHAZE_ASSIGN_OR_RETURN(auto tpu, TimedSearch(OnPreset(job, "tpuv4"), threads, &tpu_eval));
   if (job.training.fixed_strategy.has_value()) {
@@ -345,7 +345,8 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
   result["rows"]["b"] = BestRowJson(tpu.first, false);
   result["rows"]["b"]["seconds"] = tpu.second;
 
-  out << "(c) decoupled: the chip with the lowest single-accelerator latency, then placed\n";
+  out << "(c) decoupled: the chip with the lowest single-accelerator latency, then placed\n"
+      << std::flush;
   PHAZE_ASSIGN_OR_RETURN(std::unique_ptr<Evaluator> space_eval, Evaluator::Create(job));
   auto start = std::chrono::steady_clock::now();
   PHAZE_ASSIGN_OR_RETURN(DecoupledPick pick, PickBySingleDeviceLatency(*space_eval, threads));
@@ -359,7 +360,7 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
       {"micro_batch", pick.micro_batch},      {"latency_per_sample_s", pick.latency_per_sample_s},
       {"chips_costed", pick.chips_costed},    {"seconds", pick_s}};
 
-  out << "(d) the original's descending-area bucket heuristic\n";
+  out << "(d) the original's descending-area bucket heuristic\n" << std::flush;
   std::unique_ptr<Evaluator> bucket_eval;
   PHAZE_ASSIGN_OR_RETURN(auto buckets, TimedSearch(WithStrategy(job, SearchStrategy::kAreaBuckets),
                                                    threads, &bucket_eval));
@@ -367,7 +368,8 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
   result["rows"]["d"]["search"] =
       stats_json(buckets.first, buckets.second, bucket_eval->NumCandidates(), threads);
 
-  out << "(e) co-optimised search (" << SearchStrategyName(job.search.strategy) << ")\n";
+  out << "(e) co-optimised search (" << SearchStrategyName(job.search.strategy) << ")\n"
+      << std::flush;
   std::unique_ptr<Evaluator> full_eval;
   PHAZE_ASSIGN_OR_RETURN(auto full, TimedSearch(job, threads, &full_eval));
   result["rows"]["e"] = BestRowJson(full.first, false);

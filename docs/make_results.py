@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Renders docs/results.md from the files docs/regenerate.sh leaves in docs/results/.
+
+Inputs (all produced by the repository's own binaries):
+  docs/results/<model>/compare.json, front.svg   `phaze compare examples/<model>.yaml`
+  docs/results/fidelity/<run>/best.json            `phaze run --in-process examples/fidelity/<run>.yaml`
+  docs/results/scaling.txt                         `tests/bench/service_bench.sh`
+  docs/results/machine.txt                         the machine and commit the figures come from
+"""
+import json
+import pathlib
+import sys
+
+MODELS = ["bertlarge", "gpt2", "opt", "llama2", "megatrongpt2-54", "megatrongpt2-72", "megatrongpt3"]
+ROWS = {
+    "a": "TPUv4-like, paper's fixed (p, d, t)",
+    "b": "TPUv4-like, our placement DP",
+    "c": "decoupled (Spotlight-style chip, then DP)",
+    "d": "original's area-bucket heuristic",
+    "e": "co-optimised search (ours)",
+}
+# Narayanan et al. 2021 (SC'21), Table 1: per-GPU teraFLOP/s as published (their count includes
+# the recomputed forward pass: 96 B s l h^2 (1 + s/6h + V/16lh) FLOPs per batch).
+FIDELITY = {
+    "megatron-gpt-18b-a100": dict(size="18.4B", gpus=256, batch=1024, layers=40, hidden=6144,
+                                  tflops=135, peak_pct=43),
+    "megatron-gpt-146b-a100": dict(size="145.6B", gpus=1536, batch=2304, layers=80, hidden=12288,
+                                   tflops=148, peak_pct=47),
+    "megatron-gpt-1t-a100": dict(size="1008B", gpus=3072, batch=3072, layers=128, hidden=25600,
+                                 tflops=163, peak_pct=52),
+}
+SEQ, VOCAB, A100_PEAK = 2048, 51200, 312e12
+
+
+def fmt_row(key, row, base):
+    if not row.get("feasible"):
+        return f"| ({key}) {ROWS[key]} | infeasible | | | | | | | |"
+    t = row["throughput_samples_per_s"]
+    speedup = f"{t / base:.2f}x" if base else ""
+    return (f"| ({key}) {ROWS[key]} | {t:,.1f} | {speedup} | {row['architecture']} | "
+            f"{row['area_mm2']:.1f} | {row['micro_batch']} | {'on' if row['recompute'] else 'off'} | "
+            f"{row['hbm_gib']} | ({row['pipeline']}, {row['tensor']}, {row['data']}) |")
+
+
+def why_not_best(rows):
+    e = rows["e"].get("throughput_samples_per_s", 0) if rows["e"].get("feasible") else 0
+    beaten = [(k, rows[k]["throughput_samples_per_s"]) for k in "abcd"
+              if rows[k].get("feasible") and rows[k]["throughput_samples_per_s"] > e * (1 + 1e-9)]
+    if not beaten:
+        return "(e) is the best of the five."
+    lines = []
+    for k, t in beaten:
+        lines.append(f"({k}) beats (e) by {100 * (t / e - 1):.2f}%.")
+    return " ".join(lines)
+
+
+def model_section(name, d, out):
+    rows = d["rows"]
+    a = rows["a"].get("throughput_samples_per_s") if rows["a"].get("feasible") else None
+    fs = d.get("fixed_strategy", {})
+    out.append(f"### {name}\n")
+    out.append(f"{d['accelerators']:,} accelerators, global batch {d['global_batch']:,}, micro-batch sizes "
+               f"{', '.join(map(str, d['micro_batch_sizes']))}; paper's fixed strategy "
+               f"(p, t, d) = ({fs.get('pipeline')}, {fs.get('tensor')}, {fs.get('data')}).\n")
+    out.append("| | samples/s | vs (a) | chip | area (mm²) | micro-batch | recompute | HBM (GiB) | (p, t, d) |")
+    out.append("|---|---:|---:|---|---:|---:|---|---:|---|")
+    for k in "abcde":
+        out.append(fmt_row(k, rows[k], a))
+    pick = rows["c"].get("pick", {})
+    out.append("")
+    out.append(f"(c) chose {pick.get('architecture')} ({pick.get('area_mm2', 0):.1f} mm²) for the lowest "
+               f"single-accelerator latency, {1e3 * pick.get('latency_per_sample_s', 0):.3f} ms per sample "
+               f"at micro-batch {pick.get('micro_batch')}, out of {pick.get('chips_costed', 0):,} valid chips. "
+               + why_not_best(rows) + "\n")
+    out.append(f"![{name} Pareto front](results/{name}/front.svg)\n")
+
+
+def speed_section(data, out):
+    out.append("| model | candidates | visited/s per core | evaluated | pruned by bounds | wall (s) | "
+               "MILPs built | skipped by bounds | skipped by width | cache hits | node/time limit | mean gap | max gap |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, d in data.items():
+        s = d["rows"]["e"]["search"]
+        i = s["ilp"]
+        out.append(f"| {name} | {s['candidates']:,} | {s['visited_per_s_per_core']:.1f} | {s['evaluated']:,} | "
+                   f"{s['pruned']:,} | {s['seconds']:.1f} | {i['built']:,} | {i['skipped_by_bounds']:,} | "
+                   f"{i['skipped_by_dominance']:,} | {i['cache_hits']:,} | {i['time_outs']:,} | "
+                   f"{i['mean_gap']:.5f} | {i['max_gap']:.4f} |")
+    out.append("")
+    out.append("The (d) heuristic, for comparison:\n")
+    out.append("| model | evaluated | wall (s) | best vs (e) |")
+    out.append("|---|---:|---:|---:|")
+    for name, d in data.items():
+        s = d["rows"]["d"]["search"]
+        e = d["rows"]["e"].get("throughput_samples_per_s", 0)
+        t = d["rows"]["d"].get("throughput_samples_per_s", 0)
+        out.append(f"| {name} | {s['evaluated']:,} | {s['seconds']:.1f} | {t / e:.3f} |" if e else f"| {name} | | | |")
+    out.append("")
+
+
+def fidelity_section(root, out):
+    out.append("| run | GPUs | (p, t, d) | published samples/s | predicted samples/s | error | "
+               "published MFU | predicted MFU | bubble | gradient sync (s) |")
+    out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for run, f in FIDELITY.items():
+        path = root / "fidelity" / run / "best.json"
+        if not path.exists():
+            out.append(f"| {run} | not run | | | | | | | | |")
+            continue
+        best = json.loads(path.read_text())["best"]
+        fixed = best["fixed_strategy"]
+        l, h = f["layers"], f["hidden"]
+        hfu_flops = 96 * SEQ * l * h * h * (1 + SEQ / (6 * h) + VOCAB / (16 * l * h))  # per sample
+        model_flops = hfu_flops * 3 / 4
+        published = f["tflops"] * 1e12 * f["gpus"] / hfu_flops
+        predicted = fixed["throughput_samples_per_s"] if fixed.get("feasible") else 0
+        mfu = lambda s: s * model_flops / (f["gpus"] * A100_PEAK)
+        err = f"{100 * (predicted / published - 1):+.1f}%" if predicted else "infeasible"
+        out.append(f"| {f['size']} GPT | {f['gpus']:,} | ({fixed.get('pipeline')}, {fixed.get('tensor')}, "
+                   f"{fixed.get('data')}) | {published:,.2f} | {predicted:,.2f} | {err} | "
+                   f"{100 * mfu(published):.1f}% | {100 * mfu(predicted):.1f}% | "
+                   f"{fixed.get('bubble_fraction', 0):.3f} | {fixed.get('gradient_sync_s', 0):.3f} |")
+    out.append("")
+
+
+def main():
+    docs = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).parent)
+    root = docs / "results"
+    data = {m: json.loads((root / m / "compare.json").read_text())
+            for m in MODELS if (root / m / "compare.json").exists()}
+    tmpl = (docs / "results.md.in").read_text()
+    comparison, speed, fidelity = [], [], []
+    for name, d in data.items():
+        model_section(name, d, comparison)
+    speed_section(data, speed)
+    fidelity_section(root, fidelity)
+    machine = (root / "machine.txt").read_text().strip() if (root / "machine.txt").exists() else ""
+    scaling = (root / "scaling.txt").read_text().strip() if (root / "scaling.txt").exists() else "(not run)"
+    text = (tmpl.replace("@MACHINE@", machine)
+                .replace("@COMPARISON@", "\n".join(comparison))
+                .replace("@SPEED@", "\n".join(speed))
+                .replace("@SCALING@", scaling)
+                .replace("@FIDELITY@", "\n".join(fidelity)))
+    (docs / "results.md").write_text(text)
+    print(f"wrote {docs / 'results.md'}: {len(data)} models")
+
+
+if __name__ == "__main__":
+    main()
