@@ -105,13 +105,17 @@ nlohmann::json BestRowJson(const SearchState& state, bool fixed) {
   const PointResult* best_point = nullptr;
   const EvaluationResult* best_result = nullptr;
   double best_throughput = 0;
-  // Deterministic: results iterate in candidate order, rows in (HBM, recompute) order; strictly
-  // better wins, so ties keep the first.
+  // As BestPoint: highest throughput, then smaller area, then the first in (candidate, HBM,
+  // recompute) order, which is the order of this scan.
   for (const auto& [index, r] : state.results()) {
     for (const PointResult& p : r.points) {
       const place::Placement& pl = fixed ? p.fixed : p.search;
       if (fixed && !p.has_fixed) continue;
-      if (pl.feasible && pl.throughput_samples_per_s > best_throughput) {
+      if (!pl.feasible) continue;
+      const bool better = pl.throughput_samples_per_s > best_throughput ||
+                          (pl.throughput_samples_per_s == best_throughput &&
+                           best_result != nullptr && r.area_um2 < best_result->area_um2);
+      if (better) {
         best_throughput = pl.throughput_samples_per_s;
         best_point = &p;
         best_result = &r;

@@ -40,6 +40,7 @@ absl::StatusOr<DecoupledPick> PickBySingleDeviceLatency(const Evaluator& evaluat
 
 // One row of the comparison: the best point of a finished search, by the DP's throughput or by
 // the fixed strategy's ("fixed": true), with its chip, micro-batch, HBM, recompute and (p, t, d).
+// Ties go to the smaller chip, then to the first in (candidate, HBM, recompute) order.
 nlohmann::json BestRowJson(const SearchState& state, bool fixed);
 
 }  // namespace phaze

@@ -46,7 +46,12 @@ def why_not_best(rows):
     e = rows["e"].get("throughput_samples_per_s", 0) if rows["e"].get("feasible") else 0
     beaten = [(k, rows[k]["throughput_samples_per_s"]) for k in "abcd"
               if rows[k].get("feasible") and rows[k]["throughput_samples_per_s"] > e * (1 + 1e-9)]
+    ties = [k for k in "abcd" if rows[k].get("feasible")
+            and abs(rows[k]["throughput_samples_per_s"] - e) <= 1e-9 * e]
     if not beaten:
+        if ties:
+            return ("(e) is the best of the five, tied by " + ", ".join(f"({k})" for k in ties) +
+                    ": the same throughput on another chip (a row shows the smallest chip of a tie).")
         return "(e) is the best of the five."
     lines = []
     for k, t in beaten:
