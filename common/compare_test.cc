@@ -1,27 +1,23 @@
 #include "common/compare.h"
 
+#include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "gtest/gtest.h"
 
 namespace phaze {
 namespace {
 
-constexpr char kJob[] = R"(
-name: compare-test
-model: {base: megatrongpt2-54, name: gpt-small, layers: 4, seq_len: 256}
-training:
-  accelerators: 16
-  global_batch: 64
-  micro_batch_sizes: [1, 2]
-  max_tensor_width: 2
-  fixed_strategy: {pipeline: 2, data: 4, tensor: 2}
-architecture:
-  space: {num_tc: [2, 8, 32], num_vc: [2, 8], tc_width: [32, 128], tc_depth: [32, 128],
-          glb_mib: [16, 64], max_area_preset: tpuv4}
-  hbm_gib: [4, 16]
-search: {strategy: exhaustive}
-)";
+// A small space (72 chips x 2 micro-batch sizes), shared with the job-page test.
+JobSpec SmallJob() {
+  std::ifstream in(PHAZE_SOURCE_DIR "/tests/data/small-space-job.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<JobSpec> job = ParseJobYaml(text.str());
+  EXPECT_TRUE(job.ok()) << job.status();
+  return *job;
+}
 
 SearchState Search(const JobSpec& job) {
   auto evaluator = Evaluator::Create(job);
@@ -34,7 +30,7 @@ double Throughput(const nlohmann::json& row) {
 }
 
 TEST(CompareTest, DecoupledPickIsTheChipWithTheLowestSingleDeviceLatency) {
-  const JobSpec job = *ParseJobYaml(kJob);
+  const JobSpec job = SmallJob();
   auto evaluator = *Evaluator::Create(job);
   const absl::StatusOr<DecoupledPick> pick = PickBySingleDeviceLatency(*evaluator, 2);
   ASSERT_TRUE(pick.ok()) << pick.status();
@@ -60,7 +56,7 @@ TEST(CompareTest, DecoupledPickIsTheChipWithTheLowestSingleDeviceLatency) {
 }
 
 TEST(CompareTest, TheCoOptimisedSearchIsNeverBeatenByTheBaselinesOnItsOwnSpace) {
-  const JobSpec job = *ParseJobYaml(kJob);
+  const JobSpec job = SmallJob();
   auto evaluator = *Evaluator::Create(job);
   const SearchState full = Search(job);
   const double e = Throughput(BestRowJson(full, false));

@@ -24,7 +24,7 @@ pages=$(sed -n 's/^pages on //p' "$work/c.log")
 [[ -n "$pages" ]] || { echo "FAIL: no 'pages on' line"; cat "$work/c.log"; exit 1; }
 "$build/worker/phaze-worker" --coordinator "$addr" --threads 2 > /dev/null 2>&1 &
 pids+=($!)
-id=$("$phaze" submit "$src/examples/quickstart.yaml" --coordinator "$addr")
+id=$("$phaze" submit "$src/tests/data/small-space-job.yaml" --coordinator "$addr")
 "$phaze" watch "$id" --coordinator "$addr" > /dev/null 2>&1
 
 echo "== the served page needs the token"
