@@ -105,8 +105,8 @@ def speed_section(data, out):
 
 def fidelity_section(root, out):
     out.append("| run | GPUs | (p, t, d) | published samples/s | predicted samples/s | error | "
-               "published MFU | predicted MFU | bubble | gradient sync (s) |")
-    out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+               "published MFU | predicted MFU | bubble | gradient sync (s) | all links at 25 GB/s: samples/s, error |")
+    out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for run, f in FIDELITY.items():
         path = root / "fidelity" / run / "best.json"
         if not path.exists():
@@ -121,10 +121,16 @@ def fidelity_section(root, out):
         predicted = fixed["throughput_samples_per_s"] if fixed.get("feasible") else 0
         mfu = lambda s: s * model_flops / (f["gpus"] * A100_PEAK)
         err = f"{100 * (predicted / published - 1):+.1f}%" if predicted else "infeasible"
+        ib_path = root / "fidelity" / f"{run}-ib" / "best.json"
+        ib = ""
+        if ib_path.exists():
+            ib_fixed = json.loads(ib_path.read_text())["best"]["fixed_strategy"]
+            t = ib_fixed.get("throughput_samples_per_s", 0) if ib_fixed.get("feasible") else 0
+            ib = f"{t:,.2f}, {100 * (t / published - 1):+.1f}%" if t else "infeasible"
         out.append(f"| {f['size']} GPT | {f['gpus']:,} | ({fixed.get('pipeline')}, {fixed.get('tensor')}, "
                    f"{fixed.get('data')}) | {published:,.2f} | {predicted:,.2f} | {err} | "
                    f"{100 * mfu(published):.1f}% | {100 * mfu(predicted):.1f}% | "
-                   f"{fixed.get('bubble_fraction', 0):.3f} | {fixed.get('gradient_sync_s', 0):.3f} |")
+                   f"{fixed.get('bubble_fraction', 0):.3f} | {fixed.get('gradient_sync_s', 0):.3f} | {ib} |")
     out.append("")
 
 

@@ -28,7 +28,11 @@ for f in examples/fidelity/*.yaml; do
   run=$(basename "$f" .yaml)
   echo "== fidelity $run"
   "$phaze" run "$f" --in-process --quiet --out "$out/fidelity/$run" | tail -2
-  rm -f "$out/fidelity/$run/results.csv"
+  # Sensitivity to the one-link model: every transfer at InfiniBand's 25 GB/s instead of NVLink's.
+  sed 's/link_bandwidth_gb_per_s: 300/link_bandwidth_gb_per_s: 25/' "$f" > "$out/fidelity/$run-ib.yaml"
+  "$phaze" run "$out/fidelity/$run-ib.yaml" --in-process --quiet --out "$out/fidelity/$run-ib" |
+    tail -1
+  rm -f "$out/fidelity/$run-ib.yaml" "$out/fidelity/$run/results.csv" "$out/fidelity/$run-ib/results.csv"
 done
 echo "== service scaling"
 tests/bench/service_bench.sh "$build" | tee "$out/scaling.txt"
