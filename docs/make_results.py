@@ -51,7 +51,7 @@ def why_not_best(rows):
     if not beaten:
         if ties:
             return ("(e) is the best of the five, tied by " + ", ".join(f"({k})" for k in ties) +
-                    ": the same throughput on another chip (a row shows the smallest chip of a tie).")
+                    ": the same throughput on another chip of the same compute (a row shows one chip of a tie).")
         return "(e) is the best of the five."
     lines = []
     for k, t in beaten:
@@ -78,6 +78,18 @@ def model_section(name, d, out):
                f"at micro-batch {pick.get('micro_batch')}, out of {pick.get('chips_costed', 0):,} valid chips. "
                + why_not_best(rows) + "\n")
     out.append(f"![{name} Pareto front](results/{name}/front.svg)\n")
+
+
+def summary_section(data, out):
+    out.append("| model | (b)/(a): our DP on the TPUv4-like chip | (e)/(b): co-optimised chip | "
+               "(e)/(c): over decoupled | (e)/(d): over the area heuristic | (e)/(a) |")
+    out.append("|---|---:|---:|---:|---:|---:|")
+    for name, d in data.items():
+        t = {k: (r["throughput_samples_per_s"] if r.get("feasible") else None) for k, r in d["rows"].items()}
+        ratio = lambda x, y: f"{t[x] / t[y]:.2f}x" if t.get(x) and t.get(y) else "n/a"
+        out.append(f"| {name} | {ratio('b', 'a')} | {ratio('e', 'b')} | {ratio('e', 'c')} | "
+                   f"{ratio('e', 'd')} | {ratio('e', 'a')} |")
+    out.append("")
 
 
 def speed_section(data, out):
@@ -140,7 +152,8 @@ def main():
     data = {m: json.loads((root / m / "compare.json").read_text())
             for m in MODELS if (root / m / "compare.json").exists()}
     tmpl = (docs / "results.md.in").read_text()
-    comparison, speed, fidelity = [], [], []
+    comparison, speed, fidelity, summary = [], [], [], []
+    summary_section(data, summary)
     for name, d in data.items():
         model_section(name, d, comparison)
     speed_section(data, speed)
@@ -148,6 +161,7 @@ def main():
     machine = (root / "machine.txt").read_text().strip() if (root / "machine.txt").exists() else ""
     scaling = (root / "scaling.txt").read_text().strip() if (root / "scaling.txt").exists() else "(not run)"
     text = (tmpl.replace("@MACHINE@", machine)
+                .replace("@SUMMARY@", "\n".join(summary))
                 .replace("@COMPARISON@", "\n".join(comparison))
                 .replace("@SPEED@", "\n".join(speed))
                 .replace("@SCALING@", scaling)

@@ -15,14 +15,19 @@ phaze=$build/coordinator/phaze
 models=${PHAZE_RESULTS_MODELS:-"bertlarge gpt2 opt llama2 megatrongpt2-54 megatrongpt2-72 megatrongpt3"}
 out=docs/results
 mkdir -p "$out"
+# The machine line, then one line per run of this script (a partial run keeps the older lines).
+machine="- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem/ {print $2}') GiB"
+runs=$( [[ -n "${PHAZE_RESULTS_MODELS:-}" && -f "$out/machine.txt" ]] && grep '^- run' "$out/machine.txt" || true)
 {
-  echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem/ {print $2}') GiB"
-  echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u +%F)"
+  echo "$machine"
+  [[ -n "$runs" ]] && echo "$runs"
+  echo "- run at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u +%F): $models, fidelity, scaling"
 } > "$out/machine.txt"
 for m in $models; do
   echo "== compare $m"
   mkdir -p "$out/$m"
   "$phaze" compare "examples/$m.yaml" --out "$out/$m" | tee "$out/$m/compare.log"
+  rm -f "$out/$m/front-mbs.svg"  # results.md embeds the HBM-coloured plot only
 done
 for f in examples/fidelity/*.yaml; do
   run=$(basename "$f" .yaml)
