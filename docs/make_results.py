@@ -50,8 +50,11 @@ def why_not_best(rows):
             and abs(rows[k]["throughput_samples_per_s"] - e) <= 1e-9 * e]
     if not beaten:
         if ties:
+            same = all(rows[k]["architecture"] == rows["e"]["architecture"] for k in ties)
             return ("(e) is the best of the five, tied by " + ", ".join(f"({k})" for k in ties) +
-                    ": the same throughput on another chip of the same compute (a row shows one chip of a tie).")
+                    (": the same chip." if same else
+                     ": the same throughput on another chip of the same compute (a row shows one "
+                     "chip of a tie)."))
         return "(e) is the best of the five."
     lines = []
     for k, t in beaten:
