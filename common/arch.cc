@@ -87,6 +87,16 @@ int64_t Architecture::TcL2Bytes() const {
 }
 int64_t Architecture::VcL2Bytes() const { return std::max<int64_t>(kKiB, vc_width * 16); }
 
+Architecture Architecture::WithChipParameters(const Architecture& shared) const {
+  Architecture a = *this;
+  a.clock_hz = shared.clock_hz;
+  a.hbm_bandwidth_bytes_per_s = shared.hbm_bandwidth_bytes_per_s;
+  a.glb_bandwidth_bytes_per_s = shared.glb_bandwidth_bytes_per_s;
+  a.link_bandwidth_bytes_per_s = shared.link_bandwidth_bytes_per_s;
+  a.link_latency_s = shared.link_latency_s;
+  return a;
+}
+
 std::string Architecture::Describe() const {
   return absl::StrFormat("%dx%dx%d tc, %dx%d vc, %d MiB glb", num_tc, tc_width, tc_depth, num_vc,
                          vc_width, glb_bytes / kMiB);

@@ -63,6 +63,9 @@ struct Architecture {
   int64_t VcL2Bytes() const;
   // "8x128x128 tc, 2x128 vc, 128 MiB glb".
   std::string Describe() const;
+  // This chip's cores and buffer with `shared`'s clock, bandwidths and link: how a preset or a
+  // point of a space takes the job's chip-wide parameters.
+  Architecture WithChipParameters(const Architecture& shared) const;
 };
 
 // kInvalidArgument naming the field if a size is not positive or a bandwidth not finite > 0.

@@ -12,18 +12,12 @@
 namespace phaze {
 
 JobSpec OnPreset(const JobSpec& job, const std::string& preset) {
-  JobSpec j = job;
-  Architecture chip = FindPreset(preset).value();
+  const Architecture chip = FindPreset(preset).value();
   // The preset keeps the job's shared chip parameters (clock, bandwidths, link).
   const Architecture& shared = job.space.has_value()             ? job.space->base
                                : job.fixed_architectures.empty() ? chip
                                                                  : job.fixed_architectures.front();
-  chip.clock_hz = shared.clock_hz;
-  chip.hbm_bandwidth_bytes_per_s = shared.hbm_bandwidth_bytes_per_s;
-  chip.glb_bandwidth_bytes_per_s = shared.glb_bandwidth_bytes_per_s;
-  chip.link_bandwidth_bytes_per_s = shared.link_bandwidth_bytes_per_s;
-  chip.link_latency_s = shared.link_latency_s;
-  return OnChip(job, chip);
+  return OnChip(job, chip.WithChipParameters(shared));
 }
 
 JobSpec OnChip(const JobSpec& job, const Architecture& chip) {

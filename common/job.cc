@@ -339,13 +339,7 @@ absl::StatusOr<Architecture> ParseFixedArch(const YAML::Node& node, const Path& 
   if (node.IsScalar()) {
     absl::StatusOr<Architecture> preset = FindPreset(node.Scalar());
     if (!preset.ok()) return Invalid(path, std::string(preset.status().message()));
-    Architecture a = *preset;
-    a.hbm_bandwidth_bytes_per_s = shared.hbm_bandwidth_bytes_per_s;
-    a.glb_bandwidth_bytes_per_s = shared.glb_bandwidth_bytes_per_s;
-    a.link_bandwidth_bytes_per_s = shared.link_bandwidth_bytes_per_s;
-    a.link_latency_s = shared.link_latency_s;
-    a.clock_hz = shared.clock_hz;
-    return a;
+    return preset->WithChipParameters(shared);
   }
   std::set<std::string> keys = kChipKeys;
   keys.insert({"name", "num_tc", "tc_width", "tc_depth", "num_vc", "vc_width", "glb_mib"});

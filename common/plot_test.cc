@@ -27,8 +27,8 @@ TEST(PlotTest, PointsLandInsideThePlotInOrderOfTheirValues) {
   const auto c = Centres(svg);
   ASSERT_EQ(c.size(), 3u);
   // Drawn group by group (HBM 32 GiB: a; HBM 64 GiB: b), the highlighted point c last.
-  EXPECT_LT(c[0].first, c[1].first);  // a left of b
-  EXPECT_LT(c[1].first, c[2].first);  // b left of c
+  EXPECT_LT(c[0].first, c[1].first);    // a left of b
+  EXPECT_LT(c[1].first, c[2].first);    // b left of c
   EXPECT_GT(c[0].second, c[1].second);  // higher throughput: higher on the page (smaller y)
   EXPECT_GT(c[2].second, c[1].second);
   EXPECT_LT(c[2].second, c[0].second);

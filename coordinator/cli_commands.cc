@@ -287,13 +287,11 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Runs a whole search of `job` and returns its state and wall seconds.
-absl::StatusOr<std::pair<SearchState, double>> TimedSearch(const JobSpec& job, int threads,
-                                                           std::unique_ptr<Evaluator>* keep) {
-  PHAZE_ASSIGN_OR_RETURN(*keep, Evaluator::Create(job));
+// Runs a whole search and returns its state and wall seconds.
+std::pair<SearchState, double> TimedSearch(const Evaluator& evaluator, int threads) {
   const auto start = std::chrono::steady_clock::now();
-  SearchState state = RunLocal(**keep, threads, {});
-  return std::make_pair(std::move(state), SecondsSince(start));
+  SearchState state = RunLocal(evaluator, threads, {});
+  return {std::move(state), SecondsSince(start)};
 }
 
 }  // namespace
@@ -335,8 +333,9 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
   };
 
   out << "(a, b) TPUv4-like chip: fixed strategy and placement DP\n" << std::flush;
-  std::unique_ptr<Evaluator> tpu_eval;
-  PHAZE_ASSIGN_OR_RETURN(auto tpu, TimedSearch(OnPreset(job, "tpuv4"), threads, &tpu_eval));
+  PHAZE_ASSIGN_OR_RETURN(std::unique_ptr<Evaluator> tpu_eval,
+                         Evaluator::Create(OnPreset(job, "tpuv4")));
+  const auto tpu = TimedSearch(*tpu_eval, threads);
   if (job.training.fixed_strategy.has_value()) {
     result["rows"]["a"] = BestRowJson(tpu.first, /*fixed=*/true);
   } else {
@@ -351,8 +350,9 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
   auto start = std::chrono::steady_clock::now();
   PHAZE_ASSIGN_OR_RETURN(DecoupledPick pick, PickBySingleDeviceLatency(*space_eval, threads));
   const double pick_s = SecondsSince(start);
-  std::unique_ptr<Evaluator> chip_eval;
-  PHAZE_ASSIGN_OR_RETURN(auto chip, TimedSearch(OnChip(job, pick.arch), threads, &chip_eval));
+  PHAZE_ASSIGN_OR_RETURN(std::unique_ptr<Evaluator> chip_eval,
+                         Evaluator::Create(OnChip(job, pick.arch)));
+  const auto chip = TimedSearch(*chip_eval, threads);
   result["rows"]["c"] = BestRowJson(chip.first, false);
   result["rows"]["c"]["seconds"] = pick_s + chip.second;
   result["rows"]["c"]["pick"] = {
@@ -361,31 +361,30 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
       {"chips_costed", pick.chips_costed},    {"seconds", pick_s}};
 
   out << "(d) the original's descending-area bucket heuristic\n" << std::flush;
-  std::unique_ptr<Evaluator> bucket_eval;
-  PHAZE_ASSIGN_OR_RETURN(auto buckets, TimedSearch(WithStrategy(job, SearchStrategy::kAreaBuckets),
-                                                   threads, &bucket_eval));
+  PHAZE_ASSIGN_OR_RETURN(std::unique_ptr<Evaluator> bucket_eval,
+                         Evaluator::Create(WithStrategy(job, SearchStrategy::kAreaBuckets)));
+  const auto buckets = TimedSearch(*bucket_eval, threads);
   result["rows"]["d"] = BestRowJson(buckets.first, false);
   result["rows"]["d"]["search"] =
       stats_json(buckets.first, buckets.second, bucket_eval->NumCandidates(), threads);
 
   out << "(e) co-optimised search (" << SearchStrategyName(job.search.strategy) << ")\n"
       << std::flush;
-  std::unique_ptr<Evaluator> full_eval;
-  PHAZE_ASSIGN_OR_RETURN(auto full, TimedSearch(job, threads, &full_eval));
+  const auto full = TimedSearch(*space_eval, threads);  // the job as written: (c)'s evaluator
   result["rows"]["e"] = BestRowJson(full.first, false);
   result["rows"]["e"]["search"] =
-      stats_json(full.first, full.second, full_eval->NumCandidates(), threads);
+      stats_json(full.first, full.second, space_eval->NumCandidates(), threads);
   result["rows"]["e"]["front_points"] = full.first.front().Points().size();
 
   const std::filesystem::path dir(args.out_dir);
   PHAZE_RETURN_IF_ERROR(WriteFile((dir / "compare.json").string(), result.dump(2) + "\n"));
   PHAZE_RETURN_IF_ERROR(
       WriteFile((dir / "front.svg").string(),
-                FrontSvg(*full_eval, full.first, ColorBy::kHbm,
+                FrontSvg(*space_eval, full.first, ColorBy::kHbm,
                          absl::StrCat(job.model.name, ": Pareto front, coloured by HBM size"))));
   PHAZE_RETURN_IF_ERROR(WriteFile(
       (dir / "front-mbs.svg").string(),
-      FrontSvg(*full_eval, full.first, ColorBy::kMicroBatch,
+      FrontSvg(*space_eval, full.first, ColorBy::kMicroBatch,
                absl::StrCat(job.model.name, ": Pareto front, coloured by micro-batch size"))));
   for (const char* key : {"a", "b", "c", "d", "e"}) {
     const nlohmann::json& row = result["rows"][key];

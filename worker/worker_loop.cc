@@ -19,11 +19,16 @@
 namespace phaze {
 
 v1::CandidateResult EvaluateToResult(
-    int64_t candidate, const std::function<absl::StatusOr<EvaluationResult>()>& evaluate) {
+    int64_t candidate, const std::function<absl::StatusOr<EvaluationResult>()>& evaluate,
+    std::optional<EvaluationResult>* evaluated) {
   std::string error;
   try {
     absl::StatusOr<EvaluationResult> r = evaluate();
-    if (r.ok()) return ToProto(*r);
+    if (r.ok()) {
+      v1::CandidateResult result = ToProto(*r);
+      if (evaluated != nullptr) *evaluated = *std::move(r);
+      return result;
+    }
     error = std::string(r.status().message());
   } catch (const std::bad_alloc&) {
     error = "out of memory: the evaluation needed more than the worker's memory limit";
@@ -123,22 +128,18 @@ void Worker::Loop(int thread, const std::atomic<bool>& stop) {
     auto writer = stub->ReportResults(&report_context, &ack);
     for (int64_t candidate : lease.candidates()) {
       const auto started = std::chrono::steady_clock::now();
-      const EvaluationResult* evaluated = nullptr;
-      EvaluationResult kept;
+      std::optional<EvaluationResult> evaluated;
       v1::ResultReport report;
-      *report.mutable_result() = EvaluateToResult(candidate, [&]() {
-        if (ctx == nullptr) return absl::StatusOr<EvaluationResult>(context.status());
-        absl::StatusOr<EvaluationResult> r =
-            ctx->evaluator->Evaluate(candidate, backend, &ctx->cache, can_skip);
-        if (r.ok()) {
-          kept = *r;
-          evaluated = &kept;
-        }
-        return r;
-      });
+      *report.mutable_result() = EvaluateToResult(
+          candidate,
+          [&]() -> absl::StatusOr<EvaluationResult> {
+            if (ctx == nullptr) return context.status();
+            return ctx->evaluator->Evaluate(candidate, backend, &ctx->cache, can_skip);
+          },
+          &evaluated);
       if (options_.on_evaluation) {
         options_.on_evaluation(
-            evaluated,
+            evaluated.has_value() ? &*evaluated : nullptr,
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       }
       report.set_lease_id(lease.lease_id());

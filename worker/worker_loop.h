@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
@@ -39,8 +40,10 @@ struct WorkerOptions {
 // error status or an exception (std::bad_alloc under the worker's memory limit, anything thrown
 // by the solver) becomes an OUTCOME_ERROR result that names it, so one pathological candidate
 // costs its own result, not the worker.
+// `evaluated` (may be null) receives the domain result when there is one.
 v1::CandidateResult EvaluateToResult(
-    int64_t candidate, const std::function<absl::StatusOr<EvaluationResult>()>& evaluate);
+    int64_t candidate, const std::function<absl::StatusOr<EvaluationResult>()>& evaluate,
+    std::optional<EvaluationResult>* evaluated = nullptr);
 
 class Worker {
  public:

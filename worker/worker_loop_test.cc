@@ -1,6 +1,7 @@
 #include "worker/worker_loop.h"
 
 #include <new>
+#include <optional>
 #include <stdexcept>
 
 #include "gtest/gtest.h"
@@ -26,14 +27,25 @@ TEST(EvaluateToResultTest, ExceptionsAndErrorsBecomeErrorResultsNamingThem) {
   EXPECT_EQ(status.outcome(), v1::OUTCOME_ERROR);
   EXPECT_EQ(status.error(), "no graph");
 
-  const v1::CandidateResult ok = EvaluateToResult(8, []() -> absl::StatusOr<EvaluationResult> {
-    EvaluationResult r;
-    r.candidate_index = 8;
-    r.valid = false;
-    return r;
-  });
+  std::optional<EvaluationResult> evaluated;
+  const v1::CandidateResult ok = EvaluateToResult(
+      8,
+      []() -> absl::StatusOr<EvaluationResult> {
+        EvaluationResult r;
+        r.candidate_index = 8;
+        r.valid = false;
+        return r;
+      },
+      &evaluated);
   EXPECT_EQ(ok.outcome(), v1::OUTCOME_INVALID);
   EXPECT_EQ(ok.candidate().index(), 8);
+  ASSERT_TRUE(evaluated.has_value());  // handed out for the metrics hook
+  EXPECT_EQ(evaluated->candidate_index, 8);
+
+  std::optional<EvaluationResult> none;
+  EvaluateToResult(
+      9, []() -> absl::StatusOr<EvaluationResult> { throw std::bad_alloc(); }, &none);
+  EXPECT_FALSE(none.has_value());
 }
 
 }  // namespace

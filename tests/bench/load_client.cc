@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "coordinator/token.h"
 #include "grpcpp/grpcpp.h"
 #include "phaze/v1/service.grpc.pb.h"
 
@@ -72,8 +73,7 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "How long the status load runs")->capture_default_str();
   app.add_option("--pollers", pollers, "Threads sharing the status rate")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  const char* env = std::getenv("PHAZE_TOKEN");
-  const std::string token = env == nullptr ? "" : env;
+  const std::string token = phaze::LoadBearerToken("").value();  // PHAZE_TOKEN, or none
   std::ifstream in(job_path);
   std::stringstream text;
   text << in.rdbuf();
