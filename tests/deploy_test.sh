@@ -5,10 +5,7 @@
 set -euo pipefail
 export PHAZE_TOKEN=${PHAZE_TOKEN:-local-test-token}
 src=$1 coordinator=$2 worker=$3 phaze=$4
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
 echo "== promtool: config, rules, rule unit tests"
 promtool check config "$src/deploy/prometheus/prometheus.yml"
@@ -40,8 +37,7 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 cport=$(free_port); wport=$(free_port); pport=$(free_port)
 "$coordinator" --listen 127.0.0.1:0 --database :memory: --metrics-listen "127.0.0.1:$cport" > "$work/c.log" &
 pids+=($!)
-for _ in $(seq 100); do grep -q "listening on" "$work/c.log" && break; sleep 0.05; done
-addr=$(sed -n 's/^listening on //p' "$work/c.log")
+addr=$(wait_for_line "$work/c.log" "listening on ")
 "$worker" --coordinator "$addr" --threads 1 --metrics-listen "127.0.0.1:$wport" > "$work/w.log" &
 pids+=($!)
 cat > "$work/prometheus.yml" <<YML

@@ -8,17 +8,13 @@
 set -euo pipefail
 src=$1 build=$2 clients=${3:-200} rps=${4:-1000} seconds=${5:-60}
 export PHAZE_TOKEN=load-test-token
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
 "$build/coordinator/phaze-coordinator" --listen 127.0.0.1:0 --database "$work/phaze.db" \
   --max-running-jobs $((clients + 10)) > "$work/c.log" 2>&1 &
 cpid=$!
 pids+=($cpid)
-for _ in $(seq 100); do grep -q "listening on" "$work/c.log" && break; sleep 0.05; done
-addr=$(sed -n 's/^listening on //p' "$work/c.log")
+addr=$(wait_for_line "$work/c.log" "listening on ")
 for w in 1 2; do
   "$build/worker/phaze-worker" --coordinator "$addr" --threads 1 --id "w$w" > /dev/null 2>&1 &
   pids+=($!)

@@ -10,16 +10,11 @@ src=$1 build=$2
 phaze=$build/coordinator/phaze
 export PHAZE_TOKEN=partition-test-token
 ns=phz$$ host_if=ph$$h ns_if=ph$$n net=10.231.$(($$ % 250))
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  kill "${pids[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
+source "$(dirname "$0")/lib.sh"
+extra_cleanup() {
   ip link del "$host_if" 2>/dev/null || true
   ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$work"
 }
-trap cleanup EXIT
 if ! ip netns add "$ns" 2>/dev/null; then
   echo "network namespaces not available here: skipped"
   exit 77
@@ -43,8 +38,7 @@ echo "== fault-free reference (in process)"
 "$build/coordinator/phaze-coordinator" --listen "$net.1:0" --database "$work/phaze.db" \
   --lease-seconds 3 --shard-size 4 > "$work/c.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do grep -q "listening on" "$work/c.log" && break; sleep 0.05; done
-addr=$(sed -n 's/^listening on //p' "$work/c.log")
+addr=$(wait_for_line "$work/c.log" "listening on ")
 ip netns exec "$ns" "$build/worker/phaze-worker" --coordinator "$addr" --threads 1 --id cut \
   > "$work/cut.log" 2>&1 &
 pids+=($!)

@@ -10,16 +10,12 @@ phaze=$build/coordinator/phaze
 export PHAZE_TOKEN=report-test-token
 chromium=$(command -v chromium || command -v chromium-browser || true)
 [[ -n "$chromium" ]] || { echo "chromium not installed: skipped"; exit 77; }
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
 "$build/coordinator/phaze-coordinator" --listen 127.0.0.1:0 --database :memory: \
   --http-listen 127.0.0.1:0 > "$work/c.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do grep -q "listening on" "$work/c.log" && break; sleep 0.05; done
-addr=$(sed -n 's/^listening on //p' "$work/c.log")
+addr=$(wait_for_line "$work/c.log" "listening on ")
 pages=$(sed -n 's/^pages on //p' "$work/c.log")
 [[ -n "$pages" ]] || { echo "FAIL: no 'pages on' line"; cat "$work/c.log"; exit 1; }
 "$build/worker/phaze-worker" --coordinator "$addr" --threads 2 > /dev/null 2>&1 &

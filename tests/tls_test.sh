@@ -6,10 +6,7 @@
 set -euo pipefail
 export PHAZE_TOKEN=tls-test-token
 src=$1 coordinator=$2 worker=$3 phaze=$4
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 cd "$work"
 
 echo "== a CA, a server certificate for localhost/127.0.0.1, client certificates from two CAs"
@@ -42,9 +39,7 @@ grep -q -- "--tls-ca: cannot open missing.pem" err.txt
 "$coordinator" --listen 127.0.0.1:0 --database "$work/phaze.db" --tls-cert server.pem \
   --tls-key server.key --tls-client-ca ca.pem > c.log 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do grep -q "listening on" c.log && break; sleep 0.05; done
-addr=$(sed -n 's/^listening on //p' c.log)
-[[ -n "$addr" ]] || { cat c.log; exit 1; }
+addr=$(wait_for_line c.log "listening on ")
 mtls=(--coordinator "$addr" --tls-ca ca.pem --tls-cert client.pem --tls-key client.key)
 
 echo "== refused: plaintext, TLS without a client certificate, a certificate from another CA"
