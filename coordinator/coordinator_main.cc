@@ -11,7 +11,7 @@
 
 #include "CLI/CLI.hpp"
 #include "coordinator/server.h"
-#include "coordinator/token.h"
+#include "common/rpc/token.h"
 
 namespace {
 std::atomic<bool> g_stop{false};

@@ -8,18 +8,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include "common/job.h"
-#include "common/mutex.h"
-#include "common/status_macros.h"
-#include "coordinator/convert.h"
+#include "common/job/job.h"
+#include "common/base/mutex.h"
+#include "common/base/status_macros.h"
+#include "common/rpc/checks.h"
+#include "common/rpc/convert.h"
 
 namespace phaze {
 namespace {
 
-v1::DesignPointSummary Summarize(const Evaluator& evaluator, const SearchState& search,
-                                 const DesignPoint& p) {
-  const EvaluationResult& r = search.results().at(p.candidate_index);
-  const PointResult& point = PointOf(evaluator, search, p);
+v1::DesignPointSummary Summarize(const SearchState& search, const DesignPoint& p) {
+  const EvaluationResult& r = search.ResultOf(p);
+  const PointResult& point = search.PointOf(p);
   v1::DesignPointSummary s;
   s.set_candidate(p.candidate_index);
   s.set_hbm_bytes(point.hbm_bytes);
@@ -46,77 +46,12 @@ absl::StatusOr<std::unique_ptr<JobManager::Job>> JobManager::Build(const std::st
   auto job = std::make_unique<Job>();
   job->id = id;
   job->yaml = yaml;
+  job->spec = spec;
   PHAZE_ASSIGN_OR_RETURN(job->evaluator, Evaluator::Create(spec));
-  job->plan = std::make_unique<SearchPlan>(*job->evaluator);
+  job->plan = std::make_unique<SearchPlan>(*job->evaluator, spec.search);
   job->search = std::make_unique<SearchState>(static_cast<int64_t>(spec.training.recompute.size()));
   job->planned = job->plan->planned();
   return job;
-}
-
-namespace {
-
-bool FiniteNonNegative(double x) { return std::isfinite(x) && x >= 0; }
-
-absl::Status CheckPlacement(const v1::Placement& p, const std::string& field) {
-  if (!p.feasible()) return absl::OkStatus();
-  const v1::Strategy& st = p.strategy();
-  if (st.pipeline() < 1 || st.data() < 1 || st.tensor() < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ".strategy: widths must be >= 1"));
-  }
-  for (double x : {p.bottleneck_s(), p.sync_s(), p.time_per_batch_s(), p.throughput_samples_per_s(),
-                   p.bubble_fraction(), p.energy_per_sample_j()}) {
-    if (!FiniteNonNegative(x)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": times, throughput and energy must be finite and >= 0"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-// A worker's result is untrusted input: it must describe the candidate it names, in the job's
-// shape, with finite numbers, before it may touch the store or the front.
-absl::Status JobManager::CheckResult(const Job& job, const v1::CandidateResult& r) const {
-  const Evaluator& ev = *job.evaluator;
-  const int64_t c = r.candidate().index();
-  if (c < 0 || c >= ev.NumCandidates()) {
-    return absl::InvalidArgumentError(absl::StrCat("result.candidate.index: ", c, " not in job"));
-  }
-  switch (r.outcome()) {
-    case v1::OUTCOME_ERROR:
-    case v1::OUTCOME_PRUNED: return absl::OkStatus();
-    case v1::OUTCOME_INVALID:
-    case v1::OUTCOME_FEASIBLE:
-    case v1::OUTCOME_INFEASIBLE: break;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("result.outcome: ", static_cast<int>(r.outcome()), " is not an outcome"));
-  }
-  const JobSpec& spec = ev.job();
-  const auto n_mbs = static_cast<int64_t>(spec.training.micro_batch_sizes.size());
-  if (r.candidate().arch_index() != ev.ArchIndexOf(c) ||
-      r.candidate().micro_batch_size() !=
-          spec.training.micro_batch_sizes[static_cast<size_t>(c % n_mbs)]) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "result.candidate: architecture index or micro-batch size do not match candidate ", c));
-  }
-  if (!FiniteNonNegative(r.area_um2())) {
-    return absl::InvalidArgumentError("result.area_um2: must be finite and >= 0");
-  }
-  if (r.outcome() == v1::OUTCOME_INVALID) return absl::OkStatus();
-  const size_t n_points = spec.hbm_bytes.size() * spec.training.recompute.size();
-  if (static_cast<size_t>(r.points_size()) != n_points) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("result.points: ", r.points_size(), " points, the job has ", n_points));
-  }
-  for (int i = 0; i < r.points_size(); ++i) {
-    const v1::PlacementPoint& p = r.points(i);
-    const std::string field = absl::StrCat("result.points[", i, "]");
-    PHAZE_RETURN_IF_ERROR(CheckPlacement(p.search(), field + ".search"));
-    PHAZE_RETURN_IF_ERROR(CheckPlacement(p.fixed(), field + ".fixed"));
-  }
-  return absl::OkStatus();
 }
 
 absl::Status JobManager::CheckCaps(const Job& job) const {
@@ -127,7 +62,7 @@ absl::Status JobManager::CheckCaps(const Job& job) const {
         " candidates (architectures x micro-batch sizes) exceed this coordinator's limit of ",
         options_.max_space_size, " (--max-space-size)"));
   }
-  const double time_limit_s = job.evaluator->job().solver.time_limit_s;
+  const double time_limit_s = job.spec.solver.time_limit_s;
   if (time_limit_s > options_.max_ilp_time_limit_s) {
     return absl::InvalidArgumentError(absl::StrCat(
         "solver.time_limit_s: ", time_limit_s, " s exceeds this coordinator's limit of ",
@@ -194,7 +129,7 @@ absl::StatusOr<std::string> JobManager::JobPage(const std::string& job_id) {
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
   const Job& job = *it->second;
-  return JobPageHtml(*job.evaluator, *job.search, ToPageInfo(StatusLocked(job)));
+  return JobPageHtml(job.spec, *job.search, ToPageInfo(StatusLocked(job)));
 }
 
 absl::StatusOr<v1::JobStatus> JobManager::Get(const std::string& job_id) {
@@ -246,7 +181,7 @@ absl::StatusOr<v1::ListResultsResponse> JobManager::Results(const v1::ListResult
   const Job& job = *it->second;
   v1::ListResultsResponse out;
   for (const DesignPoint& p : job.search->front().Points()) {
-    *out.add_front() = Summarize(*job.evaluator, *job.search, p);
+    *out.add_front() = Summarize(*job.search, p);
   }
   if (req.front_only()) return out;
   int64_t start = 0;
@@ -354,7 +289,7 @@ v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
       lease.mutable_spec()->set_yaml(job.yaml);
       for (int64_t c : shard.candidates) lease.add_candidates(c);
       lease.set_deadline_s(options_.lease_s);
-      if (job.evaluator->job().search.strategy == SearchStrategy::kPruned) {
+      if (job.spec.search.strategy == SearchStrategy::kPruned) {
         for (const DesignPoint& p : job.search->front().Points()) {
           v1::FrontPoint* f = lease.add_front();
           f->set_throughput_samples_per_s(p.throughput_samples_per_s);
@@ -377,7 +312,7 @@ absl::StatusOr<int64_t> JobManager::Report(const std::string& lease_id, const st
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
   Job& job = *it->second;
-  PHAZE_RETURN_IF_ERROR(CheckResult(job, result));
+  PHAZE_RETURN_IF_ERROR(CheckWorkerResult(*job.evaluator, result));
   const int64_t c = result.candidate().index();
   (void)lease_id;  // results are accepted from late or expired leases too: they are idempotent
   if (job.state == v1::JOB_STATE_CANCELLED || job.done.count(c)) return 0;
@@ -455,7 +390,7 @@ int64_t JobManager::results_persisted() const {
 v1::JobStatus JobManager::StatusLocked(const Job& job) const {
   v1::JobStatus s;
   s.set_job_id(job.id);
-  s.set_name(job.evaluator->job().name);
+  s.set_name(job.spec.name);
   s.set_state(job.state);
   s.set_candidates_total(job.planned);
   s.set_candidates_done(static_cast<int64_t>(job.done.size()));
@@ -470,7 +405,7 @@ v1::JobStatus JobManager::StatusLocked(const Job& job) const {
   s.mutable_spec()->set_yaml(job.yaml);
   s.set_candidates_failed(job.search->stats().errors);
   if (job.search->best().Get().has_value()) {
-    *s.mutable_best() = Summarize(*job.evaluator, *job.search, *job.search->best().Get());
+    *s.mutable_best() = Summarize(*job.search, *job.search->best().Get());
   }
   return s;
 }

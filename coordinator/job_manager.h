@@ -22,7 +22,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "common/search.h"
+#include "common/job/job.h"
+#include "common/search/search.h"
 #include "coordinator/store.h"
 #include "phaze/v1/service.pb.h"
 
@@ -97,6 +98,7 @@ class JobManager {
   struct Job {
     std::string id;
     std::string yaml;
+    JobSpec spec;
     v1::JobState state = v1::JOB_STATE_RUNNING;
     std::string error;
     int64_t seq = 0;
@@ -116,7 +118,6 @@ class JobManager {
   void MaybeFinishLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::unique_ptr<Job>> Build(const std::string& id, const std::string& yaml);
   absl::Status CheckCaps(const Job& job) const;
-  absl::Status CheckResult(const Job& job, const v1::CandidateResult& r) const;
   void AddResultLocked(Job& job, const v1::CandidateResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Touch(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <random>
 
-#include "coordinator/convert.h"
+#include "common/rpc/convert.h"
 #include "gtest/gtest.h"
 
 namespace phaze {

@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "common/status_macros.h"
+#include "common/base/status_macros.h"
 #include "coordinator/metrics.h"
 #include "coordinator/service.h"
 #include "coordinator/web.h"

@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "coordinator/job_manager.h"
-#include "coordinator/tls.h"
+#include "common/rpc/tls.h"
 
 namespace grpc {
 class Server;

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "coordinator/token.h"
+#include "common/rpc/token.h"
 
 namespace phaze {
 

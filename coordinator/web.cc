@@ -8,9 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/plot.h"
-#include "coordinator/convert.h"
-#include "coordinator/token.h"
+#include "common/report/plot.h"
+#include "common/rpc/convert.h"
+#include "common/rpc/token.h"
 
 namespace phaze {
 namespace {

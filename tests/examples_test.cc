@@ -3,8 +3,8 @@
 #include <sstream>
 #include <string>
 
-#include "common/evaluate.h"
-#include "common/job.h"
+#include "common/eval/eval.h"
+#include "common/job/job.h"
 #include "gtest/gtest.h"
 
 namespace phaze {

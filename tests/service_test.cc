@@ -24,8 +24,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/job.h"
-#include "common/search.h"
+#include "common/job/job.h"
+#include "common/search/search.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "phaze/v1/service.grpc.pb.h"
@@ -183,7 +183,7 @@ std::vector<int64_t> RemoteFront(v1::Coordinator::Stub& stub, const std::string&
 std::vector<int64_t> LocalFront() {
   const JobSpec job = *ParseJobYaml(kJob);
   auto evaluator = *Evaluator::Create(job);
-  const SearchState state = RunLocal(*evaluator, 2, nullptr);
+  const SearchState state = RunLocal(*evaluator, job.search, 2, nullptr);
   std::vector<int64_t> keys;
   for (const DesignPoint& p : state.front().Points()) {
     keys.push_back(p.candidate_index * 10000 + (job.hbm_bytes[p.hbm_index] >> 30) * 10 +

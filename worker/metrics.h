@@ -3,7 +3,7 @@
 #ifndef PHAZE_WORKER_METRICS_H_
 #define PHAZE_WORKER_METRICS_H_
 
-#include "common/evaluate.h"
+#include "common/eval/eval.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"

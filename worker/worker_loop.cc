@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/job.h"
-#include "common/mutex.h"
-#include "common/pareto.h"
-#include "coordinator/convert.h"
+#include "common/job/job.h"
+#include "common/base/mutex.h"
+#include "common/search/pareto.h"
+#include "common/rpc/convert.h"
 #include "grpcpp/grpcpp.h"
 #include "phaze/v1/service.grpc.pb.h"
 

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
-#include "common/evaluate.h"
+#include "common/eval/eval.h"
 #include "phaze/v1/phaze.pb.h"
 
 namespace grpc {

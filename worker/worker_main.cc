@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
-#include "coordinator/tls.h"
-#include "coordinator/token.h"
+#include "common/rpc/tls.h"
+#include "common/rpc/token.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"

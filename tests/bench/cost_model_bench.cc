@@ -3,10 +3,10 @@
 #include <cstdint>
 
 #include "benchmark/benchmark.h"
-#include "common/arch.h"
-#include "common/cost_model.h"
-#include "common/layer_graph.h"
-#include "common/model.h"
+#include "common/arch/arch.h"
+#include "common/cost/cost.h"
+#include "common/workload/layer_graph.h"
+#include "common/workload/model.h"
 
 namespace phaze {
 namespace {

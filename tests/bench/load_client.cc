@@ -24,7 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
-#include "coordinator/token.h"
+#include "common/rpc/token.h"
 #include "grpcpp/grpcpp.h"
 #include "phaze/v1/service.grpc.pb.h"
 

@@ -15,8 +15,8 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
-#include "common/job.h"
-#include "common/search.h"
+#include "common/job/job.h"
+#include "common/search/search.h"
 
 int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   auto evaluator = phaze::Evaluator::Create(*job);
   if (!evaluator.ok()) return 2;
   const auto start = std::chrono::steady_clock::now();
-  const phaze::SearchState state = phaze::RunLocal(**evaluator, threads, nullptr);
+  const phaze::SearchState state = phaze::RunLocal(**evaluator, job->search, threads, nullptr);
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const phaze::SearchStats& s = state.stats();

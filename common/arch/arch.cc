@@ -1,0 +1,253 @@
+#include "common/arch/arch.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <functional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace phaze {
+namespace {
+
+// Area of one TC MAC plus its 16-entry register file, and of one VC lane plus its 6-entry file
+// (reference section 3.3, fitted to the original's Accelergy output to 2e-13).
+constexpr double kTcMacAreaUm2 = 760.041386;
+constexpr double kVcLaneAreaUm2 = 759.823853;
+
+struct AreaPoint {
+  int64_t bytes;
+  double area_um2;
+};
+
+// CACTI areas of the per-core SRAM (1 KiB .. 1 MiB) and of the GLB (2 .. 128 MiB).
+constexpr std::array<AreaPoint, 11> kL2Table = {{{1 * kKiB, 6133.98},
+                                                 {2 * kKiB, 8248.43},
+                                                 {4 * kKiB, 12610.5},
+                                                 {8 * kKiB, 22139.9},
+                                                 {16 * kKiB, 38583.0},
+                                                 {32 * kKiB, 63338.4},
+                                                 {64 * kKiB, 115579},
+                                                 {128 * kKiB, 204764},
+                                                 {256 * kKiB, 446565},
+                                                 {512 * kKiB, 897890},
+                                                 {1024 * kKiB, 1634130}}};
+constexpr std::array<AreaPoint, 7> kGlbTable = {{{2 * kMiB, 3338220},
+                                                 {4 * kMiB, 6078640},
+                                                 {8 * kMiB, 11952400},
+                                                 {16 * kMiB, 23745200},
+                                                 {32 * kMiB, 46750900},
+                                                 {64 * kMiB, 88605700},
+                                                 {128 * kMiB, 175423000}}};
+
+// Exact at table entries; log-log interpolation between them and extrapolation from the nearest
+// two entries outside.
+template <size_t N>
+double Interpolate(const std::array<AreaPoint, N>& table, int64_t bytes) {
+  for (const AreaPoint& p : table) {
+    if (p.bytes == bytes) return p.area_um2;
+  }
+  size_t hi = 1;
+  while (hi + 1 < N && table[hi].bytes < bytes) ++hi;
+  const AreaPoint& a = table[hi - 1];
+  const AreaPoint& b = table[hi];
+  const double x = std::log(static_cast<double>(bytes));
+  const double xa = std::log(static_cast<double>(a.bytes));
+  const double xb = std::log(static_cast<double>(b.bytes));
+  const double ya = std::log(a.area_um2);
+  const double yb = std::log(b.area_um2);
+  return std::exp(ya + (yb - ya) * (x - xa) / (xb - xa));
+}
+
+void SortDescending(std::vector<int64_t>& v) {
+  std::sort(v.begin(), v.end(), std::greater<>());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+absl::Status CheckRange(const char* field, const std::vector<int64_t>& values, bool may_be_empty) {
+  if (values.empty() && !may_be_empty) {
+    return absl::InvalidArgumentError(absl::StrCat("space.", field, ": must not be empty"));
+  }
+  for (int64_t v : values) {
+    if (v <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("space.", field, ": values must be positive, got ", v));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int64_t Architecture::TcL2Bytes() const {
+  return std::max<int64_t>(kKiB, tc_width * tc_depth * 16);
+}
+int64_t Architecture::VcL2Bytes() const { return std::max<int64_t>(kKiB, vc_width * 16); }
+
+Architecture Architecture::WithChipParameters(const Architecture& shared) const {
+  Architecture a = *this;
+  a.clock_hz = shared.clock_hz;
+  a.hbm_bandwidth_bytes_per_s = shared.hbm_bandwidth_bytes_per_s;
+  a.glb_bandwidth_bytes_per_s = shared.glb_bandwidth_bytes_per_s;
+  a.link_bandwidth_bytes_per_s = shared.link_bandwidth_bytes_per_s;
+  a.link_latency_s = shared.link_latency_s;
+  return a;
+}
+
+std::string Architecture::Describe() const {
+  return absl::StrFormat("%dx%dx%d tc, %dx%d vc, %d MiB glb", num_tc, tc_width, tc_depth, num_vc,
+                         vc_width, glb_bytes / kMiB);
+}
+
+absl::Status ValidateArchitecture(const Architecture& a) {
+  for (const auto& [field, value] :
+       std::vector<std::pair<const char*, int64_t>>{{"num_tc", a.num_tc},
+                                                    {"tc_width", a.tc_width},
+                                                    {"tc_depth", a.tc_depth},
+                                                    {"num_vc", a.num_vc},
+                                                    {"vc_width", a.vc_width},
+                                                    {"glb_mib", a.glb_bytes}}) {
+    if (value <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("architecture.", field, ": must be positive, got ", value));
+    }
+  }
+  for (const auto& [field, value] : std::vector<std::pair<const char*, double>>{
+           {"clock_ghz", a.clock_hz},
+           {"hbm_bandwidth_gbps", a.hbm_bandwidth_bytes_per_s},
+           {"link_bandwidth_gbps", a.link_bandwidth_bytes_per_s}}) {
+    if (!(value > 0) || !std::isfinite(value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("architecture.", field, ": must be a positive number"));
+    }
+  }
+  if (!(a.glb_bandwidth_bytes_per_s >= 0) || !(a.link_latency_s >= 0)) {
+    return absl::InvalidArgumentError(
+        "architecture: glb_bandwidth_gbps and link_latency_us must not be negative");
+  }
+  if (a.hbm_bytes < 0) {
+    return absl::InvalidArgumentError("architecture.hbm_gb: must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+double L2AreaUm2(int64_t bytes) { return Interpolate(kL2Table, bytes); }
+double GlbAreaUm2(int64_t bytes) { return Interpolate(kGlbTable, bytes); }
+
+double AreaUm2(const Architecture& a) {
+  const double tc =
+      static_cast<double>(a.num_tc) *
+      (static_cast<double>(a.tc_width * a.tc_depth) * kTcMacAreaUm2 + L2AreaUm2(a.TcL2Bytes()));
+  const double vc = static_cast<double>(a.num_vc) *
+                    (static_cast<double>(a.vc_width) * kVcLaneAreaUm2 + L2AreaUm2(a.VcL2Bytes()));
+  return tc + vc + GlbAreaUm2(a.glb_bytes);
+}
+
+absl::StatusOr<Architecture> FindPreset(const std::string& name) {
+  if (name == "tpuv4") {
+    Architecture a;
+    a.name = "tpuv4";
+    a.num_tc = 8;
+    a.tc_width = 128;
+    a.tc_depth = 128;
+    a.num_vc = 2;
+    a.vc_width = 128;
+    a.glb_bytes = 128 * kMiB;
+    return a;
+  }
+  return absl::NotFoundError(absl::StrCat("unknown architecture preset '", name,
+                                          "'; presets: ", absl::StrJoin(PresetNames(), ", ")));
+}
+
+std::vector<std::string> PresetNames() { return {"tpuv4"}; }
+
+std::vector<int64_t> PowersOfTwo(int64_t lo, int64_t hi) {
+  std::vector<int64_t> v;
+  for (int64_t x = 1; x <= hi; x *= 2) {
+    if (x >= lo) v.push_back(x);
+  }
+  return v;
+}
+
+ArchSpaceSpec OriginalSpaceSpec() {
+  ArchSpaceSpec s;
+  s.num_tc = PowersOfTwo(1, 4096);
+  s.num_vc = PowersOfTwo(1, 4096);
+  s.tc_width = PowersOfTwo(2, 256);
+  s.tc_depth = PowersOfTwo(2, 256);
+  for (int64_t mib : PowersOfTwo(2, 128)) s.glb_bytes.push_back(mib * kMiB);
+  s.max_area_um2 = AreaUm2(*FindPreset("tpuv4"));
+  s.min_area_fraction = 0.3;
+  s.single_core_min_area_fraction = 0.0;
+  return s;
+}
+
+absl::Status ValidateSpaceSpec(const ArchSpaceSpec& s) {
+  if (absl::Status st = CheckRange("num_tc", s.num_tc, false); !st.ok()) return st;
+  if (absl::Status st = CheckRange("num_vc", s.num_vc, false); !st.ok()) return st;
+  if (absl::Status st = CheckRange("tc_width", s.tc_width, false); !st.ok()) return st;
+  if (absl::Status st = CheckRange("tc_depth", s.tc_depth, false); !st.ok()) return st;
+  if (absl::Status st = CheckRange("vc_width", s.vc_width, true); !st.ok()) return st;
+  if (absl::Status st = CheckRange("glb_mib", s.glb_bytes, false); !st.ok()) return st;
+  if (!(s.max_area_um2 > 0)) {
+    return absl::InvalidArgumentError("space.max_area_mm2: must be positive");
+  }
+  if (s.min_area_fraction < 0 || s.min_area_fraction > 1 || s.single_core_min_area_fraction < 0 ||
+      s.single_core_min_area_fraction > 1) {
+    return absl::InvalidArgumentError(
+        "space.min_area_fraction / single_core_min_area_fraction: must lie in [0, 1]");
+  }
+  Architecture probe = s.base;
+  probe.num_tc = probe.num_vc = probe.tc_width = probe.tc_depth = probe.vc_width = 1;
+  probe.glb_bytes = 1;
+  return ValidateArchitecture(probe);
+}
+
+ArchSpace::ArchSpace(ArchSpaceSpec spec) : spec_(std::move(spec)) {
+  for (auto* v : {&spec_.num_tc, &spec_.num_vc, &spec_.tc_width, &spec_.tc_depth, &spec_.vc_width,
+                  &spec_.glb_bytes}) {
+    SortDescending(*v);
+  }
+  size_ = static_cast<int64_t>(spec_.num_tc.size() * spec_.num_vc.size() * spec_.tc_width.size() *
+                               spec_.tc_depth.size() * std::max<size_t>(1, spec_.vc_width.size()) *
+                               spec_.glb_bytes.size());
+}
+
+ArchCandidate ArchSpace::At(int64_t index) const {
+  // Mixed radix, GLB fastest, then vc_width (if free), depth, width, num_vc, num_tc.
+  int64_t rest = index;
+  auto take = [&rest](const std::vector<int64_t>& values) {
+    const int64_t n = static_cast<int64_t>(values.size());
+    const int64_t v = values[static_cast<size_t>(rest % n)];
+    rest /= n;
+    return v;
+  };
+  ArchCandidate c;
+  c.index = index;
+  c.arch = spec_.base;
+  c.arch.name.clear();
+  c.arch.glb_bytes = take(spec_.glb_bytes);
+  const int64_t vc_width = spec_.vc_width.empty() ? 0 : take(spec_.vc_width);
+  c.arch.tc_depth = take(spec_.tc_depth);
+  c.arch.tc_width = take(spec_.tc_width);
+  c.arch.num_vc = take(spec_.num_vc);
+  c.arch.num_tc = take(spec_.num_tc);
+  c.arch.vc_width = spec_.vc_width.empty() ? c.arch.tc_width : vc_width;
+  c.area_um2 = AreaUm2(c.arch);
+  const bool single = c.arch.num_tc == 1 || c.arch.num_vc == 1;
+  const double lo =
+      (single ? spec_.single_core_min_area_fraction : spec_.min_area_fraction) * spec_.max_area_um2;
+  c.valid = c.area_um2 >= lo && c.area_um2 <= spec_.max_area_um2;
+  return c;
+}
+
+int64_t ArchSpace::CountValid() const {
+  int64_t valid = 0;
+  for (int64_t i = 0; i < size_; ++i) valid += At(i).valid ? 1 : 0;
+  return valid;
+}
+
+}  // namespace phaze

@@ -1,0 +1,139 @@
+// Accelerator architectures, the original PHAZE area model, and the architecture space as an
+// index space.
+//
+// An Architecture is one chip: tensor cores (systolic arrays), vector cores, a shared on-chip
+// buffer (GLB), HBM, clock and the device link. The ArchSpace enumerates the cartesian product of
+// the job's ranges in a fixed order (num_tc, num_vc, width, depth, GLB, each descending, as the
+// original's cores.json), so index i always means the same chip and a shard is a range [lo, hi).
+// Validity is the original's area window.
+//
+//   ArchSpace space(OriginalSpaceSpec());
+//   for (int64_t i = 0; i < space.Size(); ++i) {
+//     ArchCandidate c = space.At(i);
+//     if (c.valid) Evaluate(c.arch);
+//   }
+#ifndef PHAZE_COMMON_ARCH_ARCH_H_
+#define PHAZE_COMMON_ARCH_ARCH_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace phaze {
+
+inline constexpr int64_t kKiB = 1024;
+inline constexpr int64_t kMiB = 1024 * kKiB;
+inline constexpr int64_t kGiB = 1024 * kMiB;
+
+// Defaults for what the original left implicit. SI units.
+struct ChipDefaults {
+  static constexpr double kClockHz = 1.05e9;  // the original's 1.05 GHz
+  // TPUv4's HBM2 bandwidth (Jouppi et al. 2023: 1,200 GB/s), shared by every chip of the space.
+  static constexpr double kHbmBandwidthBytesPerS = 1.2e12;
+  // The original's device link: 4 GiB/s ("PCIe 3.0"), kept so results compare with the paper.
+  static constexpr double kLinkBandwidthBytesPerS = 4.0 * 1024 * 1024 * 1024;
+  static constexpr double kLinkLatencyS = 1e-6;  // per ring step (alpha); the original had none
+};
+
+struct Architecture {
+  std::string name;       // preset name, or empty for a point of a space
+  int64_t num_tc = 0;     // tensor cores (systolic arrays)
+  int64_t tc_width = 0;   // array rows X (reduction dimension of a GEMM maps here)
+  int64_t tc_depth = 0;   // array columns Y (output features map here)
+  int64_t num_vc = 0;     // vector cores
+  int64_t vc_width = 0;   // lanes per vector core
+  int64_t glb_bytes = 0;  // shared on-chip buffer
+  int64_t hbm_bytes = 0;  // HBM capacity; evaluations sweep the job's list
+  double clock_hz = ChipDefaults::kClockHz;
+  double hbm_bandwidth_bytes_per_s = ChipDefaults::kHbmBandwidthBytesPerS;
+  // Chip-wide GLB bandwidth. 0 means one port of (width + depth) words per cycle per tensor core
+  // (and lanes words per cycle per vector core), i.e. the bandwidth grows with the cores it feeds.
+  double glb_bandwidth_bytes_per_s = 0;
+  double link_bandwidth_bytes_per_s = ChipDefaults::kLinkBandwidthBytesPerS;
+  double link_latency_s = ChipDefaults::kLinkLatencyS;
+
+  int64_t TcMacs() const { return num_tc * tc_width * tc_depth; }
+  int64_t VcLanes() const { return num_vc * vc_width; }
+  double PeakFlopsPerS() const { return 2.0 * static_cast<double>(TcMacs()) * clock_hz; }
+  // The per-core SRAM the original derives: max(1 KiB, 16 B per PE).
+  int64_t TcL2Bytes() const;
+  int64_t VcL2Bytes() const;
+  // "8x128x128 tc, 2x128 vc, 128 MiB glb".
+  std::string Describe() const;
+  // This chip's cores and buffer with `shared`'s clock, bandwidths and link: how a preset or a
+  // point of a space takes the job's chip-wide parameters.
+  Architecture WithChipParameters(const Architecture& shared) const;
+};
+
+// kInvalidArgument naming the field if a size is not positive or a bandwidth not finite > 0.
+absl::Status ValidateArchitecture(const Architecture& arch);
+
+// The original's area model (reference section 3.3), in square micrometres. Per-core SRAM and GLB
+// areas come from the CACTI tables the original shipped; sizes between table entries are
+// interpolated log-log.
+double AreaUm2(const Architecture& arch);
+double L2AreaUm2(int64_t bytes);
+double GlbAreaUm2(int64_t bytes);
+
+// Named presets. "tpuv4": the paper's TPUv4-like baseline (8 TC x 128x128, 2 VC x 128 lanes,
+// 128 MiB GLB, 1.05 GHz, 1.2 TB/s HBM).
+absl::StatusOr<Architecture> FindPreset(const std::string& name);
+std::vector<std::string> PresetNames();
+
+// The ranges of a design space and its validity window.
+struct ArchSpaceSpec {
+  std::vector<int64_t> num_tc;
+  std::vector<int64_t> num_vc;
+  std::vector<int64_t> tc_width;
+  std::vector<int64_t> tc_depth;
+  std::vector<int64_t> vc_width;  // empty: tied to tc_width, as in the original
+  std::vector<int64_t> glb_bytes;
+  // Area window: valid iff lo <= area <= max_area_um2, where lo = min_area_fraction * max_area_um2
+  // except for chips with a single tensor or vector core, whose lo is
+  // single_core_min_area_fraction * max_area_um2 (the original: 0.3 and 0).
+  double max_area_um2 = 0;
+  double min_area_fraction = 0.3;
+  double single_core_min_area_fraction = 0.0;
+  Architecture base;  // clock, bandwidths and link shared by every point
+};
+
+// The original's space: num_tc, num_vc in 1..4096, width, depth in 2..256 (powers of two),
+// vc_width tied to width, GLB 2..128 MiB, area budget = the TPUv4-like chip.
+ArchSpaceSpec OriginalSpaceSpec();
+
+absl::Status ValidateSpaceSpec(const ArchSpaceSpec& spec);
+
+struct ArchCandidate {
+  int64_t index = 0;
+  Architecture arch;
+  double area_um2 = 0;
+  bool valid = false;
+};
+
+class ArchSpace {
+ public:
+  // `spec` must have passed ValidateSpaceSpec.
+  explicit ArchSpace(ArchSpaceSpec spec);
+
+  int64_t Size() const { return size_; }
+  // 0 <= index < Size().
+  ArchCandidate At(int64_t index) const;
+  // Counts valid points by scanning the whole space (O(Size())).
+  int64_t CountValid() const;
+  const ArchSpaceSpec& spec() const { return spec_; }
+
+ private:
+  ArchSpaceSpec spec_;  // every range sorted descending
+  int64_t size_ = 0;
+};
+
+// Parses "4096", "2", ... style values are handled by the job parser; helpers for ranges:
+// powers of two from lo to hi inclusive.
+std::vector<int64_t> PowersOfTwo(int64_t lo, int64_t hi);
+
+}  // namespace phaze
+
+#endif  // PHAZE_COMMON_ARCH_ARCH_H_

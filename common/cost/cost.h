@@ -1,0 +1,87 @@
+// Operator cost model: latency on one core and on all cores of its kind, and energy.
+//
+// Tensor-core GEMMs use a tiled weight-stationary systolic-array model bounded by compute (with
+// the utilisation lost when dimensions do not fill the array) and by the traffic of each memory
+// level (core port, GLB, HBM) over its bandwidth. Vector ops use lanes, per-element cycle costs
+// and their memory traffic. All-reduces use an alpha-beta ring on the device link. SI units
+// throughout: seconds, bytes, joules.
+//
+// Two modes:
+//  - kImproved (default): per-core port bandwidth, explicit GLB and HBM bandwidths, the HBM
+//    traffic set by how well the GLB captures reuse; a single-core operator gets its fair share
+//    (1/cores) of the shared GLB and HBM bandwidth, so a schedule of concurrent single-core
+//    operators never oversubscribes memory.
+//  - kCompat: the original's Sunstone-like mapper with chip-wide bandwidths of 64/256/128 words per
+//    cycle (reg-L1 / L1-GLB / GLB-DRAM), divisor-only spatial unrolling, and the original's
+//    vector-core cycle table without a memory term (reference sections 4.2-4.4).
+//
+//   OpCost c = CostOperator(op, arch, CostOptions{});
+//   c.single_core_s; c.all_cores_s; c.energy_j;
+#ifndef PHAZE_COMMON_COST_COST_H_
+#define PHAZE_COMMON_COST_COST_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "common/arch/arch.h"
+#include "common/workload/layer_graph.h"
+
+namespace phaze {
+
+enum class CostMode { kImproved, kCompat };
+
+// Energy per event. Defaults are order-of-magnitude figures for 16-bit arithmetic in a recent
+// node (Horowitz, ISSCC 2014, scaled): they rank designs, they do not sign off silicon.
+struct EnergyModel {
+  double mac_j = 0.5e-12;        // one 16-bit multiply-accumulate
+  double vector_op_j = 0.3e-12;  // one lane operation on a vector core
+  double glb_byte_j = 1.0e-12;   // one byte read or written in the shared GLB
+  double hbm_byte_j = 30e-12;    // one byte of HBM traffic (about 3.9 pJ/bit for HBM2)
+  double link_byte_j = 10e-12;   // one byte sent over the device link
+};
+
+struct CostOptions {
+  CostMode mode = CostMode::kImproved;
+  EnergyModel energy;
+};
+
+struct OpCost {
+  double single_core_s = 0;  // L_1: on one core of its kind
+  double all_cores_s = 0;    // L_io: intra-operator parallel over every core of its kind
+  double energy_j = 0;       // energy of one execution (the same for either mapping)
+};
+
+// Cost of one operator. `arch` must be valid (ValidateArchitecture).
+OpCost CostOperator(const Operator& op, const Architecture& arch, const CostOptions& options);
+
+// Costs of every operator of a graph, in the same order.
+std::vector<OpCost> CostOperators(const std::vector<Operator>& ops, const Architecture& arch,
+                                  const CostOptions& options);
+
+// Building blocks, exposed for tests and the benchmark.
+//
+// Cycles of a GEMM on `cores` tensor cores in improved mode, with the bandwidths given in bytes
+// per cycle for the whole group of cores.
+struct GemmBreakdown {
+  double compute_cycles = 0;
+  double glb_bytes = 0;  // traffic between the GLB and the cores
+  double hbm_bytes = 0;  // traffic between HBM and the GLB
+  double cycles = 0;     // the binding bound
+};
+GemmBreakdown ImprovedGemm(const GemmShape& g, bool weight_operand, int64_t cores,
+                           const Architecture& arch, double glb_bytes_per_cycle,
+                           double hbm_bytes_per_cycle);
+
+// Cycles of a GEMM on `cores` cores in compat mode (reference 4.3 "compat mode").
+double CompatGemmCycles(int64_t rows, int64_t reduction, int64_t cols, int64_t cores,
+                        int64_t array_x, int64_t array_y, int64_t l1_words, int64_t glb_words);
+
+// Ring all-reduce time: 2(t-1)/t * bytes / bandwidth + 2(t-1) * latency.
+double RingAllReduceS(int64_t bytes, int64_t ranks, double bandwidth_bytes_per_s, double latency_s);
+
+// Cycles per element of a vector function (forward or backward) in the given mode.
+double VectorCyclesPerElement(VectorFn fn, Direction direction, CostMode mode);
+
+}  // namespace phaze
+
+#endif  // PHAZE_COMMON_COST_COST_H_

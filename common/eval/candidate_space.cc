@@ -1,0 +1,32 @@
+#include "common/eval/candidate_space.h"
+
+namespace phaze {
+
+CandidateSpace::CandidateSpace(const EvaluationSpec& spec)
+    : fixed_(spec.fixed_architectures), micro_batch_sizes_(spec.training.micro_batch_sizes) {
+  if (spec.space.has_value()) space_.emplace(*spec.space);
+}
+
+int64_t CandidateSpace::NumArchitectures() const {
+  return space_.has_value() ? space_->Size() : static_cast<int64_t>(fixed_.size());
+}
+
+ArchCandidate CandidateSpace::Architecture(int64_t arch_index) const {
+  if (space_.has_value()) return space_->At(arch_index);
+  ArchCandidate c;
+  c.index = arch_index;
+  c.arch = fixed_[static_cast<size_t>(arch_index)];
+  c.area_um2 = AreaUm2(c.arch);
+  c.valid = true;
+  return c;
+}
+
+Candidate CandidateSpace::At(int64_t candidate) const {
+  Candidate c;
+  c.index = candidate;
+  c.micro_batch = MicroBatchOf(candidate);
+  c.arch = Architecture(ArchIndexOf(candidate));
+  return c;
+}
+
+}  // namespace phaze

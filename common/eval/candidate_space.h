@@ -1,0 +1,57 @@
+// The candidates of an evaluation as one index space: candidate i is (architecture i / M,
+// micro-batch size i % M) for the M micro-batch sizes of the spec, over the architectures of the
+// spec's space or its fixed list. All candidate-index arithmetic lives here, so a shard is a range
+// of indices and a retried shard replays exactly.
+//
+//   CandidateSpace space(spec);
+//   for (int64_t i = 0; i < space.Size(); ++i) {
+//     const Candidate c = space.At(i);   // c.arch.valid: inside the area window
+//   }
+#ifndef PHAZE_COMMON_EVAL_CANDIDATE_SPACE_H_
+#define PHAZE_COMMON_EVAL_CANDIDATE_SPACE_H_
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "common/arch/arch.h"
+#include "common/eval/spec.h"
+
+namespace phaze {
+
+struct Candidate {
+  int64_t index = 0;
+  int64_t micro_batch = 0;
+  ArchCandidate arch;  // arch.index is the architecture index
+};
+
+// Cheap to copy; thread-compatible (const methods are safe to call concurrently).
+class CandidateSpace {
+ public:
+  explicit CandidateSpace(const EvaluationSpec& spec);
+
+  int64_t Size() const { return NumArchitectures() * NumMicroBatches(); }
+  int64_t NumArchitectures() const;
+  int64_t NumMicroBatches() const { return static_cast<int64_t>(micro_batch_sizes_.size()); }
+
+  // 0 <= candidate < Size().
+  Candidate At(int64_t candidate) const;
+  int64_t ArchIndexOf(int64_t candidate) const { return candidate / NumMicroBatches(); }
+  int64_t MicroBatchOf(int64_t candidate) const {
+    return micro_batch_sizes_[static_cast<size_t>(candidate % NumMicroBatches())];
+  }
+  int64_t CandidateOf(int64_t arch_index, int64_t micro_batch_index) const {
+    return arch_index * NumMicroBatches() + micro_batch_index;
+  }
+  // 0 <= arch_index < NumArchitectures(); `valid` is false outside the area window.
+  ArchCandidate Architecture(int64_t arch_index) const;
+
+ private:
+  std::optional<ArchSpace> space_;
+  std::vector<phaze::Architecture> fixed_;
+  std::vector<int64_t> micro_batch_sizes_;
+};
+
+}  // namespace phaze
+
+#endif  // PHAZE_COMMON_EVAL_CANDIDATE_SPACE_H_

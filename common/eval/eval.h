@@ -1,0 +1,122 @@
+// One evaluation: (workload, architecture, micro-batch) -> for every HBM size and recompute mode,
+// the best placement (and the job's fixed strategy), with the architecture's area and energy.
+//
+// Layer schedules are solved once per (t, layer, direction) and reused across HBM sizes and
+// recompute modes; a shared ScheduleCache also reuses them across architectures whose latencies
+// coincide.
+//
+//   PHAZE_ASSIGN_OR_RETURN(auto evaluator, Evaluator::Create(spec));
+//   CbcBackend cbc;
+//   ScheduleCache cache;
+//   PHAZE_ASSIGN_OR_RETURN(EvaluationResult r, evaluator->Evaluate(index, cbc, &cache));
+#ifndef PHAZE_COMMON_EVAL_EVAL_H_
+#define PHAZE_COMMON_EVAL_EVAL_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/eval/candidate_space.h"
+#include "common/eval/spec.h"
+#include "common/place/place.h"
+#include "common/sched/sched.h"
+#include "common/workload/layer_graph.h"
+
+namespace phaze {
+
+struct IlpStats {
+  int64_t layers = 0;             // layer schedules requested
+  int64_t built = 0;              // MILPs built and handed to the solver
+  int64_t skipped_by_bounds = 0;  // bounds met within the gap: no MILP
+  int64_t cache_hits = 0;
+  int64_t skipped_by_dominance = 0;  // bounds apart, but the width cannot be chosen: no MILP
+  int64_t time_outs = 0;
+  double sum_gap = 0;
+  double max_gap = 0;
+  double solve_s = 0;  // as reported by the solver
+  sched::SolveStatus worst = sched::SolveStatus::kOptimal;
+  void Add(const sched::Schedule& s);
+  void Merge(const IlpStats& other);
+};
+
+struct PointResult {
+  int64_t hbm_bytes = 0;
+  bool recompute = false;
+  place::Placement search;
+  bool has_fixed = false;
+  place::Placement fixed;
+};
+
+struct EvaluationResult {
+  int64_t candidate_index = 0;
+  int64_t arch_index = 0;
+  int64_t micro_batch = 0;
+  Architecture arch;
+  double area_um2 = 0;
+  bool valid = false;               // inside the area window; invalid points are not evaluated
+  bool pruned = false;              // skipped by bounds (pruned search); no points
+  std::vector<PointResult> points;  // HBM-major, then recompute, in the job's order
+  IlpStats ilp;
+  bool AnyFeasible() const;
+};
+
+class Evaluator {
+ public:
+  // Builds every (micro-batch, t) operator graph once. kInvalidArgument if the job's model does
+  // not admit its micro-batch sizes or tensor widths.
+  static absl::StatusOr<std::unique_ptr<Evaluator>> Create(const EvaluationSpec& spec);
+
+  // Candidates are numbered arch_index * |micro_batch_sizes| + micro-batch index (see
+  // CandidateSpace).
+  int64_t NumCandidates() const { return space_.Size(); }
+  const EvaluationSpec& spec() const { return spec_; }
+  const CandidateSpace& space() const { return space_; }
+
+  // Thread-safe; `cache` may be null. Outcomes (infeasible, time-outs) are data on the result.
+  //
+  // `can_skip` (may be empty) lets a pruned search stop early: after the cheap bound pass it is
+  // asked, with an upper bound on throughput (samples/s), the exact area (um^2) and a lower bound
+  // on energy per sample (J), whether some known design already beats anything this candidate
+  // could reach; if it answers true for every HBM size and recompute mode, no MILP is solved and
+  // the result comes back with `pruned` set and no points.
+  using SkipTest =
+      std::function<bool(double throughput_upper, double area_um2, double energy_lower)>;
+  absl::StatusOr<EvaluationResult> Evaluate(int64_t candidate, sched::SchedulerBackend& backend,
+                                            sched::ScheduleCache* cache,
+                                            const SkipTest& can_skip = {}) const;
+
+  // Upper bound on the throughput any placement on this chip can reach: every device at its peak
+  // tensor-core rate on the model's GEMM work.
+  double ThroughputUpperBound(const Architecture& arch, int64_t micro_batch) const;
+  // Lower bound on energy per sample: the GEMM MACs alone.
+  double EnergyLowerBound(int64_t micro_batch) const;
+
+  // The chip alone, without placement: one micro-batch through every layer of the model,
+  // forward and backward, at tensor width 1, each layer by its list schedule (no MILP), and the
+  // energy of that work. For decoupled (Spotlight-style) baselines that choose a chip for
+  // single-accelerator latency and place it afterwards.
+  struct SingleDevice {
+    double latency_s = 0;
+    double energy_j = 0;
+  };
+  absl::StatusOr<SingleDevice> SingleDeviceCost(const Architecture& arch, int64_t micro_batch,
+                                                sched::ScheduleCache* cache) const;
+
+ private:
+  explicit Evaluator(const EvaluationSpec& spec);
+  EvaluationSpec spec_;
+  CandidateSpace space_;
+  GraphOptions graph_options_;
+  // (micro-batch, t) -> graph
+  std::map<std::pair<int64_t, int64_t>, ModelGraph> graphs_;
+  std::vector<int64_t> widths_;
+};
+
+}  // namespace phaze
+
+#endif  // PHAZE_COMMON_EVAL_EVAL_H_

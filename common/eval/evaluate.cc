@@ -1,0 +1,395 @@
+#include "common/eval/eval.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/cost/cost.h"
+#include "common/base/status_macros.h"
+
+namespace phaze {
+namespace {
+
+int Severity(sched::SolveStatus s) {
+  switch (s) {
+    case sched::SolveStatus::kOptimal: return 0;
+    case sched::SolveStatus::kFeasible: return 1;
+    case sched::SolveStatus::kNoSolution: return 2;
+    case sched::SolveStatus::kInfeasible: return 3;
+  }
+  return 3;
+}
+
+sched::Problem ToProblem(const std::vector<Operator>& ops, const std::vector<OpCost>& costs,
+                         const Architecture& arch) {
+  sched::Problem p;
+  p.num_tc = arch.num_tc;
+  p.num_vc = arch.num_vc;
+  p.tasks.reserve(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    sched::Task t;
+    t.engine = ops[i].engine();
+    t.single_core_s = costs[i].single_core_s;
+    t.all_cores_s = costs[i].all_cores_s;
+    t.deps = ops[i].deps;
+    p.tasks.push_back(std::move(t));
+  }
+  return p;
+}
+
+double SumEnergy(const std::vector<OpCost>& costs) {
+  double e = 0;
+  for (const OpCost& c : costs) e += c.energy_j;
+  return e;
+}
+
+int64_t GemmMacs(const LayerGraph& layer) {
+  int64_t macs = 0;
+  for (const auto* ops : {&layer.forward, &layer.backward}) {
+    for (const Operator& op : *ops) {
+      if (op.kind == OpKind::kGemm) macs += op.gemm.Macs();
+    }
+  }
+  return macs;
+}
+
+}  // namespace
+
+void IlpStats::Add(const sched::Schedule& s) {
+  ++layers;
+  if (s.from_cache) {
+    ++cache_hits;
+  } else if (s.mip_built) {
+    ++built;
+    solve_s += s.solve_s;
+  } else {
+    ++skipped_by_bounds;
+  }
+  if (s.hit_time_limit && !s.from_cache) ++time_outs;
+  sum_gap += s.gap;
+  max_gap = std::max(max_gap, s.gap);
+  if (Severity(s.status) > Severity(worst)) worst = s.status;
+}
+
+void IlpStats::Merge(const IlpStats& o) {
+  layers += o.layers;
+  built += o.built;
+  skipped_by_bounds += o.skipped_by_bounds;
+  cache_hits += o.cache_hits;
+  time_outs += o.time_outs;
+  skipped_by_dominance += o.skipped_by_dominance;
+  sum_gap += o.sum_gap;
+  max_gap = std::max(max_gap, o.max_gap);
+  solve_s += o.solve_s;
+  if (Severity(o.worst) > Severity(worst)) worst = o.worst;
+}
+
+bool EvaluationResult::AnyFeasible() const {
+  for (const PointResult& p : points) {
+    if (p.search.feasible) return true;
+  }
+  return false;
+}
+
+Evaluator::Evaluator(const EvaluationSpec& spec) : spec_(spec), space_(spec) {
+  graph_options_.compat_backward = spec.compat_backward;
+}
+
+absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluationSpec& job) {
+  std::unique_ptr<Evaluator> e(new Evaluator(job));
+  const int64_t max_t = std::min(job.training.max_tensor_width, job.training.accelerators);
+  e->widths_ = AllowedTensorWidths(job.model, max_t);
+  if (e->widths_.empty()) {
+    return absl::InvalidArgumentError("training.max_tensor_width: allows no tensor width");
+  }
+  for (int64_t mbs : job.training.micro_batch_sizes) {
+    for (int64_t t : e->widths_) {
+      absl::StatusOr<ModelGraph> g = BuildModelGraph(job.model, mbs, t, e->graph_options_);
+      if (!g.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("training.micro_batch_sizes: ", g.status().message()));
+      }
+      e->graphs_.emplace(std::make_pair(mbs, t), *std::move(g));
+    }
+  }
+  return e;
+}
+
+absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
+                                                     sched::SchedulerBackend& backend,
+                                                     sched::ScheduleCache* cache,
+                                                     const SkipTest& can_skip) const {
+  if (candidate < 0 || candidate >= NumCandidates()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("candidate ", candidate, " outside [0, ", NumCandidates(), ")"));
+  }
+  const Candidate cand = space_.At(candidate);
+  const ArchCandidate& arch = cand.arch;
+  EvaluationResult r;
+  r.candidate_index = candidate;
+  r.arch_index = arch.index;
+  r.micro_batch = cand.micro_batch;
+  r.arch = arch.arch;
+  r.area_um2 = arch.area_um2;
+  r.valid = arch.valid;
+  if (!arch.valid) return r;
+
+  sched::SolveOptions solve;
+  solve.time_limit_s = spec_.solver.time_limit_s;
+  solve.relative_gap = spec_.solver.relative_gap;
+  solve.max_nodes = spec_.solver.max_nodes;
+
+  // Pass 1: bounds for every layer schedule of every width (list schedule and lower bound).
+  struct LayerWork {
+    sched::Problem problem[2];  // forward, backward
+    sched::Schedule bound[2];
+    double energy_j[2] = {0, 0};
+    const LayerGraph* graph = nullptr;
+  };
+  struct Width {
+    int64_t t = 0;
+    int64_t num_blocks = 0;
+    LayerWork layers[3];  // embedding, block, head
+    bool schedulable = true;
+  };
+  std::vector<Width> widths;
+  for (int64_t t : widths_) {
+    const ModelGraph& g = graphs_.at({r.micro_batch, t});
+    Width w;
+    w.t = t;
+    w.num_blocks = g.num_blocks;
+    const LayerGraph* layers[3] = {&g.embedding, &g.block, &g.head};
+    for (int l = 0; l < 3; ++l) {
+      LayerWork& lw = w.layers[l];
+      lw.graph = layers[l];
+      const std::vector<Operator>* dirs[2] = {&layers[l]->forward, &layers[l]->backward};
+      for (int d = 0; d < 2; ++d) {
+        const std::vector<OpCost> costs = CostOperators(*dirs[d], r.arch, spec_.cost);
+        lw.problem[d] = ToProblem(*dirs[d], costs, r.arch);
+        PHAZE_RETURN_IF_ERROR(sched::ValidateProblem(lw.problem[d]));
+        lw.bound[d] = sched::BoundLayer(lw.problem[d], solve, cache);
+        lw.energy_j[d] = SumEnergy(costs);
+        if (lw.bound[d].status == sched::SolveStatus::kInfeasible) w.schedulable = false;
+      }
+    }
+    if (w.schedulable) widths.push_back(std::move(w));
+  }
+
+  auto make_chain = [](const Width& w, bool optimistic) {
+    place::LayerCost per_layer[3];
+    for (int l = 0; l < 3; ++l) {
+      const LayerWork& lw = w.layers[l];
+      place::LayerCost& c = per_layer[l];
+      c.fwd_s = optimistic ? lw.bound[0].lower_bound_s : lw.bound[0].makespan_s;
+      c.bwd_s = optimistic ? lw.bound[1].lower_bound_s : lw.bound[1].makespan_s;
+      c.fwd_energy_j = lw.energy_j[0];
+      c.bwd_energy_j = lw.energy_j[1];
+      c.param_bytes = lw.graph->param_bytes;
+      c.tied_param_bytes = lw.graph->tied_param_bytes;
+      c.stash_bytes = lw.graph->stash_bytes;
+      c.input_bytes = lw.graph->input_bytes;
+      c.output_bytes = lw.graph->output_bytes;
+    }
+    place::Chain chain;
+    chain.tensor_width = w.t;
+    chain.layers.reserve(static_cast<size_t>(w.num_blocks) + 2);
+    chain.layers.push_back(per_layer[0]);
+    for (int64_t b = 0; b < w.num_blocks; ++b) chain.layers.push_back(per_layer[1]);
+    chain.layers.push_back(per_layer[2]);
+    return chain;
+  };
+  auto input_for = [&](std::vector<place::Chain> chains, int64_t hbm, bool recompute) {
+    place::PlacementInput in;
+    in.chains = std::move(chains);
+    in.accelerators = spec_.training.accelerators;
+    in.global_batch = spec_.training.global_batch;
+    in.micro_batch = r.micro_batch;
+    in.optimizer = spec_.training.optimizer;
+    in.recompute = recompute;
+    in.hbm_bytes = hbm;
+    in.link_bandwidth_bytes_per_s = r.arch.link_bandwidth_bytes_per_s;
+    in.link_latency_s = r.arch.link_latency_s;
+    return in;
+  };
+
+  // Pruned search: stop here if nothing this candidate could reach would make the front.
+  if (can_skip && !widths.empty()) {
+    std::vector<place::Chain> optimistic;
+    double energy_lower = std::numeric_limits<double>::infinity();
+    for (const Width& w : widths) {
+      optimistic.push_back(make_chain(w, true));
+      double e = 0;
+      for (const place::LayerCost& c : optimistic.back().layers)
+        e += c.fwd_energy_j + c.bwd_energy_j;
+      energy_lower =
+          std::min(energy_lower, e * static_cast<double>(w.t) / static_cast<double>(r.micro_batch));
+    }
+    bool all_dominated = true;
+    for (int64_t hbm : spec_.hbm_bytes) {
+      for (bool recompute : spec_.training.recompute) {
+        const place::Placement a = place::Place(input_for(optimistic, hbm, recompute));
+        if (a.feasible && !can_skip(a.throughput_samples_per_s, r.area_um2, energy_lower)) {
+          all_dominated = false;
+        }
+      }
+    }
+    if (all_dominated) {
+      r.pruned = true;
+      return r;
+    }
+  }
+
+  // Survivors get better incumbents before the widths are compared: local search on every layer
+  // whose bounds are still apart (it often closes the gap, and tightens the comparison below).
+  for (Width& w : widths) {
+    for (LayerWork& lw : w.layers) {
+      for (int d = 0; d < 2; ++d) {
+        sched::Schedule& b = lw.bound[d];
+        if (b.status != sched::SolveStatus::kFeasible) continue;
+        const double lower = b.lower_bound_s;
+        b = sched::ImproveByInsertion(lw.problem[d], std::move(b), lower);
+        b.lower_bound_s = lower;
+        b.gap = b.makespan_s > 0 ? (b.makespan_s - lower) / b.makespan_s : 0.0;
+        if (b.gap <= solve.relative_gap + 1e-9) b.status = sched::SolveStatus::kOptimal;
+      }
+    }
+  }
+
+  // Pass 2: a width whose optimistic time per batch (lower-bound latencies) is worse than another
+  // width's pessimistic one (list-schedule latencies) at every HBM size and recompute mode can
+  // never be chosen, so its layer schedules need no MILP. The fixed strategy's width is kept.
+  std::vector<bool> relevant(widths.size(), widths.size() == 1);
+  bool any_open = false;
+  for (const Width& w : widths) {
+    for (const LayerWork& lw : w.layers) {
+      for (const sched::Schedule& b : lw.bound)
+        any_open |= b.status != sched::SolveStatus::kOptimal;
+    }
+  }
+  if (widths.size() > 1 && any_open) {
+    std::vector<place::Chain> optimistic, pessimistic;
+    for (const Width& w : widths) {
+      optimistic.push_back(make_chain(w, true));
+      pessimistic.push_back(make_chain(w, false));
+    }
+    for (int64_t hbm : spec_.hbm_bytes) {
+      for (bool recompute : spec_.training.recompute) {
+        std::vector<double> lo(widths.size()), hi(widths.size());
+        double best_hi = std::numeric_limits<double>::infinity();
+        for (size_t k = 0; k < widths.size(); ++k) {
+          const place::Placement a = place::Place(input_for({optimistic[k]}, hbm, recompute));
+          const place::Placement b = place::Place(input_for({pessimistic[k]}, hbm, recompute));
+          lo[k] = a.feasible ? a.time_per_batch_s : std::numeric_limits<double>::infinity();
+          hi[k] = b.feasible ? b.time_per_batch_s : std::numeric_limits<double>::infinity();
+          best_hi = std::min(best_hi, hi[k]);
+        }
+        for (size_t k = 0; k < widths.size(); ++k) {
+          if (lo[k] <= best_hi && std::isfinite(lo[k])) relevant[k] = true;
+        }
+      }
+    }
+  } else {
+    relevant.assign(widths.size(), true);
+  }
+  if (spec_.training.fixed_strategy.has_value()) {
+    for (size_t k = 0; k < widths.size(); ++k) {
+      if (widths[k].t == spec_.training.fixed_strategy->tensor) relevant[k] = true;
+    }
+  }
+
+  // Pass 3: exact schedules (MILP where the bounds are apart) for the widths that can win.
+  std::vector<place::Chain> chains;
+  for (size_t k = 0; k < widths.size(); ++k) {
+    Width& w = widths[k];
+    for (LayerWork& lw : w.layers) {
+      for (int d = 0; d < 2; ++d) {
+        if (!relevant[k]) {
+          if (lw.bound[d].status == sched::SolveStatus::kOptimal) {
+            r.ilp.Add(lw.bound[d]);
+          } else {
+            ++r.ilp.layers;  // its gap never reaches a reported number
+            ++r.ilp.skipped_by_dominance;
+          }
+          continue;
+        }
+        if (lw.bound[d].status == sched::SolveStatus::kFeasible) {
+          sched::SolveOptions with_start = solve;
+          with_start.incumbent = &lw.bound[d];
+          PHAZE_ASSIGN_OR_RETURN(lw.bound[d],
+                                 sched::ScheduleLayer(lw.problem[d], with_start, backend, cache));
+        }
+        r.ilp.Add(lw.bound[d]);
+      }
+    }
+    if (relevant[k]) chains.push_back(make_chain(w, false));
+  }
+
+  for (int64_t hbm : spec_.hbm_bytes) {
+    for (bool recompute : spec_.training.recompute) {
+      const place::PlacementInput in = input_for(chains, hbm, recompute);
+      PointResult point;
+      point.hbm_bytes = hbm;
+      point.recompute = recompute;
+      point.search = place::Place(in);
+      if (spec_.training.fixed_strategy.has_value()) {
+        point.has_fixed = true;
+        point.fixed = place::PlaceFixed(in, *spec_.training.fixed_strategy);
+      }
+      r.points.push_back(std::move(point));
+    }
+  }
+  return r;
+}
+
+double Evaluator::ThroughputUpperBound(const Architecture& arch, int64_t micro_batch) const {
+  // Sum over t ranks of a layer's GEMM work equals its t = 1 work, so the t = 1 graph gives the
+  // whole model's MACs per micro-batch.
+  const ModelGraph& g = graphs_.at({micro_batch, widths_.front()});
+  const double t = static_cast<double>(widths_.front());
+  const double macs_per_microbatch =
+      t * static_cast<double>(GemmMacs(g.embedding) + g.num_blocks * GemmMacs(g.block) +
+                              GemmMacs(g.head));
+  const double macs_per_sample = macs_per_microbatch / static_cast<double>(micro_batch);
+  const double device_macs_per_s = static_cast<double>(arch.TcMacs()) * arch.clock_hz;
+  return static_cast<double>(spec_.training.accelerators) * device_macs_per_s / macs_per_sample;
+}
+
+absl::StatusOr<Evaluator::SingleDevice> Evaluator::SingleDeviceCost(
+    const Architecture& arch, int64_t micro_batch, sched::ScheduleCache* cache) const {
+  auto it = graphs_.find({micro_batch, 1});
+  if (it == graphs_.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("micro-batch ", micro_batch, " at tensor width 1 is not in the job"));
+  }
+  const ModelGraph& g = it->second;
+  sched::SolveOptions solve;
+  solve.time_limit_s = spec_.solver.time_limit_s;
+  solve.relative_gap = spec_.solver.relative_gap;
+  solve.max_nodes = spec_.solver.max_nodes;
+  SingleDevice total;
+  const std::pair<const LayerGraph*, double> layers[3] = {
+      {&g.embedding, 1.0}, {&g.block, static_cast<double>(g.num_blocks)}, {&g.head, 1.0}};
+  for (const auto& [layer, count] : layers) {
+    for (const std::vector<Operator>* ops : {&layer->forward, &layer->backward}) {
+      const std::vector<OpCost> costs = CostOperators(*ops, arch, spec_.cost);
+      const sched::Problem problem = ToProblem(*ops, costs, arch);
+      PHAZE_RETURN_IF_ERROR(sched::ValidateProblem(problem));
+      const sched::Schedule s = sched::BoundLayer(problem, solve, cache);
+      total.latency_s += count * s.makespan_s;
+      total.energy_j += count * SumEnergy(costs);
+    }
+  }
+  return total;
+}
+
+double Evaluator::EnergyLowerBound(int64_t micro_batch) const {
+  const ModelGraph& g = graphs_.at({micro_batch, widths_.front()});
+  const double t = static_cast<double>(widths_.front());
+  const double macs = t * static_cast<double>(GemmMacs(g.embedding) +
+                                              g.num_blocks * GemmMacs(g.block) + GemmMacs(g.head));
+  return macs * spec_.cost.energy.mac_j / static_cast<double>(micro_batch);
+}
+
+}  // namespace phaze

@@ -1,0 +1,53 @@
+// What one evaluation needs to know: the model, the training setup, the chips (a space or a fixed
+// list), the HBM sizes, the cost model and the scheduler's options. Plain data; the job file's
+// parser (common/job/) fills it, and nothing here knows about YAML or the wire.
+//
+//   EvaluationSpec spec;
+//   spec.model = *ZooModel("bertlarge");
+//   spec.fixed_architectures = {*Preset("tpuv4")};
+//   PHAZE_ASSIGN_OR_RETURN(auto evaluator, Evaluator::Create(spec));
+#ifndef PHAZE_COMMON_EVAL_SPEC_H_
+#define PHAZE_COMMON_EVAL_SPEC_H_
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "common/arch/arch.h"
+#include "common/cost/cost.h"
+#include "common/place/strategy.h"
+#include "common/workload/model.h"
+
+namespace phaze {
+
+struct TrainingSpec {
+  int64_t accelerators = 1024;
+  int64_t global_batch = 4096;  // samples (sequences) per optimizer step
+  std::vector<int64_t> micro_batch_sizes = {1};
+  std::vector<bool> recompute = {false, true};
+  Optimizer optimizer = Optimizer::kAdam;
+  int64_t max_tensor_width = 8;
+  std::optional<Strategy> fixed_strategy;  // the paper's baseline (p, d, t), reported beside
+};
+
+struct SolverSpec {
+  double time_limit_s = 10;  // per scheduling ILP, wall clock (a safety net)
+  double relative_gap = 0.01;
+  int64_t max_nodes = 500;  // per scheduling ILP; deterministic, unlike the time limit
+};
+
+struct EvaluationSpec {
+  ModelSpec model;
+  TrainingSpec training;
+  // Exactly one of: a list of fixed architectures (presets or spelled out), or a space.
+  std::vector<Architecture> fixed_architectures;
+  std::optional<ArchSpaceSpec> space;
+  std::vector<int64_t> hbm_bytes = {32 * kGiB, 64 * kGiB, 80 * kGiB};
+  CostOptions cost;
+  bool compat_backward = false;  // the original's backward without weight gradients
+  SolverSpec solver;
+};
+
+}  // namespace phaze
+
+#endif  // PHAZE_COMMON_EVAL_SPEC_H_

@@ -1,0 +1,575 @@
+#include "common/job/job.h"
+
+#include <cmath>
+#include <exception>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/base/status_macros.h"
+#include "yaml-cpp/yaml.h"
+
+namespace phaze {
+namespace {
+
+using Path = std::string;
+
+absl::Status Invalid(const Path& path, const std::string& message) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", message));
+}
+
+std::string Where(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.line < 0) return "";
+  return absl::StrCat(" (line ", mark.line + 1, ")");
+}
+
+absl::Status CheckKeys(const YAML::Node& node, const Path& path,
+                       const std::set<std::string>& allowed) {
+  if (!node.IsMap()) return Invalid(path, absl::StrCat("must be a mapping", Where(node)));
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (!allowed.count(key)) {
+      return Invalid(path.empty() ? key : absl::StrCat(path, ".", key),
+                     absl::StrCat("unknown field", Where(kv.first),
+                                  "; allowed: ", absl::StrJoin(allowed, ", ")));
+    }
+  }
+  return absl::OkStatus();
+}
+
+Path Join(const Path& path, const std::string& key) {
+  return path.empty() ? key : absl::StrCat(path, ".", key);
+}
+
+absl::StatusOr<int64_t> Int(const YAML::Node& node, const Path& path) {
+  if (!node.IsScalar()) return Invalid(path, absl::StrCat("must be an integer", Where(node)));
+  int64_t value = 0;
+  if (!YAML::convert<int64_t>::decode(node, value)) {
+    return Invalid(path,
+                   absl::StrCat("must be an integer, got '", node.Scalar(), "'", Where(node)));
+  }
+  return value;
+}
+
+absl::StatusOr<int64_t> PositiveInt(const YAML::Node& node, const Path& path) {
+  PHAZE_ASSIGN_OR_RETURN(int64_t v, Int(node, path));
+  if (v <= 0) return Invalid(path, absl::StrCat("must be positive, got ", v));
+  return v;
+}
+
+absl::StatusOr<double> Number(const YAML::Node& node, const Path& path) {
+  double value = 0;
+  if (!node.IsScalar() || !YAML::convert<double>::decode(node, value) || !std::isfinite(value)) {
+    return Invalid(path, absl::StrCat("must be a number", Where(node)));
+  }
+  return value;
+}
+
+absl::StatusOr<double> PositiveNumber(const YAML::Node& node, const Path& path) {
+  PHAZE_ASSIGN_OR_RETURN(double v, Number(node, path));
+  if (!(v > 0)) return Invalid(path, absl::StrCat("must be positive, got ", v));
+  return v;
+}
+
+absl::StatusOr<bool> Bool(const YAML::Node& node, const Path& path) {
+  bool value = false;
+  if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
+    return Invalid(path, absl::StrCat("must be true or false", Where(node)));
+  }
+  return value;
+}
+
+absl::StatusOr<std::string> String(const YAML::Node& node, const Path& path) {
+  if (!node.IsScalar()) return Invalid(path, absl::StrCat("must be a string", Where(node)));
+  return node.Scalar();
+}
+
+// A list of positive integers, or {pow2: [lo, hi]} for the powers of two in [lo, hi].
+absl::StatusOr<std::vector<int64_t>> IntRange(const YAML::Node& node, const Path& path) {
+  std::vector<int64_t> values;
+  if (node.IsSequence()) {
+    if (node.size() == 0) return Invalid(path, "must not be empty");
+    for (size_t i = 0; i < node.size(); ++i) {
+      PHAZE_ASSIGN_OR_RETURN(int64_t v, PositiveInt(node[i], absl::StrCat(path, "[", i, "]")));
+      values.push_back(v);
+    }
+    return values;
+  }
+  if (node.IsScalar()) {
+    PHAZE_ASSIGN_OR_RETURN(int64_t v, PositiveInt(node, path));
+    return std::vector<int64_t>{v};
+  }
+  PHAZE_RETURN_IF_ERROR(CheckKeys(node, path, {"pow2"}));
+  const YAML::Node bounds = node["pow2"];
+  if (!bounds.IsSequence() || bounds.size() != 2) {
+    return Invalid(Join(path, "pow2"), "must be [lo, hi]");
+  }
+  PHAZE_ASSIGN_OR_RETURN(int64_t lo, PositiveInt(bounds[0], Join(path, "pow2[0]")));
+  PHAZE_ASSIGN_OR_RETURN(int64_t hi, PositiveInt(bounds[1], Join(path, "pow2[1]")));
+  if (hi < lo || hi > (int64_t{1} << 40)) {
+    return Invalid(Join(path, "pow2"), "needs lo <= hi <= 2^40");
+  }
+  values = PowersOfTwo(lo, hi);
+  if (values.empty()) return Invalid(Join(path, "pow2"), "holds no power of two");
+  return values;
+}
+
+absl::StatusOr<ModelSpec> ParseModel(const YAML::Node& node, const Path& path) {
+  if (node.IsScalar()) {
+    absl::StatusOr<ModelSpec> m = FindModel(node.Scalar());
+    if (!m.ok()) return Invalid(path, std::string(m.status().message()));
+    return m;
+  }
+  PHAZE_RETURN_IF_ERROR(
+      CheckKeys(node, path,
+                {"base", "name", "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn",
+                 "ffn_kind", "norm", "norm_position", "positions", "max_positions", "vocab",
+                 "vocab_pad_multiple", "seq_len", "tied_embedding", "biases", "dropout"}));
+  ModelSpec m;
+  if (node["base"]) {
+    PHAZE_ASSIGN_OR_RETURN(std::string base, String(node["base"], Join(path, "base")));
+    absl::StatusOr<ModelSpec> found = FindModel(base);
+    if (!found.ok()) return Invalid(Join(path, "base"), std::string(found.status().message()));
+    m = *found;
+    m.published_params = 0;
+    m.published_source.clear();
+  } else {
+    m.max_positions = 0;
+  }
+  if (node["name"]) {
+    PHAZE_ASSIGN_OR_RETURN(m.name, String(node["name"], Join(path, "name")));
+  } else if (!node["base"]) {
+    return Invalid(Join(path, "name"), "a custom model needs a name (or a base from the zoo)");
+  }
+  struct IntField {
+    const char* key;
+    int64_t* target;
+    bool positive;
+  };
+  for (const IntField& f :
+       std::vector<IntField>{{"layers", &m.num_layers, true},
+                             {"hidden", &m.hidden, true},
+                             {"heads", &m.heads, true},
+                             {"kv_heads", &m.kv_heads, true},
+                             {"head_dim", &m.head_dim, true},
+                             {"ffn", &m.ffn, true},
+                             {"max_positions", &m.max_positions, false},
+                             {"vocab", &m.vocab, true},
+                             {"vocab_pad_multiple", &m.vocab_pad_multiple, true},
+                             {"seq_len", &m.seq_len, true}}) {
+    if (!node[f.key]) continue;
+    PHAZE_ASSIGN_OR_RETURN(*f.target, f.positive ? PositiveInt(node[f.key], Join(path, f.key))
+                                                 : Int(node[f.key], Join(path, f.key)));
+  }
+  for (const auto& [key, target] : std::vector<std::pair<const char*, bool*>>{
+           {"tied_embedding", &m.tied_embedding}, {"biases", &m.biases}, {"dropout", &m.dropout}}) {
+    if (!node[key]) continue;
+    PHAZE_ASSIGN_OR_RETURN(*target, Bool(node[key], Join(path, key)));
+  }
+  if (node["ffn_kind"]) {
+    PHAZE_ASSIGN_OR_RETURN(std::string v, String(node["ffn_kind"], Join(path, "ffn_kind")));
+    if (v == "gelu")
+      m.ffn_kind = FfnKind::kGeluMlp;
+    else if (v == "relu")
+      m.ffn_kind = FfnKind::kReluMlp;
+    else if (v == "swiglu")
+      m.ffn_kind = FfnKind::kSwiGlu;
+    else
+      return Invalid(Join(path, "ffn_kind"), absl::StrCat("'", v, "' is not gelu, relu or swiglu"));
+  }
+  if (node["norm"]) {
+    PHAZE_ASSIGN_OR_RETURN(std::string v, String(node["norm"], Join(path, "norm")));
+    if (v == "layernorm")
+      m.norm = NormKind::kLayerNorm;
+    else if (v == "rmsnorm")
+      m.norm = NormKind::kRmsNorm;
+    else
+      return Invalid(Join(path, "norm"), absl::StrCat("'", v, "' is not layernorm or rmsnorm"));
+  }
+  if (node["norm_position"]) {
+    PHAZE_ASSIGN_OR_RETURN(std::string v,
+                           String(node["norm_position"], Join(path, "norm_position")));
+    if (v == "pre")
+      m.norm_position = NormPosition::kPre;
+    else if (v == "post")
+      m.norm_position = NormPosition::kPost;
+    else
+      return Invalid(Join(path, "norm_position"), absl::StrCat("'", v, "' is not pre or post"));
+  }
+  if (node["positions"]) {
+    PHAZE_ASSIGN_OR_RETURN(std::string v, String(node["positions"], Join(path, "positions")));
+    if (v == "learned")
+      m.positions = PositionKind::kLearned;
+    else if (v == "rotary")
+      m.positions = PositionKind::kRotary;
+    else
+      return Invalid(Join(path, "positions"), absl::StrCat("'", v, "' is not learned or rotary"));
+  }
+  if (m.positions == PositionKind::kLearned && !node["max_positions"] &&
+      m.max_positions < m.seq_len) {
+    m.max_positions = m.seq_len;  // a learned table as long as the training sequence
+  }
+  if (m.positions == PositionKind::kRotary) m.max_positions = 0;
+  absl::Status valid = ValidateModel(m);
+  if (!valid.ok()) return Invalid(path, std::string(valid.message()));
+  return m;
+}
+
+absl::StatusOr<Strategy> ParseStrategy(const YAML::Node& node, const Path& path) {
+  PHAZE_RETURN_IF_ERROR(CheckKeys(node, path, {"pipeline", "data", "tensor"}));
+  Strategy s;
+  for (const auto& [key, target] : std::vector<std::pair<const char*, int64_t*>>{
+           {"pipeline", &s.pipeline}, {"data", &s.data}, {"tensor", &s.tensor}}) {
+    if (!node[key]) return Invalid(Join(path, key), "is required");
+    PHAZE_ASSIGN_OR_RETURN(*target, PositiveInt(node[key], Join(path, key)));
+  }
+  return s;
+}
+
+absl::Status ParseTraining(const YAML::Node& node, const Path& path, const ModelSpec& model,
+                           TrainingSpec& t) {
+  PHAZE_RETURN_IF_ERROR(CheckKeys(node, path,
+                                  {"accelerators", "global_batch", "micro_batch_sizes", "recompute",
+                                   "optimizer", "max_tensor_width", "fixed_strategy"}));
+  if (node["accelerators"]) {
+    PHAZE_ASSIGN_OR_RETURN(t.accelerators,
+                           PositiveInt(node["accelerators"], Join(path, "accelerators")));
+  }
+  if (node["global_batch"]) {
+    PHAZE_ASSIGN_OR_RETURN(t.global_batch,
+                           PositiveInt(node["global_batch"], Join(path, "global_batch")));
+  }
+  if (node["micro_batch_sizes"]) {
+    PHAZE_ASSIGN_OR_RETURN(t.micro_batch_sizes,
+                           IntRange(node["micro_batch_sizes"], Join(path, "micro_batch_sizes")));
+  }
+  for (size_t i = 0; i < t.micro_batch_sizes.size(); ++i) {
+    if (t.micro_batch_sizes[i] > t.global_batch) {
+      return Invalid(
+          absl::StrCat(path, ".micro_batch_sizes[", i, "]"),
+          absl::StrCat(t.micro_batch_sizes[i], " exceeds global_batch ", t.global_batch));
+    }
+  }
+  if (node["recompute"]) {
+    const YAML::Node r = node["recompute"];
+    t.recompute.clear();
+    if (r.IsSequence()) {
+      for (size_t i = 0; i < r.size(); ++i) {
+        PHAZE_ASSIGN_OR_RETURN(bool b, Bool(r[i], absl::StrCat(path, ".recompute[", i, "]")));
+        t.recompute.push_back(b);
+      }
+    } else {
+      PHAZE_ASSIGN_OR_RETURN(bool b, Bool(r, Join(path, "recompute")));
+      t.recompute.push_back(b);
+    }
+    if (t.recompute.empty()) return Invalid(Join(path, "recompute"), "must not be empty");
+  }
+  if (node["optimizer"]) {
+    PHAZE_ASSIGN_OR_RETURN(std::string v, String(node["optimizer"], Join(path, "optimizer")));
+    if (v == "sgd")
+      t.optimizer = Optimizer::kSgd;
+    else if (v == "adam")
+      t.optimizer = Optimizer::kAdam;
+    else
+      return Invalid(Join(path, "optimizer"), absl::StrCat("'", v, "' is not sgd or adam"));
+  }
+  if (node["max_tensor_width"]) {
+    PHAZE_ASSIGN_OR_RETURN(t.max_tensor_width,
+                           PositiveInt(node["max_tensor_width"], Join(path, "max_tensor_width")));
+  }
+  if (node["fixed_strategy"]) {
+    PHAZE_ASSIGN_OR_RETURN(Strategy s,
+                           ParseStrategy(node["fixed_strategy"], Join(path, "fixed_strategy")));
+    if (absl::Status st = CheckTensorParallelWidth(model, s.tensor); !st.ok()) {
+      return Invalid(Join(path, "fixed_strategy.tensor"), std::string(st.message()));
+    }
+    if (s.pipeline > model.num_layers + 2) {
+      return Invalid(
+          Join(path, "fixed_strategy.pipeline"),
+          absl::StrCat(s.pipeline, " stages exceed the model's ", model.num_layers + 2, " layers"));
+    }
+    t.fixed_strategy = s;
+  }
+  if (AllowedTensorWidths(model, t.max_tensor_width).empty()) {
+    return Invalid(Join(path, "max_tensor_width"), "allows no tensor width");
+  }
+  return absl::OkStatus();
+}
+
+// Fields of an architecture that every chip of the job shares (bandwidths, clock, link).
+const std::set<std::string> kChipKeys = {"hbm_bandwidth_gb_per_s", "glb_bandwidth_gb_per_s",
+                                         "link_bandwidth_gb_per_s", "link_latency_us", "clock_ghz"};
+
+absl::Status ParseChipShared(const YAML::Node& node, const Path& path, Architecture& a) {
+  if (node["hbm_bandwidth_gb_per_s"]) {
+    PHAZE_ASSIGN_OR_RETURN(double v, PositiveNumber(node["hbm_bandwidth_gb_per_s"],
+                                                    Join(path, "hbm_bandwidth_gb_per_s")));
+    a.hbm_bandwidth_bytes_per_s = v * 1e9;
+  }
+  if (node["glb_bandwidth_gb_per_s"]) {
+    PHAZE_ASSIGN_OR_RETURN(
+        double v, Number(node["glb_bandwidth_gb_per_s"], Join(path, "glb_bandwidth_gb_per_s")));
+    if (v < 0) return Invalid(Join(path, "glb_bandwidth_gb_per_s"), "must not be negative");
+    a.glb_bandwidth_bytes_per_s = v * 1e9;
+  }
+  if (node["link_bandwidth_gb_per_s"]) {
+    PHAZE_ASSIGN_OR_RETURN(double v, PositiveNumber(node["link_bandwidth_gb_per_s"],
+                                                    Join(path, "link_bandwidth_gb_per_s")));
+    a.link_bandwidth_bytes_per_s = v * 1e9;
+  }
+  if (node["link_latency_us"]) {
+    PHAZE_ASSIGN_OR_RETURN(double v,
+                           Number(node["link_latency_us"], Join(path, "link_latency_us")));
+    if (v < 0) return Invalid(Join(path, "link_latency_us"), "must not be negative");
+    a.link_latency_s = v * 1e-6;
+  }
+  if (node["clock_ghz"]) {
+    PHAZE_ASSIGN_OR_RETURN(double v, PositiveNumber(node["clock_ghz"], Join(path, "clock_ghz")));
+    a.clock_hz = v * 1e9;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Architecture> ParseFixedArch(const YAML::Node& node, const Path& path,
+                                            const Architecture& shared) {
+  if (node.IsScalar()) {
+    absl::StatusOr<Architecture> preset = FindPreset(node.Scalar());
+    if (!preset.ok()) return Invalid(path, std::string(preset.status().message()));
+    return preset->WithChipParameters(shared);
+  }
+  std::set<std::string> keys = kChipKeys;
+  keys.insert({"name", "num_tc", "tc_width", "tc_depth", "num_vc", "vc_width", "glb_mib"});
+  PHAZE_RETURN_IF_ERROR(CheckKeys(node, path, keys));
+  Architecture a = shared;
+  a.name = "custom";
+  if (node["name"]) {
+    PHAZE_ASSIGN_OR_RETURN(a.name, String(node["name"], Join(path, "name")));
+  }
+  for (const auto& [key, target] :
+       std::vector<std::pair<const char*, int64_t*>>{{"num_tc", &a.num_tc},
+                                                     {"tc_width", &a.tc_width},
+                                                     {"tc_depth", &a.tc_depth},
+                                                     {"num_vc", &a.num_vc},
+                                                     {"vc_width", &a.vc_width},
+                                                     {"glb_mib", &a.glb_bytes}}) {
+    if (!node[key]) return Invalid(Join(path, key), "is required");
+    PHAZE_ASSIGN_OR_RETURN(*target, PositiveInt(node[key], Join(path, key)));
+  }
+  a.glb_bytes *= kMiB;
+  PHAZE_RETURN_IF_ERROR(ParseChipShared(node, path, a));
+  return a;
+}
+
+absl::StatusOr<ArchSpaceSpec> ParseSpace(const YAML::Node& node, const Path& path,
+                                         const Architecture& shared) {
+  PHAZE_RETURN_IF_ERROR(
+      CheckKeys(node, path,
+                {"num_tc", "num_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "max_area_mm2",
+                 "max_area_preset", "min_area_fraction", "single_core_min_area_fraction"}));
+  ArchSpaceSpec s = OriginalSpaceSpec();
+  s.base = shared;
+  struct RangeField {
+    const char* key;
+    std::vector<int64_t>* target;
+  };
+  for (const RangeField& f : std::vector<RangeField>{{"num_tc", &s.num_tc},
+                                                     {"num_vc", &s.num_vc},
+                                                     {"tc_width", &s.tc_width},
+                                                     {"tc_depth", &s.tc_depth},
+                                                     {"glb_mib", &s.glb_bytes}}) {
+    if (!node[f.key]) continue;
+    PHAZE_ASSIGN_OR_RETURN(*f.target, IntRange(node[f.key], Join(path, f.key)));
+    if (std::string(f.key) == "glb_mib") {
+      for (int64_t& v : *f.target) v *= kMiB;
+    }
+  }
+  if (node["vc_width"]) {
+    const YAML::Node v = node["vc_width"];
+    if (!(v.IsScalar() && v.Scalar() == "tied")) {
+      PHAZE_ASSIGN_OR_RETURN(s.vc_width, IntRange(v, Join(path, "vc_width")));
+    }
+  }
+  if (node["max_area_mm2"] && node["max_area_preset"]) {
+    return Invalid(Join(path, "max_area_mm2"), "give max_area_mm2 or max_area_preset, not both");
+  }
+  if (node["max_area_mm2"]) {
+    PHAZE_ASSIGN_OR_RETURN(double mm2,
+                           PositiveNumber(node["max_area_mm2"], Join(path, "max_area_mm2")));
+    s.max_area_um2 = mm2 * 1e6;
+  }
+  if (node["max_area_preset"]) {
+    PHAZE_ASSIGN_OR_RETURN(std::string name,
+                           String(node["max_area_preset"], Join(path, "max_area_preset")));
+    absl::StatusOr<Architecture> preset = FindPreset(name);
+    if (!preset.ok()) {
+      return Invalid(Join(path, "max_area_preset"), std::string(preset.status().message()));
+    }
+    s.max_area_um2 = AreaUm2(*preset);
+  }
+  for (const auto& [key, target] : std::vector<std::pair<const char*, double*>>{
+           {"min_area_fraction", &s.min_area_fraction},
+           {"single_core_min_area_fraction", &s.single_core_min_area_fraction}}) {
+    if (!node[key]) continue;
+    PHAZE_ASSIGN_OR_RETURN(*target, Number(node[key], Join(path, key)));
+  }
+  absl::Status valid = ValidateSpaceSpec(s);
+  if (!valid.ok()) return Invalid(path, std::string(valid.message()));
+  return s;
+}
+
+absl::Status ParseArchitecture(const YAML::Node& node, const Path& path, JobSpec& job) {
+  std::set<std::string> keys = kChipKeys;
+  keys.insert({"preset", "fixed", "space", "hbm_gib"});
+  PHAZE_RETURN_IF_ERROR(CheckKeys(node, path, keys));
+  Architecture shared;
+  PHAZE_RETURN_IF_ERROR(ParseChipShared(node, path, shared));
+  const int kinds = (node["preset"] ? 1 : 0) + (node["fixed"] ? 1 : 0) + (node["space"] ? 1 : 0);
+  if (kinds != 1) return Invalid(path, "give exactly one of preset, fixed or space");
+  if (node["preset"]) {
+    PHAZE_ASSIGN_OR_RETURN(Architecture a,
+                           ParseFixedArch(node["preset"], Join(path, "preset"), shared));
+    job.fixed_architectures.push_back(a);
+  } else if (node["fixed"]) {
+    const YAML::Node list = node["fixed"];
+    if (list.IsSequence()) {
+      if (list.size() == 0) return Invalid(Join(path, "fixed"), "must not be empty");
+      for (size_t i = 0; i < list.size(); ++i) {
+        PHAZE_ASSIGN_OR_RETURN(
+            Architecture a, ParseFixedArch(list[i], absl::StrCat(path, ".fixed[", i, "]"), shared));
+        job.fixed_architectures.push_back(a);
+      }
+    } else {
+      PHAZE_ASSIGN_OR_RETURN(Architecture a, ParseFixedArch(list, Join(path, "fixed"), shared));
+      job.fixed_architectures.push_back(a);
+    }
+  } else {
+    PHAZE_ASSIGN_OR_RETURN(job.space, ParseSpace(node["space"], Join(path, "space"), shared));
+  }
+  for (size_t i = 0; i < job.fixed_architectures.size(); ++i) {
+    absl::Status st = ValidateArchitecture(job.fixed_architectures[i]);
+    if (!st.ok()) return Invalid(absl::StrCat(path, ".fixed[", i, "]"), std::string(st.message()));
+  }
+  if (node["hbm_gib"]) {
+    PHAZE_ASSIGN_OR_RETURN(std::vector<int64_t> gib,
+                           IntRange(node["hbm_gib"], Join(path, "hbm_gib")));
+    job.hbm_bytes.clear();
+    for (int64_t g : gib) {
+      if (g > 1 << 20) return Invalid(Join(path, "hbm_gib"), "is beyond 1 PiB");
+      job.hbm_bytes.push_back(g * kGiB);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
+  PHAZE_RETURN_IF_ERROR(CheckKeys(
+      root, "",
+      {"name", "model", "training", "architecture", "cost_model", "solver", "search", "limits"}));
+  JobSpec job;
+  if (!root["name"]) return Invalid("name", "is required");
+  PHAZE_ASSIGN_OR_RETURN(job.name, String(root["name"], "name"));
+  if (job.name.empty()) return Invalid("name", "must not be empty");
+  if (!root["model"]) return Invalid("model", "is required");
+  PHAZE_ASSIGN_OR_RETURN(job.model, ParseModel(root["model"], "model"));
+  if (root["training"]) {
+    PHAZE_RETURN_IF_ERROR(ParseTraining(root["training"], "training", job.model, job.training));
+  }
+  if (!root["architecture"]) return Invalid("architecture", "is required");
+  PHAZE_RETURN_IF_ERROR(ParseArchitecture(root["architecture"], "architecture", job));
+  if (root["cost_model"]) {
+    const YAML::Node c = root["cost_model"];
+    PHAZE_RETURN_IF_ERROR(CheckKeys(c, "cost_model", {"mode", "compat_backward"}));
+    if (c["mode"]) {
+      PHAZE_ASSIGN_OR_RETURN(std::string mode, String(c["mode"], "cost_model.mode"));
+      if (mode == "improved")
+        job.cost.mode = CostMode::kImproved;
+      else if (mode == "compat")
+        job.cost.mode = CostMode::kCompat;
+      else
+        return Invalid("cost_model.mode", absl::StrCat("'", mode, "' is not improved or compat"));
+    }
+    if (c["compat_backward"]) {
+      PHAZE_ASSIGN_OR_RETURN(job.compat_backward,
+                             Bool(c["compat_backward"], "cost_model.compat_backward"));
+    }
+  }
+  if (root["solver"]) {
+    const YAML::Node s = root["solver"];
+    PHAZE_RETURN_IF_ERROR(CheckKeys(s, "solver", {"time_limit_s", "relative_gap", "max_nodes"}));
+    if (s["max_nodes"]) {
+      PHAZE_ASSIGN_OR_RETURN(job.solver.max_nodes, PositiveInt(s["max_nodes"], "solver.max_nodes"));
+    }
+    if (s["time_limit_s"]) {
+      PHAZE_ASSIGN_OR_RETURN(job.solver.time_limit_s,
+                             PositiveNumber(s["time_limit_s"], "solver.time_limit_s"));
+    }
+    if (s["relative_gap"]) {
+      PHAZE_ASSIGN_OR_RETURN(job.solver.relative_gap,
+                             Number(s["relative_gap"], "solver.relative_gap"));
+      if (job.solver.relative_gap < 0 || job.solver.relative_gap >= 1) {
+        return Invalid("solver.relative_gap", "must lie in [0, 1)");
+      }
+    }
+  }
+  if (root["search"]) {
+    const YAML::Node s = root["search"];
+    PHAZE_RETURN_IF_ERROR(CheckKeys(s, "search", {"strategy", "bucket_mm2", "bucket_window"}));
+    if (s["strategy"]) {
+      PHAZE_ASSIGN_OR_RETURN(std::string v, String(s["strategy"], "search.strategy"));
+      if (v == "exhaustive")
+        job.search.strategy = SearchStrategy::kExhaustive;
+      else if (v == "pruned")
+        job.search.strategy = SearchStrategy::kPruned;
+      else if (v == "area-buckets")
+        job.search.strategy = SearchStrategy::kAreaBuckets;
+      else
+        return Invalid("search.strategy",
+                       absl::StrCat("'", v, "' is not exhaustive, pruned or area-buckets"));
+    }
+    if (s["bucket_mm2"]) {
+      PHAZE_ASSIGN_OR_RETURN(double mm2, PositiveNumber(s["bucket_mm2"], "search.bucket_mm2"));
+      job.search.bucket_um2 = mm2 * 1e6;
+    }
+    if (s["bucket_window"]) {
+      PHAZE_ASSIGN_OR_RETURN(job.search.bucket_window,
+                             PositiveInt(s["bucket_window"], "search.bucket_window"));
+    }
+  }
+  if (root["limits"]) {
+    const YAML::Node l = root["limits"];
+    PHAZE_RETURN_IF_ERROR(CheckKeys(l, "limits", {"max_space_size"}));
+    if (l["max_space_size"]) {
+      PHAZE_ASSIGN_OR_RETURN(job.limits.max_space_size,
+                             PositiveInt(l["max_space_size"], "limits.max_space_size"));
+    }
+  }
+  const int64_t points = CandidateSpace(job).Size();
+  if (points > job.limits.max_space_size) {
+    return Invalid("architecture.space",
+                   absl::StrCat(points,
+                                " candidates (architectures x micro-batch sizes) exceed "
+                                "limits.max_space_size ",
+                                job.limits.max_space_size));
+  }
+  return job;
+}
+
+}  // namespace
+
+absl::StatusOr<JobSpec> ParseJobYaml(const std::string& yaml_text) {
+  try {
+    const YAML::Node root = YAML::Load(yaml_text);
+    if (!root.IsDefined() || root.IsNull()) return Invalid("job", "the file is empty");
+    return ParseRoot(root);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("job: malformed YAML at line ", e.mark.line + 1,
+                                                   ", column ", e.mark.column + 1, ": ", e.msg));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("job: ", e.what()));
+  }
+}
+}  // namespace phaze

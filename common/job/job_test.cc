@@ -1,0 +1,93 @@
+#include "common/job/job.h"
+
+#include "gtest/gtest.h"
+
+namespace phaze {
+namespace {
+
+void ExpectInvalid(const std::string& yaml, const std::string& field) {
+  absl::StatusOr<JobSpec> job = ParseJobYaml(yaml);
+  ASSERT_FALSE(job.ok()) << yaml;
+  EXPECT_EQ(job.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(job.status().message().find(field), std::string::npos)
+      << "message '" << job.status().message() << "' does not name " << field;
+}
+
+TEST(JobTest, ParsesAPresetJob) {
+  absl::StatusOr<JobSpec> job = ParseJobYaml(R"(
+name: gpt3-on-tpu
+model: megatrongpt3
+training:
+  accelerators: 1024
+  global_batch: 4096
+  micro_batch_sizes: [1, 2]
+  recompute: [false, true]
+  optimizer: sgd
+  fixed_strategy: {pipeline: 32, data: 8, tensor: 4}
+architecture:
+  preset: tpuv4
+  hbm_gib: [32, 64, 80]
+  link_bandwidth_gb_per_s: 50
+)");
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->model.num_layers, 96);
+  EXPECT_EQ(job->training.micro_batch_sizes, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(job->training.optimizer, Optimizer::kSgd);
+  ASSERT_EQ(job->fixed_architectures.size(), 1u);
+  EXPECT_DOUBLE_EQ(job->fixed_architectures[0].link_bandwidth_bytes_per_s, 50e9);
+  EXPECT_EQ(job->hbm_bytes[2], 80 * kGiB);
+  EXPECT_EQ(job->training.fixed_strategy->pipeline, 32);
+  EXPECT_EQ(CandidateSpace(*job).NumArchitectures(), 1);
+}
+
+TEST(JobTest, ParsesASpaceAndACustomModel) {
+  absl::StatusOr<JobSpec> job = ParseJobYaml(R"(
+name: small
+model:
+  base: llama2
+  name: llama-mini
+  layers: 4
+  seq_len: 1024
+architecture:
+  space:
+    num_tc: {pow2: [1, 16]}
+    num_vc: [1, 2]
+    tc_width: [64, 128]
+    tc_depth: [64, 128]
+    glb_mib: [32]
+)");
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->model.name, "llama-mini");
+  EXPECT_EQ(job->model.num_layers, 4);
+  EXPECT_EQ(job->model.hidden, 4096);
+  ASSERT_TRUE(job->space.has_value());
+  EXPECT_EQ(CandidateSpace(*job).NumArchitectures(), 5 * 2 * 2 * 2 * 1);
+}
+
+TEST(JobTest, ErrorsNameTheField) {
+  ExpectInvalid("name: x\nmodel: gpt9\narchitecture: {preset: tpuv4}\n", "model");
+  ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {preset: tpuv9}\n", "architecture.preset");
+  ExpectInvalid(
+      "name: x\nmodel: gpt2\narchitecture: {preset: tpuv4}\ntraining: {micro_batch_sizes: [1, "
+      "0]}\n",
+      "training.micro_batch_sizes[1]");
+  ExpectInvalid(
+      "name: x\nmodel: gpt2\narchitecture: {preset: tpuv4}\ntraining: {fixed_strategy: {pipeline: "
+      "2, data: 2, tensor: 2}}\n",
+      "training.fixed_strategy.tensor");
+  ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {preset: tpuv4}\ncolour: blue\n", "colour");
+  ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {preset: tpuv4, hbm_gb: [1]}\n",
+                "architecture.hbm_gb");
+  ExpectInvalid("name: x\nmodel: {base: gpt2, heads: 7}\narchitecture: {preset: tpuv4}\n", "heads");
+  ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {space: {tc_width: [-2]}}\n",
+                "architecture.space.tc_width[0]");
+  ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {space: {}}\nlimits: {max_space_size: 100}\n",
+                "limits.max_space_size");
+  ExpectInvalid("name: x\nmodel: [gpt2\n", "malformed YAML");
+  ExpectInvalid("", "empty");
+  ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {fixed: {num_tc: 4, tc_width: 128}}\n",
+                "architecture.fixed.tc_depth");
+}
+
+}  // namespace
+}  // namespace phaze

@@ -1,0 +1,51 @@
+// Renders search results: best.json, front.json and results.csv contents (strings only; the
+// caller writes files). Units follow the field names; areas in mm^2 and memory in GiB are
+// converted here, at the edge.
+#ifndef PHAZE_COMMON_REPORT_REPORT_H_
+#define PHAZE_COMMON_REPORT_REPORT_H_
+
+#include <string>
+
+#include "common/job/job.h"
+#include "common/search/search.h"
+#include "nlohmann/json.hpp"
+
+namespace phaze {
+
+nlohmann::json DesignPointJson(const SearchState& state,
+                               const DesignPoint& point);
+nlohmann::json BestJson(const JobSpec& job, const SearchState& state);
+nlohmann::json FrontJson(const JobSpec& job, const SearchState& state);
+// One row per evaluated (candidate, HBM size, recompute mode), in candidate order.
+std::string ResultsCsv(const SearchState& state);
+nlohmann::json StatsJson(const SearchStats& stats);
+
+enum class ColorBy { kHbm, kMicroBatch };
+
+// The Pareto front as an SVG scatter plot (throughput against chip area), the best point ringed.
+std::string FrontSvg(const SearchState& state, ColorBy color_by,
+                     const std::string& title);
+
+// Where a job stands, for its HTML page (the coordinator's view; filled from JobStatus).
+struct JobPageInfo {
+  std::string job_id;
+  std::string state;  // "running", "succeeded", ...
+  int64_t candidates_done = 0;
+  int64_t candidates_total = 0;
+  int64_t candidates_pruned = 0;
+  int64_t candidates_failed = 0;
+  int64_t leases_expired = 0;
+  std::string error;
+};
+
+// A self-contained HTML page for one job: progress, best design, the front plot and the front's
+// points. The coordinator serves it at /jobs/ID and `phaze report ID` writes the same bytes to a
+// file. A running job's page reloads itself every 5 s. A small script checks, once the browser
+// has laid the page out, that every plotted point has a size, and records it on <body> as
+// data-plot-rendered="yes" and data-plot-points="N".
+std::string JobPageHtml(const JobSpec& job, const SearchState& state,
+                        const JobPageInfo& info);
+
+}  // namespace phaze
+
+#endif  // PHAZE_COMMON_REPORT_REPORT_H_

@@ -1,0 +1,30 @@
+// Conversions between the domain types of common/ and the phaze.v1 protos. The only place that
+// knows both; used by the coordinator, the worker and their tests.
+#ifndef PHAZE_COMMON_RPC_CONVERT_H_
+#define PHAZE_COMMON_RPC_CONVERT_H_
+
+#include <string>
+
+#include "common/eval/eval.h"
+#include "common/report/report.h"
+#include "phaze/v1/phaze.pb.h"
+#include "phaze/v1/service.pb.h"
+
+namespace phaze {
+
+v1::CandidateResult ToProto(const EvaluationResult& r);
+// The inverse, for everything the coordinator aggregates and reports. Solver stats, placements,
+// architecture and area round-trip exactly.
+EvaluationResult FromProto(const v1::CandidateResult& p);
+
+v1::Architecture ToProto(const Architecture& a);
+// "running", "succeeded", "cancelled", "failed" (the store's and the CLI's spelling).
+const char* JobStateName(v1::JobState s);
+v1::JobState JobStateFromName(const std::string& s);
+Architecture FromProto(const v1::Architecture& p);
+// What a job page shows of a job's status.
+JobPageInfo ToPageInfo(const v1::JobStatus& s);
+
+}  // namespace phaze
+
+#endif  // PHAZE_COMMON_RPC_CONVERT_H_

@@ -1,0 +1,226 @@
+#include "common/sched/sched.h"
+
+#include <memory>
+#include <random>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace phaze::sched {
+namespace {
+
+Task MakeTask(Engine e, double single, double all, std::vector<int> deps) {
+  Task t;
+  t.engine = e;
+  t.single_core_s = single;
+  t.all_cores_s = all;
+  t.deps = std::move(deps);
+  return t;
+}
+
+// A random DAG of n tasks; each task depends on each earlier one with probability 0.3.
+Problem RandomProblem(std::mt19937& rng, int n) {
+  std::uniform_real_distribution<double> latency(1e-6, 1e-3);
+  std::uniform_int_distribution<int> engine(0, 5);
+  std::uniform_int_distribution<int> cores(1, 3);
+  std::bernoulli_distribution edge(0.3);
+  Problem p;
+  p.num_tc = cores(rng);
+  p.num_vc = cores(rng);
+  for (int i = 0; i < n; ++i) {
+    const int e = engine(rng);
+    const Engine kind = e < 3 ? Engine::kTensor : e < 5 ? Engine::kVector : Engine::kLink;
+    const double single = latency(rng);
+    const int64_t c = kind == Engine::kTensor ? p.num_tc : kind == Engine::kVector ? p.num_vc : 1;
+    // Intra-op speed-up between none and perfect.
+    std::uniform_real_distribution<double> efficiency(0.3, 1.0);
+    const double all = kind == Engine::kLink
+                           ? single
+                           : single / (1.0 + (static_cast<double>(c) - 1.0) * efficiency(rng));
+    std::vector<int> deps;
+    for (int j = 0; j < i; ++j) {
+      if (edge(rng)) deps.push_back(j);
+    }
+    p.tasks.push_back(MakeTask(kind, single, all, deps));
+  }
+  return p;
+}
+
+class BackendConformanceTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::unique_ptr<SchedulerBackend> Make() const {
+    if (GetParam() == "cbc") return std::make_unique<CbcBackend>();
+    return std::make_unique<EnumerateBackend>();
+  }
+};
+
+TEST_P(BackendConformanceTest, ChainTakesTheFasterMappingOfEachTask) {
+  Problem p;
+  p.num_tc = 4;
+  p.num_vc = 2;
+  p.tasks = {MakeTask(Engine::kTensor, 4e-3, 1.5e-3, {}),
+             MakeTask(Engine::kVector, 2e-3, 1.2e-3, {0}), MakeTask(Engine::kLink, 1e-3, 1e-3, {1}),
+             MakeTask(Engine::kTensor, 1e-3, 1e-3, {2})};
+  absl::StatusOr<Schedule> s = Make()->Solve(p, {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_NEAR(s->makespan_s, 1.5e-3 + 1.2e-3 + 1e-3 + 1e-3, 1e-12);
+  EXPECT_TRUE(CheckSchedule(p, *s).ok());
+}
+
+TEST_P(BackendConformanceTest, TwoIndependentGemmsShareTwoCores) {
+  Problem p;
+  p.num_tc = 2;
+  p.num_vc = 1;
+  // On one core each they overlap (3 ms); intra-op, one after the other, takes 4 ms.
+  p.tasks = {MakeTask(Engine::kTensor, 3e-3, 2e-3, {}), MakeTask(Engine::kTensor, 3e-3, 2e-3, {})};
+  absl::StatusOr<Schedule> s = Make()->Solve(p, {});
+  ASSERT_TRUE(s.ok());
+  EXPECT_NEAR(s->makespan_s, 3e-3, 1e-12);
+  EXPECT_FALSE(s->intra_op[0]);
+  EXPECT_NE(s->core[0], s->core[1]);
+}
+
+TEST_P(BackendConformanceTest, CollectivesDoNotOverlapEachOther) {
+  Problem p;
+  p.num_tc = 1;
+  p.num_vc = 1;
+  p.tasks = {MakeTask(Engine::kLink, 2e-3, 2e-3, {}), MakeTask(Engine::kLink, 1e-3, 1e-3, {}),
+             MakeTask(Engine::kTensor, 3e-3, 3e-3, {})};
+  absl::StatusOr<Schedule> s = Make()->Solve(p, {});
+  ASSERT_TRUE(s.ok());
+  EXPECT_NEAR(s->makespan_s, 3e-3, 1e-12);  // the GEMM overlaps both collectives
+}
+
+// The shared suite: random DAGs up to 7 operators; CBC matches the exhaustive optimum within the
+// gap, and every schedule passes the independent checker.
+TEST_P(BackendConformanceTest, RandomDagsMatchTheExhaustiveOptimum) {
+  std::mt19937 rng(2024);
+  EnumerateBackend reference;
+  SolveOptions options;
+  options.relative_gap = 1e-4;
+  int list_schedule_suboptimal = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    const Problem p = RandomProblem(rng, 2 + trial % 6);
+    absl::StatusOr<Schedule> want = reference.Solve(p, options);
+    absl::StatusOr<Schedule> got = Make()->Solve(p, options);
+    ASSERT_TRUE(want.ok() && got.ok()) << trial;
+    EXPECT_TRUE(CheckSchedule(p, *got).ok()) << trial << ": " << CheckSchedule(p, *got);
+    EXPECT_LE(got->makespan_s, want->makespan_s * (1 + options.relative_gap) + 1e-12) << trial;
+    EXPECT_GE(got->makespan_s, want->makespan_s - 1e-12) << trial;
+    EXPECT_GE(got->makespan_s, LowerBound(p) - 1e-12) << trial;
+    if (ListSchedule(p).makespan_s > want->makespan_s * (1 + options.relative_gap) + 1e-12) {
+      ++list_schedule_suboptimal;
+    }
+  }
+  // The suite has instances where the heuristic start is not optimal, so the backends are
+  // really exercised.
+  EXPECT_GT(list_schedule_suboptimal, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, BackendConformanceTest, ::testing::Values("cbc", "enumerate"));
+
+TEST(ScheduleLayerTest, BoundsThatMeetSkipTheMip) {
+  Problem p;
+  p.num_tc = 8;
+  p.num_vc = 2;
+  p.tasks = {MakeTask(Engine::kTensor, 8e-3, 1e-3, {}), MakeTask(Engine::kVector, 1e-3, 5e-4, {0})};
+  CbcBackend cbc;
+  absl::StatusOr<Schedule> s = ScheduleLayer(p, {}, cbc, nullptr);
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(s->mip_built);
+  EXPECT_EQ(s->status, SolveStatus::kOptimal);
+  EXPECT_NEAR(s->makespan_s, 1.5e-3, 1e-12);
+}
+
+TEST(ScheduleLayerTest, SameProblemIsSolvedOncePerCache) {
+  std::mt19937 rng(5);
+  const Problem p = RandomProblem(rng, 7);
+  CbcBackend cbc;
+  ScheduleCache cache;
+  absl::StatusOr<Schedule> first = ScheduleLayer(p, {}, cbc, &cache);
+  const int64_t entries = cache.size();  // the bounds and the solve
+  absl::StatusOr<Schedule> second = ScheduleLayer(p, {}, cbc, &cache);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_FALSE(first->from_cache);
+  EXPECT_TRUE(second->from_cache);
+  EXPECT_EQ(first->makespan_s, second->makespan_s);
+  EXPECT_EQ(cache.size(), entries);
+  EXPECT_LE(entries, 2);
+  Problem other = p;
+  other.tasks[0].single_core_s *= 2;
+  EXPECT_NE(ProblemKey(p, {}), ProblemKey(other, {}));
+}
+
+TEST(ScheduleLayerTest, BoundedCacheStartsAfreshWhenFullAndAnswersTheSame) {
+  ScheduleCache cache(/*max_entries=*/3);
+  Schedule s;
+  for (uint64_t key = 0; key < 3; ++key) {
+    s.makespan_s = static_cast<double>(key);
+    cache.Insert(key, s);
+  }
+  EXPECT_EQ(cache.size(), 3);
+  s.makespan_s = 7;
+  cache.Insert(7, s);  // full: the old entries go
+  EXPECT_EQ(cache.size(), 1);
+  Schedule out;
+  EXPECT_FALSE(cache.Lookup(0, &out));
+  ASSERT_TRUE(cache.Lookup(7, &out));
+  EXPECT_EQ(out.makespan_s, 7);
+
+  // A tiny cache changes nothing but time.
+  std::mt19937 rng(11);
+  const Problem p = RandomProblem(rng, 7);
+  CbcBackend cbc;
+  ScheduleCache tiny(1);
+  const absl::StatusOr<Schedule> a = ScheduleLayer(p, {}, cbc, &tiny);
+  const absl::StatusOr<Schedule> b = ScheduleLayer(p, {}, cbc, nullptr);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->makespan_s, b->makespan_s);
+  EXPECT_LE(tiny.size(), 1);
+}
+
+TEST(ScheduleLayerTest, NonFiniteLatencyIsAnInfeasibleOutcomeNotAnError) {
+  Problem p;
+  p.tasks = {MakeTask(Engine::kTensor, std::numeric_limits<double>::infinity(), 1.0, {})};
+  CbcBackend cbc;
+  absl::StatusOr<Schedule> s = ScheduleLayer(p, {}, cbc, nullptr);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->status, SolveStatus::kInfeasible);
+}
+
+TEST(ScheduleLayerTest, BadProblemsAreRefused) {
+  Problem p;
+  p.tasks = {MakeTask(Engine::kTensor, 1, 1, {0})};  // depends on itself
+  CbcBackend cbc;
+  EXPECT_EQ(ScheduleLayer(p, {}, cbc, nullptr).status().code(), absl::StatusCode::kInvalidArgument);
+  EnumerateBackend small;
+  Problem big;
+  for (int i = 0; i < 9; ++i) big.tasks.push_back(MakeTask(Engine::kTensor, 1, 1, {}));
+  EXPECT_EQ(small.Solve(big, {}).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST(ScheduleLayerTest, TimeLimitGivesAScheduleWithItsGap) {
+  // Twenty independent GEMMs on three cores: a hard packing problem.
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<double> latency(1e-4, 1e-3);
+  Problem p;
+  p.num_tc = 3;
+  p.num_vc = 1;
+  for (int i = 0; i < 20; ++i) {
+    const double l = latency(rng);
+    p.tasks.push_back(MakeTask(Engine::kTensor, l, l / 2.2, {}));
+  }
+  SolveOptions options;
+  options.time_limit_s = 0.2;
+  options.relative_gap = 0.0;
+  CbcBackend cbc;
+  absl::StatusOr<Schedule> s = cbc.Solve(p, options);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->status == SolveStatus::kOptimal || s->status == SolveStatus::kFeasible);
+  EXPECT_TRUE(CheckSchedule(p, *s).ok());
+  EXPECT_GE(s->gap, 0.0);
+  EXPECT_LE(s->makespan_s, ListSchedule(p).makespan_s + 1e-12);
+}
+
+}  // namespace
+}  // namespace phaze::sched

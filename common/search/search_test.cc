@@ -1,0 +1,166 @@
+// Evaluation and search on small real jobs: invariants of the chosen placements, the fixed
+// strategy never beating the search, and the same front whatever the thread count or strategy.
+#include "common/search/search.h"
+
+#include <algorithm>
+
+#include "common/job/job.h"
+#include "gtest/gtest.h"
+
+namespace phaze {
+namespace {
+
+constexpr char kSmallJob[] = R"(
+name: small
+model:
+  base: megatrongpt2-54
+  name: gpt-mini
+  layers: 6
+  seq_len: 512
+training:
+  accelerators: 32
+  global_batch: 64
+  micro_batch_sizes: [1, 2]
+  recompute: [false, true]
+  optimizer: adam
+  max_tensor_width: 4
+  fixed_strategy: {pipeline: 2, data: 4, tensor: 4}
+architecture:
+  space:
+    num_tc: [1, 4, 16]
+    num_vc: [1, 4]
+    tc_width: [32, 128]
+    tc_depth: [32, 128]
+    glb_mib: [8, 64]
+    max_area_preset: tpuv4
+  hbm_gib: [1, 4]
+  link_bandwidth_gb_per_s: 25
+)";
+
+JobSpec Job(const std::string& extra = "") {
+  absl::StatusOr<JobSpec> job = ParseJobYaml(std::string(kSmallJob) + extra);
+  EXPECT_TRUE(job.ok()) << job.status();
+  return *job;
+}
+
+std::vector<std::tuple<int64_t, int64_t, int64_t>> FrontKeys(const SearchState& s) {
+  std::vector<std::tuple<int64_t, int64_t, int64_t>> keys;
+  for (const DesignPoint& p : s.front().Points()) keys.push_back(p.Key());
+  return keys;
+}
+
+TEST(EvaluateTest, ChosenPlacementsAreConsistentAndFitMemory) {
+  const JobSpec job = Job();
+  auto evaluator = Evaluator::Create(job);
+  ASSERT_TRUE(evaluator.ok()) << evaluator.status();
+  sched::CbcBackend cbc;
+  sched::ScheduleCache cache;
+  int feasible = 0, fixed_feasible = 0;
+  for (int64_t c = 0; c < (*evaluator)->NumCandidates(); ++c) {
+    absl::StatusOr<EvaluationResult> r = (*evaluator)->Evaluate(c, cbc, &cache);
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (!r->valid) continue;
+    ASSERT_EQ(r->points.size(), 4u);
+    for (const PointResult& p : r->points) {
+      if (!p.search.feasible) continue;
+      ++feasible;
+      const place::Placement& s = p.search;
+      EXPECT_LE(s.memory_per_device_bytes, p.hbm_bytes);
+      EXPECT_LE(s.strategy.pipeline * s.strategy.tensor * s.strategy.data, 32);
+      int64_t layers = 0;
+      for (int64_t n : s.stage_layers) layers += n;
+      EXPECT_EQ(layers, 6 + 2);
+      // Throughput recomputed from the strategy: global batch over the 1F1B step time.
+      const double step =
+          (static_cast<double>(s.micro_batches) + s.strategy.pipeline - 1) * s.bottleneck_s +
+          s.sync_s;
+      EXPECT_DOUBLE_EQ(s.time_per_batch_s, step);
+      EXPECT_DOUBLE_EQ(s.throughput_samples_per_s, 64.0 / step);
+      EXPECT_EQ(s.micro_batches,
+                (64 + s.strategy.data * r->micro_batch - 1) / (s.strategy.data * r->micro_batch));
+      ASSERT_TRUE(p.has_fixed);
+      if (p.fixed.feasible) {
+        ++fixed_feasible;
+        EXPECT_GE(s.throughput_samples_per_s, p.fixed.throughput_samples_per_s * (1 - 1e-12));
+      }
+    }
+  }
+  EXPECT_GT(feasible, 10);
+  EXPECT_GT(fixed_feasible, 0);
+}
+
+TEST(EvaluateTest, MoreHbmNeverLowersThroughput) {
+  const JobSpec job = Job();
+  auto evaluator = *Evaluator::Create(job);
+  sched::CbcBackend cbc;
+  for (int64_t c = 0; c < evaluator->NumCandidates(); c += 3) {
+    const EvaluationResult r = *evaluator->Evaluate(c, cbc, nullptr);
+    if (!r.valid) continue;
+    for (size_t rc = 0; rc < 2; ++rc) {
+      const place::Placement& small = r.points[rc].search;
+      const place::Placement& big = r.points[2 + rc].search;
+      if (small.feasible) {
+        ASSERT_TRUE(big.feasible);
+        EXPECT_GE(big.throughput_samples_per_s, small.throughput_samples_per_s * (1 - 1e-12));
+      }
+    }
+  }
+}
+
+TEST(SearchTest, SameFrontWithOneOrTwoThreads) {
+  const JobSpec job = Job("search: {strategy: exhaustive}\n");
+  auto evaluator = *Evaluator::Create(job);
+  const SearchState one = RunLocal(*evaluator, job.search, 1, nullptr);
+  const SearchState two = RunLocal(*evaluator, job.search, 2, nullptr);
+  EXPECT_GT(one.front().size(), 1u);
+  EXPECT_EQ(FrontKeys(one), FrontKeys(two));
+  EXPECT_EQ(one.best().Get()->Key(), two.best().Get()->Key());
+  EXPECT_EQ(one.stats().evaluated, two.stats().evaluated);
+  // Every result is identical, not just the front.
+  ASSERT_EQ(one.results().size(), two.results().size());
+  for (const auto& [index, r] : one.results()) {
+    const EvaluationResult& other = two.results().at(index);
+    for (size_t k = 0; k < r.points.size(); ++k) {
+      EXPECT_EQ(r.points[k].search.time_per_batch_s, other.points[k].search.time_per_batch_s);
+    }
+  }
+}
+
+TEST(SearchTest, PrunedSearchFindsTheExhaustiveFrontWithOneOrTwoThreads) {
+  const JobSpec exhaustive = Job("search: {strategy: exhaustive}\n");
+  const JobSpec pruned = Job("search: {strategy: pruned}\n");
+  const SearchState a = RunLocal(**Evaluator::Create(exhaustive), exhaustive.search, 2, nullptr);
+  const SearchState b = RunLocal(**Evaluator::Create(pruned), pruned.search, 2, nullptr);
+  const SearchState c = RunLocal(**Evaluator::Create(pruned), pruned.search, 1, nullptr);
+  EXPECT_EQ(FrontKeys(a), FrontKeys(b));
+  EXPECT_EQ(FrontKeys(a), FrontKeys(c));
+  EXPECT_GT(b.stats().pruned, 0);
+  EXPECT_EQ(a.stats().pruned, 0);
+  EXPECT_EQ(b.stats().evaluated + b.stats().pruned, a.stats().evaluated);
+}
+
+TEST(SearchTest, AreaBucketsVisitDescendingAreaAndStop) {
+  const JobSpec job = Job("search: {strategy: area-buckets, bucket_mm2: 20, bucket_window: 2}\n");
+  auto evaluator = *Evaluator::Create(job);
+  SearchPlan plan(*evaluator, job.search);
+  double previous_area = std::numeric_limits<double>::infinity();
+  int batches = 0;
+  sched::CbcBackend cbc;
+  for (auto batch = plan.NextBatch(); !batch.empty(); batch = plan.NextBatch()) {
+    ++batches;
+    double batch_max = 0;
+    for (int64_t c : batch) {
+      const EvaluationResult r = *evaluator->Evaluate(c, cbc, nullptr);
+      batch_max = std::max(batch_max, r.area_um2);
+      EXPECT_LE(r.area_um2, previous_area);
+      plan.Tell(r);
+    }
+    previous_area = batch_max;
+  }
+  EXPECT_GT(batches, 0);
+  const SearchState s = RunLocal(*evaluator, job.search, 2, nullptr);
+  EXPECT_LE(s.stats().evaluated, evaluator->NumCandidates());
+}
+
+}  // namespace
+}  // namespace phaze

@@ -1,0 +1,191 @@
+#include "common/workload/model.h"
+
+#include <cmath>
+#include <cstdint>
+
+#include "common/workload/layer_graph.h"
+#include "gtest/gtest.h"
+
+namespace phaze {
+namespace {
+
+int64_t GemmMacs(const std::vector<Operator>& ops) {
+  int64_t macs = 0;
+  for (const Operator& op : ops) {
+    if (op.kind == OpKind::kGemm) macs += op.gemm.Macs();
+  }
+  return macs;
+}
+
+int64_t AllReduceBytes(const std::vector<Operator>& ops, int* count) {
+  int64_t bytes = 0;
+  *count = 0;
+  for (const Operator& op : ops) {
+    if (op.kind == OpKind::kAllReduce) {
+      bytes += op.allreduce_bytes;
+      ++*count;
+    }
+  }
+  return bytes;
+}
+
+TEST(ModelZooTest, HoldsThePaperModelsAndLlama) {
+  for (const char* name : {"bertlarge", "gpt2", "opt", "llama2", "megatrongpt2-54",
+                           "megatrongpt2-72", "megatrongpt3", "llama2-13b", "llama2-70b"}) {
+    absl::StatusOr<ModelSpec> m = FindModel(name);
+    ASSERT_TRUE(m.ok()) << name;
+    EXPECT_TRUE(ValidateModel(*m).ok()) << name;
+  }
+  absl::StatusOr<ModelSpec> missing = FindModel("gpt5");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("megatrongpt3"), std::string::npos);
+}
+
+TEST(ModelZooTest, ParameterCountsMatchPublishedWithinOnePercent) {
+  for (const ModelSpec& m : ModelZoo()) {
+    const double ours = static_cast<double>(ParameterCount(m));
+    const double published = static_cast<double>(m.published_params);
+    EXPECT_NEAR(ours / published, 1.0, 0.01) << m.name << ": ours " << ours << " vs published "
+                                             << published << " (" << m.published_source << ")";
+  }
+}
+
+TEST(ModelZooTest, ExactCountsOfWellKnownCheckpoints) {
+  // Counts of the released checkpoints, parameter by parameter.
+  EXPECT_EQ(ParameterCount(*FindModel("llama2")), 6'738'415'616);
+  EXPECT_EQ(ParameterCount(*FindModel("llama2-13b")), 13'015'864'320);
+  EXPECT_EQ(ParameterCount(*FindModel("llama2-70b")), 68'976'648'192);
+  EXPECT_EQ(ParameterCount(*FindModel("gpt2")), 1'557'611'200);
+  EXPECT_EQ(ParameterCount(*FindModel("opt")), 331'196'416);
+}
+
+// 6 x non-embedding parameters + 12 L s h per token (Kaplan et al. 2020; Narayanan et al. 2021),
+// for the blocks; the LM head adds 6 e V.
+TEST(LayerGraphTest, GemmFlopsPerTokenMatchTheClosedForm) {
+  for (const ModelSpec& m : ModelZoo()) {
+    absl::StatusOr<ModelGraph> g = BuildModelGraph(m, 2, 1, {});
+    ASSERT_TRUE(g.ok()) << g.status();
+    const double tokens = 2.0 * static_cast<double>(m.seq_len);
+    const double block_flops =
+        2.0 * static_cast<double>(GemmMacs(g->block.forward) + GemmMacs(g->block.backward)) *
+        static_cast<double>(m.num_layers) / tokens;
+    const ParameterBreakdown p = CountParameters(m);
+    const double closed =
+        6.0 * static_cast<double>(p.blocks) +
+        12.0 * static_cast<double>(m.num_layers * m.seq_len * m.heads * m.HeadDim());
+    EXPECT_NEAR(block_flops / closed, 1.0, 0.01) << m.name;
+    const int64_t e = m.embed_proj_dim > 0 ? m.embed_proj_dim : m.hidden;
+    const double head_flops =
+        2.0 * static_cast<double>(GemmMacs(g->head.forward) + GemmMacs(g->head.backward)) / tokens;
+    const double head_closed = 6.0 * static_cast<double>(e * PaddedVocab(m, 1)) +
+                               6.0 * static_cast<double>(p.head_transform) +
+                               (m.embed_proj_dim > 0 ? 6.0 * static_cast<double>(e * m.hidden) : 0);
+    EXPECT_NEAR(head_flops / head_closed, 1.0, 0.01) << m.name;
+  }
+}
+
+TEST(LayerGraphTest, BackwardGemmWorkIsTwiceForward) {
+  const ModelGraph g = *BuildModelGraph(*FindModel("megatrongpt3"), 1, 8, {});
+  EXPECT_EQ(GemmMacs(g.block.backward), 2 * GemmMacs(g.block.forward));
+  GraphOptions compat;
+  compat.compat_backward = true;
+  const ModelGraph c = *BuildModelGraph(*FindModel("megatrongpt3"), 1, 8, compat);
+  EXPECT_EQ(GemmMacs(c.block.backward), GemmMacs(c.block.forward));
+}
+
+TEST(LayerGraphTest, TensorRanksTogetherDoTheWorkOfOne) {
+  for (const char* name : {"megatrongpt3", "llama2-70b", "megatrongpt2-72"}) {
+    const ModelSpec m = *FindModel(name);
+    const ModelGraph one = *BuildModelGraph(m, 2, 1, {});
+    for (int64_t t : AllowedTensorWidths(m, 8)) {
+      const ModelGraph g = *BuildModelGraph(m, 2, t, {});
+      EXPECT_EQ(t * GemmMacs(g.block.forward), GemmMacs(one.block.forward)) << name << " t=" << t;
+      EXPECT_EQ(t * GemmMacs(g.block.backward), GemmMacs(one.block.backward)) << name << " t=" << t;
+    }
+  }
+}
+
+TEST(LayerGraphTest, AllReducesFollowMegatron) {
+  const ModelSpec m = *FindModel("megatrongpt3");
+  const int64_t b = 2, t = 4;
+  const ModelGraph g = *BuildModelGraph(m, b, t, {});
+  const int64_t activation = b * m.seq_len * m.hidden * kBytesPerElement;
+  int fwd_count = 0, bwd_count = 0;
+  EXPECT_EQ(AllReduceBytes(g.block.forward, &fwd_count), 2 * activation);
+  EXPECT_EQ(fwd_count, 2);
+  EXPECT_EQ(AllReduceBytes(g.block.backward, &bwd_count), 2 * activation);
+  EXPECT_EQ(bwd_count, 2);
+  // No collectives at all with t = 1.
+  const ModelGraph single = *BuildModelGraph(m, b, 1, {});
+  EXPECT_EQ(AllReduceBytes(single.block.forward, &fwd_count), 0);
+  EXPECT_EQ(AllReduceBytes(single.block.backward, &bwd_count), 0);
+  // Embedding: one forward all-reduce; head: three small forward ones, one backward of [s,b,h].
+  int count = 0;
+  EXPECT_EQ(AllReduceBytes(g.embedding.forward, &count), activation);
+  EXPECT_EQ(count, 1);
+  AllReduceBytes(g.head.forward, &count);
+  EXPECT_EQ(count, 3);
+  EXPECT_EQ(AllReduceBytes(g.head.backward, &count), activation);
+  EXPECT_EQ(count, 1);
+}
+
+// Korthikanti et al. 2022, eq. 2 (tensor parallel, no sequence parallelism):
+// s b h (10 + 24/t + 5 a s / (h t)) bytes per layer.
+TEST(LayerGraphTest, ActivationStashMatchesKorthikanti) {
+  const ModelSpec m = *FindModel("megatrongpt3");
+  for (int64_t t : {1, 2, 4, 8}) {
+    const int64_t b = 2;
+    const ModelGraph g = *BuildModelGraph(m, b, t, {});
+    const double s = static_cast<double>(m.seq_len), h = static_cast<double>(m.hidden),
+                 a = static_cast<double>(m.heads), td = static_cast<double>(t);
+    const double expected = s * static_cast<double>(b) * h * (10 + 24 / td + 5 * a * s / (h * td));
+    EXPECT_DOUBLE_EQ(static_cast<double>(g.block.stash_bytes), expected) << "t=" << t;
+    EXPECT_EQ(g.block.input_bytes, static_cast<int64_t>(s) * b * m.hidden * 2);
+  }
+}
+
+TEST(LayerGraphTest, ParameterBytesPerRankSumToTheModel) {
+  const ModelSpec m = *FindModel("megatrongpt3");
+  const ModelGraph g = *BuildModelGraph(m, 1, 1, {});
+  const ParameterBreakdown p = CountParameters(m);
+  EXPECT_EQ(g.block.param_bytes * m.num_layers, p.blocks * kBytesPerElement);
+  // The tied LM head is held by the head layer too (a copy when the stages differ).
+  EXPECT_EQ(g.head.tied_param_bytes, PaddedVocab(m, 1) * m.hidden * kBytesPerElement);
+}
+
+TEST(LayerGraphTest, GraphsAreTopologicallyOrdered) {
+  for (const ModelSpec& m : ModelZoo()) {
+    const ModelGraph g = *BuildModelGraph(m, 1, 1, {});
+    for (const LayerGraph* layer : {&g.embedding, &g.block, &g.head}) {
+      for (const auto* ops : {&layer->forward, &layer->backward}) {
+        for (size_t i = 0; i < ops->size(); ++i) {
+          for (int d : (*ops)[i].deps) {
+            EXPECT_GE(d, 0);
+            EXPECT_LT(static_cast<size_t>(d), i) << m.name << " " << (*ops)[i].name;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(LayerGraphTest, RefusesWidthsThatDoNotDivideTheHeads) {
+  absl::StatusOr<ModelGraph> g = BuildModelGraph(*FindModel("gpt2"), 1, 2, {});  // 25 heads
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(g.status().message().find("heads"), std::string::npos);
+  EXPECT_FALSE(BuildModelGraph(*FindModel("gpt2"), 0, 1, {}).ok());
+  EXPECT_EQ(AllowedTensorWidths(*FindModel("megatrongpt3"), 8), (std::vector<int64_t>{1, 2, 4, 8}));
+  EXPECT_EQ(AllowedTensorWidths(*FindModel("gpt2"), 8), (std::vector<int64_t>{1}));
+}
+
+TEST(LayerGraphTest, GroupedQueryAttentionShrinksTheKvProjection) {
+  const ModelSpec m = *FindModel("llama2-70b");
+  const ModelGraph g = *BuildModelGraph(m, 1, 8, {});
+  const Operator& qkv = g.block.forward[1];
+  ASSERT_EQ(qkv.name, "qkv");
+  EXPECT_EQ(qkv.gemm.n, (64 + 2 * 8) * 128 / 8);
+}
+
+}  // namespace
+}  // namespace phaze

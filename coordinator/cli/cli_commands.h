@@ -1,0 +1,86 @@
+// The `phaze` command line's verbs that need no coordinator: models, space, layer.
+//
+// Each verb writes its report to `out` and returns a Status; main() prints errors and sets the
+// exit code. Kept apart from main() so tests can call them.
+#ifndef PHAZE_COORDINATOR_CLI_CLI_COMMANDS_H_
+#define PHAZE_COORDINATOR_CLI_CLI_COMMANDS_H_
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/job/job.h"
+#include "common/search/search.h"
+
+namespace phaze::cli {
+
+// `phaze models`: the zoo with parameter counts.
+absl::Status ListModels(std::ostream& out);
+
+// `phaze space JOB.yaml`: size, valid count and area range of the job's architectures.
+absl::Status DescribeSpace(const std::string& job_path, std::ostream& out);
+
+struct LayerArgs {
+  std::string model;
+  std::string arch = "tpuv4";
+  int64_t micro_batch = 1;
+  int64_t tensor_width = 1;
+  bool compat = false;  // the original's cost model and backward
+  bool json = false;
+  double time_limit_s = 10;  // per layer schedule
+};
+// `phaze layer`: every operator of every layer with its latencies.
+absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out);
+
+struct RunArgs {
+  std::string job_path;
+  std::string out_dir = "phaze-out";
+  int threads = 0;  // 0: every core
+  bool progress = true;
+};
+// The whole search in this process on threads (no service); writes best.json, front.json and
+// results.csv. `phaze run` uses the embedded service instead (client_commands.h).
+absl::Status RunJob(const RunArgs& args, std::ostream& out);
+
+// `phaze compare JOB.yaml`: the paper's comparison (a)-(e) for one job (common/compare.h), timed,
+// in this process. Writes compare.json, front.svg (coloured by HBM size) and front-mbs.svg
+// (coloured by micro-batch size) into out_dir.
+struct CompareArgs {
+  std::string job_path;
+  std::string out_dir = "phaze-compare";
+  int threads = 0;  // 0: every core
+};
+absl::Status CompareJob(const CompareArgs& args, std::ostream& out);
+
+// Writes best.json, front.json and results.csv into out_dir.
+absl::Status WriteOutputs(const JobSpec& job, const SearchState& state,
+                          const std::string& out_dir);
+void PrintSummary(const SearchState& state, double elapsed_s,
+                  const std::string& out_dir, std::ostream& out);
+std::string DescribeBest(const std::optional<DesignPoint>& best);
+
+// A one-line progress bar on a terminal (stderr); silent when stderr is not a terminal.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled);
+  void Update(int64_t done, int64_t planned, const std::string& best);
+  void Finish();
+
+ private:
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+// Writes `contents` to `path`, creating parent folders.
+absl::Status WriteFile(const std::string& path, const std::string& contents);
+
+// Reads a whole file; kNotFound / kInvalidArgument name the path.
+absl::Status ReadFile(const std::string& path, std::string* contents);
+
+}  // namespace phaze::cli
+
+#endif  // PHAZE_COORDINATOR_CLI_CLI_COMMANDS_H_

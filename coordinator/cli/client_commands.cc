@@ -1,0 +1,310 @@
+#include "coordinator/cli/client_commands.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/job/job.h"
+#include "common/report/report.h"
+#include "common/base/status_macros.h"
+#include "common/rpc/convert.h"
+#include "coordinator/server.h"
+#include "common/rpc/token.h"
+#include "grpcpp/grpcpp.h"
+#include "phaze/v1/service.grpc.pb.h"
+#include "worker/worker_loop.h"
+
+namespace phaze::cli {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& s, const std::string& what) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      absl::StrCat(what, ": ", s.error_message()));
+}
+
+std::shared_ptr<grpc::Channel> Channel(
+    const std::string& address,
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials()) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  return grpc::CreateCustomChannel(address, credentials, args);
+}
+
+// The bearer token of this process's client calls (set once by each verb before any call).
+thread_local std::string g_token;
+
+std::unique_ptr<grpc::ClientContext> Context(double seconds) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  if (!g_token.empty()) ctx->AddMetadata("authorization", "Bearer " + g_token);
+  ctx->set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
+  return ctx;
+}
+
+// A stub for the client's coordinator (TLS if asked); sets this thread's bearer token.
+absl::StatusOr<std::unique_ptr<v1::Coordinator::Stub>> Connect(const ClientOptions& client) {
+  PHAZE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                         ChannelCredentials(client.tls));
+  g_token = client.token;
+  return v1::Coordinator::NewStub(Channel(client.address, credentials));
+}
+
+std::string StatusLine(const v1::JobStatus& s) {
+  std::string line = absl::StrFormat(
+      "%s %-9s %s: %d/%d candidates (%d pruned by bounds, %d failed), shards %d/%d, %d leases "
+      "expired, front %d points",
+      s.job_id(), JobStateName(s.state()), s.name(), s.candidates_done(), s.candidates_total(),
+      s.candidates_pruned(), s.candidates_failed(), s.shards_done(), s.shards_total(),
+      s.leases_expired(), s.front_size());
+  if (s.has_best()) {
+    const v1::DesignPointSummary& b = s.best();
+    absl::StrAppendFormat(
+        &line,
+        "\n  best: %.6g samples/s on %dx%dx%d tc, %dx%d vc, %d MiB glb (%.2f mm^2), "
+        "micro-batch %d, HBM %d GiB, recompute %s, (p, t, d) = (%d, %d, %d)",
+        b.throughput_samples_per_s(), b.architecture().num_tc(), b.architecture().tc_width(),
+        b.architecture().tc_depth(), b.architecture().num_vc(), b.architecture().vc_width(),
+        b.architecture().glb_bytes() >> 20, b.area_um2() / 1e6, b.micro_batch_size(),
+        b.hbm_bytes() >> 30, b.recompute() ? "on" : "off", b.strategy().pipeline(),
+        b.strategy().tensor(), b.strategy().data());
+  }
+  if (!s.error().empty()) absl::StrAppend(&line, "\n  error: ", s.error());
+  return line;
+}
+
+// Follows a job until it ends, showing a progress bar; returns the final status.
+absl::StatusOr<v1::JobStatus> Follow(v1::Coordinator::Stub& stub, const std::string& job_id,
+                                     bool progress, std::ostream& out) {
+  ProgressBar bar(progress);
+  v1::JobStatus last;
+  while (true) {
+    grpc::ClientContext ctx;
+    if (!g_token.empty()) ctx.AddMetadata("authorization", "Bearer " + g_token);
+    v1::WatchJobRequest req;
+    req.set_job_id(job_id);
+    auto reader = stub.WatchJob(&ctx, req);
+    v1::JobStatus s;
+    while (reader->Read(&s)) {
+      last = s;
+      std::string best = "none feasible yet";
+      if (s.has_best()) {
+        best = absl::StrFormat("best %.4g samples/s at %.1f mm^2",
+                               s.best().throughput_samples_per_s(), s.best().area_um2() / 1e6);
+      }
+      bar.Update(s.candidates_done(), s.candidates_total(), best);
+    }
+    const grpc::Status status = reader->Finish();
+    if (!status.ok()) {
+      bar.Finish();
+      return FromGrpc(status, "watch");
+    }
+    if (last.state() != v1::JOB_STATE_RUNNING && !last.job_id().empty()) break;
+  }
+  bar.Finish();
+  (void)out;
+  return last;
+}
+
+// The job and its search state as the coordinator's results describe them (no evaluator is
+// built), so that reports are rendered by the same code whether the search ran here or on a
+// cluster.
+struct Fetched {
+  JobSpec spec;
+  std::unique_ptr<SearchState> state;
+  v1::JobStatus status;
+};
+
+absl::StatusOr<Fetched> Fetch(v1::Coordinator::Stub& stub, const std::string& job_id) {
+  v1::GetJobRequest get;
+  get.set_job_id(job_id);
+  v1::JobStatus status;
+  PHAZE_RETURN_IF_ERROR(FromGrpc(stub.GetJob(Context(30).get(), get, &status), "get job"));
+  PHAZE_ASSIGN_OR_RETURN(JobSpec spec, ParseJobYaml(status.spec().yaml()));
+  Fetched f;
+  f.status = status;
+  f.spec = spec;
+  f.state = std::make_unique<SearchState>(static_cast<int64_t>(spec.training.recompute.size()));
+  std::string token;
+  do {
+    v1::ListResultsRequest req;
+    req.set_job_id(job_id);
+    req.set_page_size(1000);
+    req.set_page_token(token);
+    v1::ListResultsResponse page;
+    PHAZE_RETURN_IF_ERROR(
+        FromGrpc(stub.ListResults(Context(60).get(), req, &page), "list results"));
+    for (const v1::CandidateResult& r : page.results()) {
+      if (r.outcome() == v1::OUTCOME_ERROR) {
+        f.state->AddError(r.candidate().index(), r.error());
+      } else {
+        f.state->Add(FromProto(r));
+      }
+    }
+    token = page.next_page_token();
+  } while (!token.empty());
+  for (int64_t k = 0; k < status.candidates_pruned(); ++k) f.state->AddPruned(-1 - k);
+  return f;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> LoadToken(const std::string& token_file) {
+  return LoadBearerToken(token_file);
+}
+
+absl::Status Submit(const ClientOptions& client, const std::string& job_path, bool watch,
+                    std::ostream& out) {
+  std::string text;
+  PHAZE_RETURN_IF_ERROR(ReadFile(job_path, &text));
+  PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
+  v1::SubmitJobRequest req;
+  req.mutable_spec()->set_yaml(text);
+  v1::JobStatus status;
+  PHAZE_RETURN_IF_ERROR(FromGrpc(stub->SubmitJob(Context(60).get(), req, &status), "submit"));
+  out << status.job_id() << "\n";
+  if (!watch) return absl::OkStatus();
+  PHAZE_ASSIGN_OR_RETURN(v1::JobStatus last, Follow(*stub, status.job_id(), true, out));
+  out << StatusLine(last) << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status Status(const ClientOptions& client, const std::string& job_id, std::ostream& out) {
+  PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
+  v1::GetJobRequest req;
+  req.set_job_id(job_id);
+  v1::JobStatus status;
+  PHAZE_RETURN_IF_ERROR(FromGrpc(stub->GetJob(Context(30).get(), req, &status), "status"));
+  out << StatusLine(status) << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status Watch(const ClientOptions& client, const std::string& job_id, std::ostream& out) {
+  PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
+  PHAZE_ASSIGN_OR_RETURN(v1::JobStatus last, Follow(*stub, job_id, true, out));
+  out << StatusLine(last) << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status Cancel(const ClientOptions& client, const std::string& job_id, std::ostream& out) {
+  PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
+  v1::CancelJobRequest req;
+  req.set_job_id(job_id);
+  v1::JobStatus status;
+  PHAZE_RETURN_IF_ERROR(FromGrpc(stub->CancelJob(Context(30).get(), req, &status), "cancel"));
+  out << StatusLine(status) << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status Jobs(const ClientOptions& client, std::ostream& out) {
+  PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
+  v1::ListJobsResponse jobs;
+  PHAZE_RETURN_IF_ERROR(
+      FromGrpc(stub->ListJobs(Context(30).get(), v1::ListJobsRequest(), &jobs), "list jobs"));
+  for (const v1::JobStatus& s : jobs.jobs()) out << StatusLine(s) << "\n";
+  if (jobs.jobs().empty()) out << "no jobs\n";
+  return absl::OkStatus();
+}
+
+absl::Status Results(const ClientOptions& client, const std::string& job_id,
+                     const std::string& format, std::ostream& out) {
+  if (format != "json" && format != "csv") {
+    return absl::InvalidArgumentError(absl::StrCat("--format: '", format, "' is not json or csv"));
+  }
+  PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
+  PHAZE_ASSIGN_OR_RETURN(Fetched f, Fetch(*stub, job_id));
+  if (format == "csv") {
+    out << ResultsCsv(*f.state);
+  } else {
+    nlohmann::json j = BestJson(f.spec, *f.state);
+    j["front"] = FrontJson(f.spec, *f.state)["points"];
+    out << j.dump(2) << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteReport(const ClientOptions& client, const std::string& job_id,
+                         const std::string& out_path, std::ostream& out) {
+  PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
+  PHAZE_ASSIGN_OR_RETURN(Fetched f, Fetch(*stub, job_id));
+  const std::string page = JobPageHtml(f.spec, *f.state, ToPageInfo(f.status));
+  std::ofstream file(out_path, std::ios::binary);
+  if (!file) return absl::InvalidArgumentError(absl::StrCat("--out: cannot write ", out_path));
+  file << page;
+  file.close();
+  if (!file) return absl::DataLossError(absl::StrCat("--out: writing ", out_path, " failed"));
+  out << "wrote " << out_path << " (" << page.size() << " bytes; front "
+      << f.state->front().Points().size() << " points)\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunEmbedded(const RunArgs& args, std::ostream& out) {
+  std::string text;
+  PHAZE_RETURN_IF_ERROR(ReadFile(args.job_path, &text));
+  PHAZE_ASSIGN_OR_RETURN(JobSpec spec, ParseJobYaml(text));  // errors before anything starts
+  std::error_code ec;
+  std::filesystem::create_directories(args.out_dir, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("--out: cannot create ", args.out_dir));
+
+  // The same coordinator as on a cluster, with its database in the output folder: an interrupted
+  // run of the same job file resumes where it stopped.
+  ServerOptions options;
+  options.database = (std::filesystem::path(args.out_dir) / "phaze.db").string();
+  // Its own random token: even the embedded coordinator accepts no unauthenticated call.
+  std::random_device random;
+  options.token = absl::StrFormat("%08x%08x%08x%08x", random(), random(), random(), random());
+  g_token = options.token;
+  PHAZE_ASSIGN_OR_RETURN(std::unique_ptr<CoordinatorServer> server,
+                         CoordinatorServer::Start(options));
+  const std::string address = absl::StrCat("127.0.0.1:", server->port());
+  const int threads = args.threads > 0
+                          ? args.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  WorkerOptions worker_options;
+  worker_options.worker_id = "local";
+  worker_options.threads = threads;
+  worker_options.idle_poll_s = 0.05;
+  worker_options.token = options.token;
+  Worker worker(Channel(address), worker_options);
+  std::atomic<bool> stop{false};
+  std::thread workers([&] { worker.Run(stop); });
+
+  auto stub = v1::Coordinator::NewStub(Channel(address));
+  std::string job_id;
+  for (const v1::JobStatus& s : server->manager().List()) {
+    if (s.spec().yaml() == text) job_id = s.job_id();  // resume the same job
+  }
+  absl::Status result = absl::OkStatus();
+  const auto start = std::chrono::steady_clock::now();
+  if (job_id.empty()) {
+    v1::SubmitJobRequest req;
+    req.mutable_spec()->set_yaml(text);
+    v1::JobStatus status;
+    result = FromGrpc(stub->SubmitJob(Context(60).get(), req, &status), "submit");
+    job_id = status.job_id();
+  }
+  if (result.ok()) {
+    out << "phaze run: job '" << spec.name << "' as " << job_id << " on an embedded coordinator ("
+        << address << ", " << options.database << ") with " << threads << " local workers\n";
+    absl::StatusOr<v1::JobStatus> last = Follow(*stub, job_id, args.progress, out);
+    result = last.status();
+  }
+  stop = true;
+  workers.join();
+  PHAZE_RETURN_IF_ERROR(result);
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  PHAZE_ASSIGN_OR_RETURN(Fetched f, Fetch(*stub, job_id));
+  server->Shutdown();
+  PHAZE_RETURN_IF_ERROR(WriteOutputs(f.spec, *f.state, args.out_dir));
+  PrintSummary(*f.state, elapsed, args.out_dir, out);
+  return absl::OkStatus();
+}
+
+}  // namespace phaze::cli
