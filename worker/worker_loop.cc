@@ -2,55 +2,57 @@
 
 #include <algorithm>
 #include <chrono>
-#include <exception>
-#include <new>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/job/job.h"
 #include "common/base/mutex.h"
-#include "common/search/pareto.h"
+#include "common/job/job.h"
 #include "common/rpc/convert.h"
-#include "grpcpp/grpcpp.h"
-#include "phaze/v1/service.grpc.pb.h"
 
 namespace phaze {
+
+v1::CandidateResult OutcomeToResult(const CandidateOutcome& outcome) {
+  if (outcome.result.ok()) return ToProto(*outcome.result);
+  v1::CandidateResult result;
+  result.mutable_candidate()->set_index(outcome.candidate);
+  result.set_outcome(v1::OUTCOME_ERROR);
+  result.set_error(std::string(outcome.result.status().message()));
+  return result;
+}
 
 v1::CandidateResult EvaluateToResult(
     int64_t candidate, const std::function<absl::StatusOr<EvaluationResult>()>& evaluate,
     std::optional<EvaluationResult>* evaluated) {
-  std::string error;
-  try {
-    absl::StatusOr<EvaluationResult> r = evaluate();
-    if (r.ok()) {
-      v1::CandidateResult result = ToProto(*r);
-      if (evaluated != nullptr) *evaluated = *std::move(r);
-      return result;
-    }
-    error = std::string(r.status().message());
-  } catch (const std::bad_alloc&) {
-    error = "out of memory: the evaluation needed more than the worker's memory limit";
-  } catch (const std::exception& e) {
-    error = absl::StrCat("the evaluation failed: ", e.what());
-  } catch (...) {
-    error = "the evaluation failed with an unknown exception";
-  }
-  v1::CandidateResult result;
-  result.mutable_candidate()->set_index(candidate);
-  result.set_outcome(v1::OUTCOME_ERROR);
-  result.set_error(error);
+  CandidateOutcome outcome{candidate, EvaluateSafely(evaluate)};
+  v1::CandidateResult result = OutcomeToResult(outcome);
+  if (evaluated != nullptr && outcome.result.ok()) *evaluated = *std::move(outcome.result);
   return result;
 }
 
+ShardWork WorkOf(const v1::Lease& lease, bool prune) {
+  ShardWork work;
+  work.candidates.assign(lease.candidates().begin(), lease.candidates().end());
+  work.prune = prune;
+  for (const v1::FrontPoint& f : lease.front()) {
+    work.front.push_back(
+        {f.throughput_samples_per_s(), f.area_um2(), f.energy_per_sample_j()});
+  }
+  return work;
+}
+
+Worker::Worker(std::shared_ptr<DispatchClient> client, WorkerOptions options)
+    : client_(std::move(client)), options_(std::move(options)) {}
+
 Worker::Worker(std::shared_ptr<grpc::Channel> channel, WorkerOptions options)
-    : channel_(std::move(channel)), options_(std::move(options)) {}
+    : client_(std::make_shared<GrpcDispatchClient>(std::move(channel), options.token)),
+      options_(std::move(options)) {}
 
 Worker::~Worker() = default;
 
 absl::StatusOr<std::shared_ptr<Worker::JobContext>> Worker::Context(const std::string& job_id,
-                                                                    const std::string& yaml) {
+                                                                    const v1::JobSpec& wire) {
   MutexLock lock(&mu_);
   auto it = jobs_.find(job_id);
   if (it != jobs_.end()) {
@@ -58,9 +60,11 @@ absl::StatusOr<std::shared_ptr<Worker::JobContext>> Worker::Context(const std::s
     return it->second;
   }
   absl::StatusOr<std::unique_ptr<Evaluator>> evaluator;
+  bool prune = false;
   try {
-    absl::StatusOr<JobSpec> spec = ParseJobYaml(yaml);
+    absl::StatusOr<JobSpec> spec = ParseJobYaml(wire.yaml());
     if (!spec.ok()) return spec.status();
+    prune = spec->search.strategy == SearchStrategy::kPruned;
     evaluator = Evaluator::Create(*spec);
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
@@ -76,79 +80,55 @@ absl::StatusOr<std::shared_ptr<Worker::JobContext>> Worker::Context(const std::s
   }
   auto ctx = std::make_shared<JobContext>();
   ctx->evaluator = *std::move(evaluator);
+  ctx->prune = prune;
   ctx->last_used = ++uses_;
   jobs_[job_id] = ctx;
   return ctx;
 }
 
 void Worker::Loop(int thread, const std::atomic<bool>& stop) {
-  auto stub = v1::Dispatch::NewStub(channel_);
   sched::CbcBackend backend;
   const std::string id = absl::StrCat(options_.worker_id, "/", thread);
   while (!stop.load()) {
-    v1::LeaseRequest request;
-    request.set_worker_id(id);
-    v1::Lease lease;
-    grpc::ClientContext lease_context;
-    if (!options_.token.empty()) {
-      lease_context.AddMetadata("authorization", "Bearer " + options_.token);
-    }
-    lease_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    const grpc::Status status = stub->LeaseShard(&lease_context, request, &lease);
-    if (!status.ok() || lease.lease_id().empty()) {
+    const absl::StatusOr<v1::Lease> lease = client_->LeaseShard(id);
+    if (!lease.ok() || lease->lease_id().empty()) {
       std::this_thread::sleep_for(std::chrono::duration<double>(options_.idle_poll_s));
       continue;
     }
     const absl::StatusOr<std::shared_ptr<JobContext>> context =
-        Context(lease.job_id(), lease.spec().yaml());
+        Context(lease->job_id(), lease->spec());
     // A job this worker cannot parse (a newer coordinator): let the lease expire, so that a
     // worker that can takes it. Out of memory: report it for every candidate.
     if (!context.ok() && !absl::IsResourceExhausted(context.status())) continue;
-    const std::shared_ptr<JobContext> ctx = context.ok() ? *context : nullptr;
-    ParetoFront front;
-    for (const v1::FrontPoint& f : lease.front()) {
-      DesignPoint p;
-      p.candidate_index = -1;
-      p.throughput_samples_per_s = f.throughput_samples_per_s();
-      p.area_um2 = f.area_um2();
-      p.energy_per_sample_j = f.energy_per_sample_j();
-      front.Insert(p);
-    }
-    Evaluator::SkipTest can_skip;
-    if (lease.front_size() > 0) {
-      can_skip = [&front](double throughput, double area, double energy) {
-        return front.DominatesBound(throughput, area, energy);
-      };
-    }
-    grpc::ClientContext report_context;
-    if (!options_.token.empty()) {
-      report_context.AddMetadata("authorization", "Bearer " + options_.token);
-    }
-    v1::ReportAck ack;
-    auto writer = stub->ReportResults(&report_context, &ack);
-    for (int64_t candidate : lease.candidates()) {
-      const auto started = std::chrono::steady_clock::now();
-      std::optional<EvaluationResult> evaluated;
-      v1::ResultReport report;
-      *report.mutable_result() = EvaluateToResult(
-          candidate,
-          [&]() -> absl::StatusOr<EvaluationResult> {
-            if (ctx == nullptr) return context.status();
-            return ctx->evaluator->Evaluate(candidate, backend, &ctx->cache, can_skip);
-          },
-          &evaluated);
+    std::unique_ptr<ResultStream> stream = client_->ReportResults();
+    auto send = [&](const CandidateOutcome& outcome, double seconds) {
       if (options_.on_evaluation) {
-        options_.on_evaluation(
-            evaluated.has_value() ? &*evaluated : nullptr,
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        options_.on_evaluation(outcome.result.ok() ? &*outcome.result : nullptr, seconds);
       }
-      report.set_lease_id(lease.lease_id());
-      report.set_job_id(lease.job_id());
-      if (!writer->Write(report)) break;
+      v1::ResultReport report;
+      *report.mutable_result() = OutcomeToResult(outcome);
+      report.set_lease_id(lease->lease_id());
+      report.set_job_id(lease->job_id());
+      if (!stream->Write(report)) return false;
       ++evaluated_;
+      return true;
+    };
+    if (context.ok()) {
+      const std::shared_ptr<JobContext>& ctx = *context;
+      ShardRunner runner(*ctx->evaluator, backend, &ctx->cache);
+      auto started = std::chrono::steady_clock::now();
+      runner.Run(WorkOf(*lease, ctx->prune), [&](const CandidateOutcome& outcome) {
+        const auto now = std::chrono::steady_clock::now();
+        const double seconds = std::chrono::duration<double>(now - started).count();
+        started = now;
+        return send(outcome, seconds);
+      });
+    } else {
+      for (int64_t candidate : lease->candidates()) {
+        if (!send({candidate, context.status()}, 0)) break;
+      }
     }
-    writer->WritesDone();
-    writer->Finish().IgnoreError();
+    stream->Finish().IgnoreError();
   }
 }
 

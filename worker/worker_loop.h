@@ -1,5 +1,5 @@
-// The stateless worker: pulls shards from a coordinator's Dispatch service, evaluates their
-// candidates one at a time per thread, and streams one result per candidate back.
+// The stateless worker: pulls shards from a coordinator through a DispatchClient, evaluates their
+// candidates with a ShardRunner (one per thread), and streams one result per candidate back.
 //
 // Stateless in the sense that matters: nothing it holds is needed by anyone else. It keeps a
 // per-job Evaluator and schedule cache only to avoid rebuilding them for every shard.
@@ -17,6 +17,8 @@
 #include "absl/synchronization/mutex.h"
 #include "common/eval/eval.h"
 #include "phaze/v1/phaze.pb.h"
+#include "worker/dispatch_client.h"
+#include "worker/shard_runner.h"
 
 namespace grpc {
 class Channel;
@@ -36,17 +38,22 @@ struct WorkerOptions {
   int max_cached_jobs = 4;
 };
 
-// Runs `evaluate` for `candidate` and converts the outcome to a result message. Never throws: an
-// error status or an exception (std::bad_alloc under the worker's memory limit, anything thrown
-// by the solver) becomes an OUTCOME_ERROR result that names it, so one pathological candidate
-// costs its own result, not the worker.
-// `evaluated` (may be null) receives the domain result when there is one.
+// Runs `evaluate` for `candidate` (through EvaluateSafely) and converts the outcome to a result
+// message. Never throws: an error status or an exception becomes an OUTCOME_ERROR result that
+// names it. `evaluated` (may be null) receives the domain result when there is one.
 v1::CandidateResult EvaluateToResult(
     int64_t candidate, const std::function<absl::StatusOr<EvaluationResult>()>& evaluate,
     std::optional<EvaluationResult>* evaluated = nullptr);
+// The same for an outcome already computed.
+v1::CandidateResult OutcomeToResult(const CandidateOutcome& outcome);
+
+// The shard a lease describes, as the ShardRunner takes it.
+ShardWork WorkOf(const v1::Lease& lease, bool prune);
 
 class Worker {
  public:
+  Worker(std::shared_ptr<DispatchClient> client, WorkerOptions options);
+  // A GrpcDispatchClient on `channel` with options.token.
   Worker(std::shared_ptr<grpc::Channel> channel, WorkerOptions options);
   ~Worker();
   // Runs until `stop` becomes true; a shard in progress is finished first (SIGTERM semantics).
@@ -56,15 +63,16 @@ class Worker {
  private:
   struct JobContext {
     std::unique_ptr<Evaluator> evaluator;
+    bool prune = false;  // the job's search strategy is `pruned`
     sched::ScheduleCache cache;
     int64_t last_used = 0;
   };
   // The job's cached context, or a new one. kResourceExhausted when building it ran out of memory.
   absl::StatusOr<std::shared_ptr<JobContext>> Context(const std::string& job_id,
-                                                      const std::string& yaml);
+                                                      const v1::JobSpec& spec);
   void Loop(int thread, const std::atomic<bool>& stop);
 
-  std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<DispatchClient> client_;
   WorkerOptions options_;
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<JobContext>> jobs_ ABSL_GUARDED_BY(mu_);

@@ -1,10 +1,16 @@
 #include "worker/worker_loop.h"
 
+#include <atomic>
+#include <fstream>
 #include <new>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
+#include <thread>
 
+#include "common/job/job.h"
 #include "gtest/gtest.h"
+#include "worker/fake_dispatch_client.h"
 
 namespace phaze {
 namespace {
@@ -46,6 +52,84 @@ TEST(EvaluateToResultTest, ExceptionsAndErrorsBecomeErrorResultsNamingThem) {
   EvaluateToResult(
       9, []() -> absl::StatusOr<EvaluationResult> { throw std::bad_alloc(); }, &none);
   EXPECT_FALSE(none.has_value());
+}
+
+TEST(WorkerTest, WorkOfALeaseKeepsEveryFrontPoint) {
+  v1::Lease lease;
+  for (int i = 0; i < 5; ++i) {
+    v1::FrontPoint* f = lease.add_front();
+    f->set_throughput_samples_per_s(10.0 * (i + 1));
+    f->set_area_um2(100.0 * (i + 1));
+    f->set_energy_per_sample_j(1.0);
+  }
+  lease.add_candidates(7);
+  const ShardWork work = WorkOf(lease, true);
+  ASSERT_EQ(work.front.size(), 5u);
+  EXPECT_EQ(work.front[4].area_um2, 500.0);
+  EXPECT_EQ(work.candidates, std::vector<int64_t>{7});
+}
+
+// The whole worker against a fake coordinator: two leases of a pruned job, the second sent with
+// the front of the first; every candidate gets exactly one report with its lease, and the
+// pruned ones are exactly those a ShardRunner prunes on the same work.
+TEST(WorkerTest, ReportsEveryCandidateOfEveryLeaseAndPrunesAgainstTheWholeFront) {
+  std::ifstream in(std::string(PHAZE_SOURCE_DIR) + "/tests/data/small-space-job.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string yaml = text.str();
+  yaml.replace(yaml.find("strategy: exhaustive"), 20, "strategy: pruned");
+  const JobSpec job = *ParseJobYaml(yaml);
+  auto evaluator = *Evaluator::Create(job);
+  const SearchState exhaustive =
+      RunLocal(*evaluator, SearchSpec{SearchStrategy::kExhaustive}, 1, nullptr);
+
+  auto fake = std::make_shared<FakeDispatchClient>();
+  std::vector<v1::Lease> leases(2);
+  for (int k = 0; k < 2; ++k) {
+    v1::Lease& lease = leases[static_cast<size_t>(k)];
+    lease.set_lease_id("lease-" + std::to_string(k));
+    lease.set_job_id("job-1");
+    lease.mutable_spec()->set_yaml(yaml);
+    for (int64_t c = 40 * k; c < 40 * k + 40; ++c) lease.add_candidates(c);
+    if (k == 1) {
+      for (const DesignPoint& p : exhaustive.front().Points()) {
+        v1::FrontPoint* f = lease.add_front();
+        f->set_throughput_samples_per_s(p.throughput_samples_per_s);
+        f->set_area_um2(p.area_um2);
+        f->set_energy_per_sample_j(p.energy_per_sample_j);
+      }
+    }
+    fake->AddLease(lease);
+  }
+  WorkerOptions options;
+  options.idle_poll_s = 0.01;
+  Worker worker(fake, options);
+  std::atomic<bool> stop{false};
+  std::thread run([&] { worker.Run(stop); });
+  while (fake->streams_finished() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  stop = true;
+  run.join();
+
+  const std::vector<v1::ResultReport> reports = fake->reports();
+  ASSERT_EQ(reports.size(), 80u);
+  int64_t pruned = 0;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    EXPECT_EQ(reports[i].lease_id(), i < 40 ? "lease-0" : "lease-1");
+    EXPECT_EQ(reports[i].job_id(), "job-1");
+    EXPECT_EQ(reports[i].result().candidate().index(), static_cast<int64_t>(i));
+    EXPECT_NE(reports[i].result().outcome(), v1::OUTCOME_ERROR) << reports[i].result().error();
+    if (i >= 40) pruned += reports[i].result().outcome() == v1::OUTCOME_PRUNED;
+  }
+  // The same work through a ShardRunner directly.
+  sched::CbcBackend cbc;
+  ShardRunner runner(*evaluator, cbc, nullptr);
+  int64_t expected = 0;
+  runner.Run(WorkOf(leases[1], true), [&](const CandidateOutcome& o) {
+    expected += o.result.ok() && o.result->pruned;
+    return true;
+  });
+  EXPECT_GT(expected, 0);
+  EXPECT_EQ(pruned, expected);
 }
 
 }  // namespace

@@ -119,6 +119,32 @@ TEST_P(BackendConformanceTest, RandomDagsMatchTheExhaustiveOptimum) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, BackendConformanceTest, ::testing::Values("cbc", "enumerate"));
 
+TEST_P(BackendConformanceTest, ZeroLatencyTasksAreValidAndScheduled) {
+  // A no-op (a reshape costed at zero) between two GEMMs, and a zero-cost vector task beside
+  // them: valid, bounded, and free.
+  Problem p;
+  p.num_tc = 2;
+  p.num_vc = 1;
+  p.tasks = {MakeTask(Engine::kTensor, 4e-6, 2e-6, {}), MakeTask(Engine::kVector, 0, 0, {0}),
+             MakeTask(Engine::kTensor, 4e-6, 2e-6, {1}), MakeTask(Engine::kVector, 0, 0, {})};
+  ASSERT_TRUE(ValidateProblem(p).ok());
+  EXPECT_DOUBLE_EQ(LowerBound(p), 4e-6);
+  const absl::StatusOr<Schedule> s = Make()->Solve(p, SolveOptions{});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_NEAR(s->makespan_s, 4e-6, 1e-12);
+  EXPECT_TRUE(CheckSchedule(p, *s).ok());
+}
+
+TEST(LowerBoundTest, EveryTaskOfZeroLatencyGivesZero) {
+  Problem p;
+  p.tasks = {MakeTask(Engine::kTensor, 0, 0, {}), MakeTask(Engine::kVector, 0, 0, {0}),
+             MakeTask(Engine::kLink, 0, 0, {1})};
+  EXPECT_EQ(LowerBound(p), 0.0);
+  const Schedule s = BoundLayer(p, SolveOptions{}, nullptr);
+  EXPECT_EQ(s.makespan_s, 0.0);
+  EXPECT_EQ(s.status, SolveStatus::kOptimal);
+}
+
 TEST(ScheduleLayerTest, BoundsThatMeetSkipTheMip) {
   Problem p;
   p.num_tc = 8;

@@ -368,8 +368,15 @@ double LowerBound(const Problem& p) {
   auto jackson = [](std::vector<Job> jobs) {
     double lb = 0, t = 0;
     std::vector<double> left(jobs.size());
-    for (size_t j = 0; j < jobs.size(); ++j) left[j] = jobs[j].work;
     size_t done = 0;
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      left[j] = jobs[j].work;
+      // A task of no work (a zero-latency operator) completes at its release.
+      if (left[j] <= 0) {
+        ++done;
+        lb = std::max(lb, jobs[j].release + jobs[j].after);
+      }
+    }
     while (done < jobs.size()) {
       int pick = -1;
       double next_release = kInf;

@@ -72,3 +72,23 @@ TEST(ParetoFrontTest, SameFrontInAnyOrderWithDuplicates) {
 
 }  // namespace
 }  // namespace phaze
+
+namespace phaze {
+namespace {
+
+TEST(ObjectiveSetTest, KeepsEveryNonDominatedPointWithoutKeys) {
+  ObjectiveSet set;
+  set.Add({10, 5, 1});
+  set.Add({20, 9, 1});
+  set.Add({5, 2, 1});
+  set.Add({10, 5, 1});  // the same objectives again: covered
+  set.Add({9, 6, 2});   // dominated by the first
+  EXPECT_EQ(set.size(), 3u);
+  EXPECT_TRUE(set.DominatesBound(19, 9, 1));   // by (20, 9, 1)
+  EXPECT_TRUE(set.DominatesBound(4, 3, 1));    // by (5, 2, 1)
+  EXPECT_FALSE(set.DominatesBound(20, 9, 1));  // equal is not strictly dominated
+  EXPECT_FALSE(set.DominatesBound(25, 1, 0.5));
+}
+
+}  // namespace
+}  // namespace phaze

@@ -143,10 +143,23 @@ const PointResult& SearchState::PointOf(const DesignPoint& p) const {
   return ResultOf(p).points.at(row);
 }
 
-bool CanPrune(const Evaluator& evaluator, int64_t candidate, const ParetoFront& front) {
+bool CanPrune(const Evaluator& evaluator, int64_t candidate, const Evaluator::SkipTest& dominated) {
   const Candidate c = evaluator.space().At(candidate);
-  return front.DominatesBound(evaluator.ThroughputUpperBound(c.arch.arch, c.micro_batch),
+  return dominated(evaluator.ThroughputUpperBound(c.arch.arch, c.micro_batch),
                               c.arch.area_um2, evaluator.EnergyLowerBound(c.micro_batch));
+}
+
+EvaluationResult PrunedResult(const Evaluator& evaluator, int64_t candidate) {
+  const Candidate c = evaluator.space().At(candidate);
+  EvaluationResult r;
+  r.candidate_index = candidate;
+  r.arch_index = c.arch.index;
+  r.micro_batch = c.micro_batch;
+  r.arch = c.arch.arch;
+  r.area_um2 = c.arch.area_um2;
+  r.valid = c.arch.valid;
+  r.pruned = true;
+  return r;
 }
 
 SearchState RunLocal(const Evaluator& evaluator, const SearchSpec& spec, int threads,
@@ -165,22 +178,16 @@ SearchState RunLocal(const Evaluator& evaluator, const SearchSpec& spec, int thr
       sched::CbcBackend backend;
       for (size_t i = next++; i < batch.size(); i = next++) {
         const int64_t candidate = batch[i];
-        bool skip = false;
+        Evaluator::SkipTest dominated;
         if (prune) {
-          MutexLock lock(&mu);
-          skip = CanPrune(evaluator, candidate, state.front());
+          dominated = [&](double throughput, double area, double energy) {
+            MutexLock lock(&mu);
+            return state.front().DominatesBound(throughput, area, energy);
+          };
         }
+        const bool skip = prune && CanPrune(evaluator, candidate, dominated);
         absl::StatusOr<EvaluationResult> r;
-        if (!skip) {
-          Evaluator::SkipTest can_skip;
-          if (prune) {
-            can_skip = [&](double throughput, double area, double energy) {
-              MutexLock lock(&mu);
-              return state.front().DominatesBound(throughput, area, energy);
-            };
-          }
-          r = evaluator.Evaluate(candidate, backend, &cache, can_skip);
-        }
+        if (!skip) r = evaluator.Evaluate(candidate, backend, &cache, dominated);
         MutexLock lock(&mu);
         if (skip || (r.ok() && r->pruned)) {
           state.AddPruned(candidate);

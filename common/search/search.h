@@ -106,8 +106,12 @@ class SearchState {
 // per HBM size.
 std::vector<DesignPoint> DesignPoints(const EvaluationResult& r, int64_t recompute_modes);
 
-// Whether the pruned plan may skip this candidate given the current front.
-bool CanPrune(const Evaluator& evaluator, int64_t candidate, const ParetoFront& front);
+// Whether the pruned plan may skip this candidate before any schedule is built: `dominated` (a
+// front's DominatesBound) holds for the whole chip's bounds (peak-rate throughput, exact area,
+// GEMM-only energy). 0 <= candidate < evaluator.NumCandidates().
+bool CanPrune(const Evaluator& evaluator, int64_t candidate, const Evaluator::SkipTest& dominated);
+// The result of a candidate skipped that way: its architecture and area, `pruned`, no points.
+EvaluationResult PrunedResult(const Evaluator& evaluator, int64_t candidate);
 
 struct Progress {
   int64_t done = 0;
