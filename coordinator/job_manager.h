@@ -1,7 +1,7 @@
 // The coordinator's logic, apart from any RPC: jobs, shards, leases, idempotent results,
 // incremental aggregation and persistence. The gRPC services (service.h) only translate.
 //
-// A job's plan (common/search.h) yields batches of candidates; each batch is cut into shards of
+// A job's plan (common/search/search.h) yields batches of candidates; each batch is cut into shards of
 // `shard_size` candidates. A worker's lease on a shard has a deadline; an expired lease (a dead,
 // frozen or partitioned worker) returns the shard to the pending pool. Results are written to the
 // store first, then aggregated; both are idempotent by (job, candidate), so a retried shard never
@@ -70,7 +70,7 @@ class JobManager {
   // version in *version.
   absl::StatusOr<v1::JobStatus> Wait(const std::string& job_id, int64_t* version, double timeout_s);
   absl::StatusOr<v1::ListResultsResponse> Results(const v1::ListResultsRequest& request);
-  // The job's HTML page (common/report.h JobPageHtml). kNotFound for an unknown job.
+  // The job's HTML page (common/report/report.h JobPageHtml). kNotFound for an unknown job.
   absl::StatusOr<std::string> JobPage(const std::string& job_id);
 
   // Dispatch. An empty lease_id means no work now.

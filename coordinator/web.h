@@ -1,5 +1,5 @@
 // The coordinator's read-only web pages (civetweb): GET / lists the jobs, GET /jobs/ID is the job
-// page of common/report.h (progress, best design, Pareto-front plot), the same bytes `phaze
+// page of common/report/report.h (progress, best design, Pareto-front plot), the same bytes `phaze
 // report ID` writes. When the coordinator has a token, a request must carry it either as
 // "Authorization: Bearer TOKEN" or as HTTP basic authentication with the token as the password
 // (any user name), so that a browser can prompt for it.

@@ -1,5 +1,7 @@
 #include "common/cost/cost.h"
 
+#include <memory>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -258,32 +260,19 @@ double VectorCyclesPerElement(VectorFn fn, Direction direction, CostMode mode) {
   return direction == Direction::kForward ? c.fwd : c.bwd;
 }
 
-OpCost CostOperator(const Operator& op, const Architecture& a, const CostOptions& options) {
-  const EnergyModel& e = options.energy;
+OpCost ImprovedCostModel::Cost(const Operator& op, const Architecture& a) const {
+  const EnergyModel& e = energy_;
   OpCost cost;
   switch (op.kind) {
     case OpKind::kAllReduce: {
-      const double latency = options.mode == CostMode::kCompat ? 0 : a.link_latency_s;
-      cost.single_core_s = cost.all_cores_s =
-          RingAllReduceS(op.allreduce_bytes, op.group_size, a.link_bandwidth_bytes_per_s, latency);
+      cost.single_core_s = cost.all_cores_s = RingAllReduceS(
+          op.allreduce_bytes, op.group_size, a.link_bandwidth_bytes_per_s, a.link_latency_s);
       const double n = static_cast<double>(op.group_size);
       cost.energy_j = 2.0 * (n - 1) / n * static_cast<double>(op.allreduce_bytes) * e.link_byte_j;
       return cost;
     }
     case OpKind::kGemm: {
       const double macs = static_cast<double>(op.gemm.Macs());
-      if (options.mode == CostMode::kCompat) {
-        const int64_t rows = op.gemm.batch * op.gemm.m;
-        auto cycles = [&](int64_t cores) {
-          return CompatGemmCycles(rows, op.gemm.k, op.gemm.n, cores, a.tc_width, a.tc_depth,
-                                  a.TcL2Bytes(), a.glb_bytes);
-        };
-        cost.single_core_s = cycles(1) / a.clock_hz;
-        cost.all_cores_s = cycles(a.num_tc) / a.clock_hz;
-        cost.energy_j = macs * e.mac_j + static_cast<double>(op.bytes_in + op.bytes_out) *
-                                             (e.glb_byte_j + e.hbm_byte_j);
-        return cost;
-      }
       const double port = 2.0 * static_cast<double>(a.tc_width + a.tc_depth);
       const Bandwidths one = Share(a, 1, a.num_tc, port);
       const Bandwidths all = Share(a, a.num_tc, a.num_tc, port);
@@ -298,14 +287,8 @@ OpCost CostOperator(const Operator& op, const Architecture& a, const CostOptions
       return cost;
     }
     case OpKind::kVector: {
-      const double cpe = VectorCyclesPerElement(op.fn, op.direction, options.mode);
+      const double cpe = VectorCyclesPerElement(op.fn, op.direction, CostMode::kImproved);
       const double lane_ops = static_cast<double>(op.elements) * cpe;
-      if (options.mode == CostMode::kCompat) {
-        cost.single_core_s = CompatVectorCycles(op, a.vc_width) / a.clock_hz;
-        cost.all_cores_s = CompatVectorCycles(op, a.VcLanes()) / a.clock_hz;
-        cost.energy_j = lane_ops * e.vector_op_j;
-        return cost;
-      }
       const double bytes = static_cast<double>(op.bytes_in + op.bytes_out);
       const bool resident = bytes <= static_cast<double>(a.glb_bytes);
       // A vector core's GLB port moves one read and one write word per lane per
@@ -327,12 +310,62 @@ OpCost CostOperator(const Operator& op, const Architecture& a, const CostOptions
   return cost;
 }
 
-std::vector<OpCost> CostOperators(const std::vector<Operator>& ops, const Architecture& arch,
-                                  const CostOptions& options) {
+OpCost CompatCostModel::Cost(const Operator& op, const Architecture& a) const {
+  const EnergyModel& e = energy_;
+  OpCost cost;
+  switch (op.kind) {
+    case OpKind::kAllReduce: {
+      // The original's all-reduce has no latency term.
+      cost.single_core_s = cost.all_cores_s =
+          RingAllReduceS(op.allreduce_bytes, op.group_size, a.link_bandwidth_bytes_per_s, 0);
+      const double n = static_cast<double>(op.group_size);
+      cost.energy_j = 2.0 * (n - 1) / n * static_cast<double>(op.allreduce_bytes) * e.link_byte_j;
+      return cost;
+    }
+    case OpKind::kGemm: {
+      const double macs = static_cast<double>(op.gemm.Macs());
+      const int64_t rows = op.gemm.batch * op.gemm.m;
+      auto cycles = [&](int64_t cores) {
+        return CompatGemmCycles(rows, op.gemm.k, op.gemm.n, cores, a.tc_width, a.tc_depth,
+                                a.TcL2Bytes(), a.glb_bytes);
+      };
+      cost.single_core_s = cycles(1) / a.clock_hz;
+      cost.all_cores_s = cycles(a.num_tc) / a.clock_hz;
+      cost.energy_j = macs * e.mac_j + static_cast<double>(op.bytes_in + op.bytes_out) *
+                                           (e.glb_byte_j + e.hbm_byte_j);
+      return cost;
+    }
+    case OpKind::kVector: {
+      const double cpe = VectorCyclesPerElement(op.fn, op.direction, CostMode::kCompat);
+      cost.single_core_s = CompatVectorCycles(op, a.vc_width) / a.clock_hz;
+      cost.all_cores_s = CompatVectorCycles(op, a.VcLanes()) / a.clock_hz;
+      cost.energy_j = static_cast<double>(op.elements) * cpe * e.vector_op_j;
+      return cost;
+    }
+  }
+  return cost;
+}
+
+std::vector<OpCost> CostModel::CostAll(const std::vector<Operator>& ops,
+                                       const Architecture& arch) const {
   std::vector<OpCost> costs;
   costs.reserve(ops.size());
-  for (const Operator& op : ops) costs.push_back(CostOperator(op, arch, options));
+  for (const Operator& op : ops) costs.push_back(Cost(op, arch));
   return costs;
+}
+
+std::unique_ptr<CostModel> MakeCostModel(const CostOptions& options) {
+  if (options.mode == CostMode::kCompat) return std::make_unique<CompatCostModel>(options.energy);
+  return std::make_unique<ImprovedCostModel>(options.energy);
+}
+
+OpCost CostOperator(const Operator& op, const Architecture& arch, const CostOptions& options) {
+  return MakeCostModel(options)->Cost(op, arch);
+}
+
+std::vector<OpCost> CostOperators(const std::vector<Operator>& ops, const Architecture& arch,
+                                  const CostOptions& options) {
+  return MakeCostModel(options)->CostAll(ops, arch);
 }
 
 }  // namespace phaze

@@ -21,6 +21,7 @@
 #define PHAZE_COMMON_COST_COST_H_
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "common/arch/arch.h"
@@ -51,10 +52,43 @@ struct OpCost {
   double energy_j = 0;       // energy of one execution (the same for either mapping)
 };
 
-// Cost of one operator. `arch` must be valid (ValidateArchitecture).
-OpCost CostOperator(const Operator& op, const Architecture& arch, const CostOptions& options);
+// The cost model behind one interface: the improved model (the default) and the original's
+// (compatibility). Implementations are immutable and thread-safe.
+class CostModel {
+ public:
+  virtual ~CostModel() = default;
+  virtual const char* Name() const = 0;
+  // Cost of one operator. `arch` must be valid (ValidateArchitecture).
+  virtual OpCost Cost(const Operator& op, const Architecture& arch) const = 0;
+  // Costs of every operator of a graph, in the same order.
+  std::vector<OpCost> CostAll(const std::vector<Operator>& ops, const Architecture& arch) const;
+};
 
-// Costs of every operator of a graph, in the same order.
+class ImprovedCostModel : public CostModel {
+ public:
+  explicit ImprovedCostModel(EnergyModel energy = {}) : energy_(energy) {}
+  const char* Name() const override { return "improved"; }
+  OpCost Cost(const Operator& op, const Architecture& arch) const override;
+
+ private:
+  EnergyModel energy_;
+};
+
+class CompatCostModel : public CostModel {
+ public:
+  explicit CompatCostModel(EnergyModel energy = {}) : energy_(energy) {}
+  const char* Name() const override { return "compat"; }
+  OpCost Cost(const Operator& op, const Architecture& arch) const override;
+
+ private:
+  EnergyModel energy_;
+};
+
+// The model `options.mode` names, with its energy model.
+std::unique_ptr<CostModel> MakeCostModel(const CostOptions& options);
+
+// Shorthands that build the model for one call (tests, the `phaze layer` command).
+OpCost CostOperator(const Operator& op, const Architecture& arch, const CostOptions& options);
 std::vector<OpCost> CostOperators(const std::vector<Operator>& ops, const Architecture& arch,
                                   const CostOptions& options);
 

@@ -1,6 +1,8 @@
 #include "common/cost/cost.h"
 
 #include <cmath>
+#include <memory>
+#include <vector>
 #include <cstdio>
 #include <random>
 
@@ -122,6 +124,34 @@ TEST_P(CostPropertyTest, LatencyGrowsWithProblemSize) {
     EXPECT_GE(s, previous) << m;
     previous = s;
   }
+}
+
+TEST_P(CostPropertyTest, TheInterfaceCostsAGraphInOrderAsOneOperatorAtATime) {
+  CostOptions options;
+  options.mode = GetParam();
+  const std::unique_ptr<CostModel> model = MakeCostModel(options);
+  EXPECT_STREQ(model->Name(), GetParam() == CostMode::kCompat ? "compat" : "improved");
+  Operator vector_op;
+  vector_op.kind = OpKind::kVector;
+  vector_op.fn = VectorFn::kGelu;
+  vector_op.elements = 1 << 20;
+  vector_op.bytes_in = vector_op.bytes_out = 2 << 20;
+  const std::vector<Operator> ops = {Gemm(512, 1024, 2048), vector_op, Gemm(64, 64, 64)};
+  const Architecture a = Tpu();
+  const std::vector<OpCost> all = model->CostAll(ops, a);
+  ASSERT_EQ(all.size(), ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const OpCost one = model->Cost(ops[i], a);
+    EXPECT_EQ(all[i].single_core_s, one.single_core_s) << i;
+    EXPECT_EQ(all[i].all_cores_s, one.all_cores_s) << i;
+    EXPECT_EQ(all[i].energy_j, one.energy_j) << i;
+    EXPECT_GT(one.single_core_s, 0) << i;
+    EXPECT_GT(one.energy_j, 0) << i;
+  }
+  // The two implementations disagree on the same GEMM: each is really itself.
+  CostOptions other = options;
+  other.mode = GetParam() == CostMode::kCompat ? CostMode::kImproved : CostMode::kCompat;
+  EXPECT_NE(MakeCostModel(other)->Cost(ops[0], a).single_core_s, all[0].single_core_s);
 }
 
 INSTANTIATE_TEST_SUITE_P(BothModes, CostPropertyTest,

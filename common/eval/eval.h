@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/cost/cost.h"
 #include "common/eval/candidate_space.h"
 #include "common/eval/spec.h"
 #include "common/place/place.h"
@@ -111,6 +112,7 @@ class Evaluator {
   explicit Evaluator(const EvaluationSpec& spec);
   EvaluationSpec spec_;
   CandidateSpace space_;
+  std::unique_ptr<const CostModel> cost_model_;
   GraphOptions graph_options_;
   // (micro-batch, t) -> graph
   std::map<std::pair<int64_t, int64_t>, ModelGraph> graphs_;

@@ -93,7 +93,8 @@ bool EvaluationResult::AnyFeasible() const {
   return false;
 }
 
-Evaluator::Evaluator(const EvaluationSpec& spec) : spec_(spec), space_(spec) {
+Evaluator::Evaluator(const EvaluationSpec& spec)
+    : spec_(spec), space_(spec), cost_model_(MakeCostModel(spec.cost)) {
   graph_options_.compat_backward = spec.compat_backward;
 }
 
@@ -117,6 +118,203 @@ absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluationSpe
   return e;
 }
 
+namespace {
+
+// The state of one evaluation between its passes: per tensor width, the three distinct layers
+// (embedding, block, head), each with its forward and backward scheduling problem and the best
+// schedule known so far.
+struct LayerWork {
+  sched::Problem problem[2];  // forward, backward
+  sched::Schedule bound[2];
+  double energy_j[2] = {0, 0};
+  const LayerGraph* graph = nullptr;
+};
+struct Width {
+  int64_t t = 0;
+  int64_t num_blocks = 0;
+  LayerWork layers[3];  // embedding, block, head
+  bool schedulable = true;
+};
+
+// The chain of per-layer costs at one width: lower-bound latencies (optimistic) or the
+// schedules' makespans.
+place::Chain MakeChain(const Width& w, bool optimistic) {
+  place::LayerCost per_layer[3];
+  for (int l = 0; l < 3; ++l) {
+    const LayerWork& lw = w.layers[l];
+    place::LayerCost& c = per_layer[l];
+    c.fwd_s = optimistic ? lw.bound[0].lower_bound_s : lw.bound[0].makespan_s;
+    c.bwd_s = optimistic ? lw.bound[1].lower_bound_s : lw.bound[1].makespan_s;
+    c.fwd_energy_j = lw.energy_j[0];
+    c.bwd_energy_j = lw.energy_j[1];
+    c.param_bytes = lw.graph->param_bytes;
+    c.tied_param_bytes = lw.graph->tied_param_bytes;
+    c.stash_bytes = lw.graph->stash_bytes;
+    c.input_bytes = lw.graph->input_bytes;
+    c.output_bytes = lw.graph->output_bytes;
+  }
+  place::Chain chain;
+  chain.tensor_width = w.t;
+  chain.layers.reserve(static_cast<size_t>(w.num_blocks) + 2);
+  chain.layers.push_back(per_layer[0]);
+  for (int64_t b = 0; b < w.num_blocks; ++b) chain.layers.push_back(per_layer[1]);
+  chain.layers.push_back(per_layer[2]);
+  return chain;
+}
+
+std::vector<place::Chain> MakeChains(const std::vector<Width>& widths, bool optimistic) {
+  std::vector<place::Chain> chains;
+  for (const Width& w : widths) chains.push_back(MakeChain(w, optimistic));
+  return chains;
+}
+
+place::PlacementInput InputFor(const EvaluationSpec& spec, const EvaluationResult& r,
+                               std::vector<place::Chain> chains, int64_t hbm, bool recompute) {
+  place::PlacementInput in;
+  in.chains = std::move(chains);
+  in.accelerators = spec.training.accelerators;
+  in.global_batch = spec.training.global_batch;
+  in.micro_batch = r.micro_batch;
+  in.optimizer = spec.training.optimizer;
+  in.recompute = recompute;
+  in.hbm_bytes = hbm;
+  in.link_bandwidth_bytes_per_s = r.arch.link_bandwidth_bytes_per_s;
+  in.link_latency_s = r.arch.link_latency_s;
+  return in;
+}
+
+// Pruned search: whether nothing this candidate could reach (lower-bound latencies, the layers'
+// energy) escapes `can_skip` at any HBM size and recompute mode.
+bool AllDominated(const EvaluationSpec& spec, const EvaluationResult& r,
+                  const std::vector<Width>& widths, const Evaluator::SkipTest& can_skip) {
+  const std::vector<place::Chain> optimistic = MakeChains(widths, true);
+  double energy_lower = std::numeric_limits<double>::infinity();
+  for (size_t k = 0; k < widths.size(); ++k) {
+    double e = 0;
+    for (const place::LayerCost& c : optimistic[k].layers) e += c.fwd_energy_j + c.bwd_energy_j;
+    energy_lower = std::min(energy_lower, e * static_cast<double>(widths[k].t) /
+                                              static_cast<double>(r.micro_batch));
+  }
+  bool all_dominated = true;
+  for (int64_t hbm : spec.hbm_bytes) {
+    for (bool recompute : spec.training.recompute) {
+      const place::Placement a = place::Place(InputFor(spec, r, optimistic, hbm, recompute));
+      if (a.feasible && !can_skip(a.throughput_samples_per_s, r.area_um2, energy_lower)) {
+        all_dominated = false;
+      }
+    }
+  }
+  return all_dominated;
+}
+
+// Survivors get better incumbents before the widths are compared: local search on every layer
+// whose bounds are still apart (it often closes the gap, and tightens the comparison below).
+void ImproveIncumbents(std::vector<Width>& widths, double relative_gap) {
+  for (Width& w : widths) {
+    for (LayerWork& lw : w.layers) {
+      for (int d = 0; d < 2; ++d) {
+        sched::Schedule& b = lw.bound[d];
+        if (b.status != sched::SolveStatus::kFeasible) continue;
+        const double lower = b.lower_bound_s;
+        b = sched::ImproveByInsertion(lw.problem[d], std::move(b), lower);
+        b.lower_bound_s = lower;
+        b.gap = b.makespan_s > 0 ? (b.makespan_s - lower) / b.makespan_s : 0.0;
+        if (b.gap <= relative_gap + 1e-9) b.status = sched::SolveStatus::kOptimal;
+      }
+    }
+  }
+}
+
+// A width whose optimistic time per batch (lower-bound latencies) is worse than another width's
+// pessimistic one (list-schedule latencies) at every HBM size and recompute mode can never be
+// chosen, so its layer schedules need no MILP. The fixed strategy's width is kept.
+std::vector<bool> RelevantWidths(const EvaluationSpec& spec, const EvaluationResult& r,
+                                 const std::vector<Width>& widths) {
+  std::vector<bool> relevant(widths.size(), widths.size() == 1);
+  bool any_open = false;
+  for (const Width& w : widths) {
+    for (const LayerWork& lw : w.layers) {
+      for (const sched::Schedule& b : lw.bound)
+        any_open |= b.status != sched::SolveStatus::kOptimal;
+    }
+  }
+  if (widths.size() > 1 && any_open) {
+    const std::vector<place::Chain> optimistic = MakeChains(widths, true);
+    const std::vector<place::Chain> pessimistic = MakeChains(widths, false);
+    for (int64_t hbm : spec.hbm_bytes) {
+      for (bool recompute : spec.training.recompute) {
+        std::vector<double> lo(widths.size()), hi(widths.size());
+        double best_hi = std::numeric_limits<double>::infinity();
+        for (size_t k = 0; k < widths.size(); ++k) {
+          const place::Placement a =
+              place::Place(InputFor(spec, r, {optimistic[k]}, hbm, recompute));
+          const place::Placement b =
+              place::Place(InputFor(spec, r, {pessimistic[k]}, hbm, recompute));
+          lo[k] = a.feasible ? a.time_per_batch_s : std::numeric_limits<double>::infinity();
+          hi[k] = b.feasible ? b.time_per_batch_s : std::numeric_limits<double>::infinity();
+          best_hi = std::min(best_hi, hi[k]);
+        }
+        for (size_t k = 0; k < widths.size(); ++k) {
+          if (lo[k] <= best_hi && std::isfinite(lo[k])) relevant[k] = true;
+        }
+      }
+    }
+  } else {
+    relevant.assign(widths.size(), true);
+  }
+  if (spec.training.fixed_strategy.has_value()) {
+    for (size_t k = 0; k < widths.size(); ++k) {
+      if (widths[k].t == spec.training.fixed_strategy->tensor) relevant[k] = true;
+    }
+  }
+  return relevant;
+}
+
+// Exact schedules (MILP where the bounds are apart) for the widths that can win; their chains.
+absl::StatusOr<std::vector<place::Chain>> SolveRelevant(std::vector<Width>& widths,
+                                                        const std::vector<bool>& relevant,
+                                                        const sched::SolveOptions& solve,
+                                                        sched::SchedulerBackend& backend,
+                                                        sched::ScheduleCache* cache,
+                                                        IlpStats& ilp) {
+  std::vector<place::Chain> chains;
+  for (size_t k = 0; k < widths.size(); ++k) {
+    Width& w = widths[k];
+    for (LayerWork& lw : w.layers) {
+      for (int d = 0; d < 2; ++d) {
+        if (!relevant[k]) {
+          if (lw.bound[d].status == sched::SolveStatus::kOptimal) {
+            ilp.Add(lw.bound[d]);
+          } else {
+            ++ilp.layers;  // its gap never reaches a reported number
+            ++ilp.skipped_by_dominance;
+          }
+          continue;
+        }
+        if (lw.bound[d].status == sched::SolveStatus::kFeasible) {
+          sched::SolveOptions with_start = solve;
+          with_start.incumbent = &lw.bound[d];
+          PHAZE_ASSIGN_OR_RETURN(lw.bound[d],
+                                 sched::ScheduleLayer(lw.problem[d], with_start, backend, cache));
+        }
+        ilp.Add(lw.bound[d]);
+      }
+    }
+    if (relevant[k]) chains.push_back(MakeChain(w, false));
+  }
+  return chains;
+}
+
+sched::SolveOptions SolveOptionsOf(const SolverSpec& solver) {
+  sched::SolveOptions solve;
+  solve.time_limit_s = solver.time_limit_s;
+  solve.relative_gap = solver.relative_gap;
+  solve.max_nodes = solver.max_nodes;
+  return solve;
+}
+
+}  // namespace
+
 absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
                                                      sched::SchedulerBackend& backend,
                                                      sched::ScheduleCache* cache,
@@ -135,25 +333,9 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
   r.area_um2 = arch.area_um2;
   r.valid = arch.valid;
   if (!arch.valid) return r;
-
-  sched::SolveOptions solve;
-  solve.time_limit_s = spec_.solver.time_limit_s;
-  solve.relative_gap = spec_.solver.relative_gap;
-  solve.max_nodes = spec_.solver.max_nodes;
+  const sched::SolveOptions solve = SolveOptionsOf(spec_.solver);
 
   // Pass 1: bounds for every layer schedule of every width (list schedule and lower bound).
-  struct LayerWork {
-    sched::Problem problem[2];  // forward, backward
-    sched::Schedule bound[2];
-    double energy_j[2] = {0, 0};
-    const LayerGraph* graph = nullptr;
-  };
-  struct Width {
-    int64_t t = 0;
-    int64_t num_blocks = 0;
-    LayerWork layers[3];  // embedding, block, head
-    bool schedulable = true;
-  };
   std::vector<Width> widths;
   for (int64_t t : widths_) {
     const ModelGraph& g = graphs_.at({r.micro_batch, t});
@@ -166,7 +348,7 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
       lw.graph = layers[l];
       const std::vector<Operator>* dirs[2] = {&layers[l]->forward, &layers[l]->backward};
       for (int d = 0; d < 2; ++d) {
-        const std::vector<OpCost> costs = CostOperators(*dirs[d], r.arch, spec_.cost);
+        const std::vector<OpCost> costs = cost_model_->CostAll(*dirs[d], r.arch);
         lw.problem[d] = ToProblem(*dirs[d], costs, r.arch);
         PHAZE_RETURN_IF_ERROR(sched::ValidateProblem(lw.problem[d]));
         lw.bound[d] = sched::BoundLayer(lw.problem[d], solve, cache);
@@ -176,159 +358,20 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
     }
     if (w.schedulable) widths.push_back(std::move(w));
   }
-
-  auto make_chain = [](const Width& w, bool optimistic) {
-    place::LayerCost per_layer[3];
-    for (int l = 0; l < 3; ++l) {
-      const LayerWork& lw = w.layers[l];
-      place::LayerCost& c = per_layer[l];
-      c.fwd_s = optimistic ? lw.bound[0].lower_bound_s : lw.bound[0].makespan_s;
-      c.bwd_s = optimistic ? lw.bound[1].lower_bound_s : lw.bound[1].makespan_s;
-      c.fwd_energy_j = lw.energy_j[0];
-      c.bwd_energy_j = lw.energy_j[1];
-      c.param_bytes = lw.graph->param_bytes;
-      c.tied_param_bytes = lw.graph->tied_param_bytes;
-      c.stash_bytes = lw.graph->stash_bytes;
-      c.input_bytes = lw.graph->input_bytes;
-      c.output_bytes = lw.graph->output_bytes;
-    }
-    place::Chain chain;
-    chain.tensor_width = w.t;
-    chain.layers.reserve(static_cast<size_t>(w.num_blocks) + 2);
-    chain.layers.push_back(per_layer[0]);
-    for (int64_t b = 0; b < w.num_blocks; ++b) chain.layers.push_back(per_layer[1]);
-    chain.layers.push_back(per_layer[2]);
-    return chain;
-  };
-  auto input_for = [&](std::vector<place::Chain> chains, int64_t hbm, bool recompute) {
-    place::PlacementInput in;
-    in.chains = std::move(chains);
-    in.accelerators = spec_.training.accelerators;
-    in.global_batch = spec_.training.global_batch;
-    in.micro_batch = r.micro_batch;
-    in.optimizer = spec_.training.optimizer;
-    in.recompute = recompute;
-    in.hbm_bytes = hbm;
-    in.link_bandwidth_bytes_per_s = r.arch.link_bandwidth_bytes_per_s;
-    in.link_latency_s = r.arch.link_latency_s;
-    return in;
-  };
-
   // Pruned search: stop here if nothing this candidate could reach would make the front.
-  if (can_skip && !widths.empty()) {
-    std::vector<place::Chain> optimistic;
-    double energy_lower = std::numeric_limits<double>::infinity();
-    for (const Width& w : widths) {
-      optimistic.push_back(make_chain(w, true));
-      double e = 0;
-      for (const place::LayerCost& c : optimistic.back().layers)
-        e += c.fwd_energy_j + c.bwd_energy_j;
-      energy_lower =
-          std::min(energy_lower, e * static_cast<double>(w.t) / static_cast<double>(r.micro_batch));
-    }
-    bool all_dominated = true;
-    for (int64_t hbm : spec_.hbm_bytes) {
-      for (bool recompute : spec_.training.recompute) {
-        const place::Placement a = place::Place(input_for(optimistic, hbm, recompute));
-        if (a.feasible && !can_skip(a.throughput_samples_per_s, r.area_um2, energy_lower)) {
-          all_dominated = false;
-        }
-      }
-    }
-    if (all_dominated) {
-      r.pruned = true;
-      return r;
-    }
+  if (can_skip && !widths.empty() && AllDominated(spec_, r, widths, can_skip)) {
+    r.pruned = true;
+    return r;
   }
-
-  // Survivors get better incumbents before the widths are compared: local search on every layer
-  // whose bounds are still apart (it often closes the gap, and tightens the comparison below).
-  for (Width& w : widths) {
-    for (LayerWork& lw : w.layers) {
-      for (int d = 0; d < 2; ++d) {
-        sched::Schedule& b = lw.bound[d];
-        if (b.status != sched::SolveStatus::kFeasible) continue;
-        const double lower = b.lower_bound_s;
-        b = sched::ImproveByInsertion(lw.problem[d], std::move(b), lower);
-        b.lower_bound_s = lower;
-        b.gap = b.makespan_s > 0 ? (b.makespan_s - lower) / b.makespan_s : 0.0;
-        if (b.gap <= solve.relative_gap + 1e-9) b.status = sched::SolveStatus::kOptimal;
-      }
-    }
-  }
-
-  // Pass 2: a width whose optimistic time per batch (lower-bound latencies) is worse than another
-  // width's pessimistic one (list-schedule latencies) at every HBM size and recompute mode can
-  // never be chosen, so its layer schedules need no MILP. The fixed strategy's width is kept.
-  std::vector<bool> relevant(widths.size(), widths.size() == 1);
-  bool any_open = false;
-  for (const Width& w : widths) {
-    for (const LayerWork& lw : w.layers) {
-      for (const sched::Schedule& b : lw.bound)
-        any_open |= b.status != sched::SolveStatus::kOptimal;
-    }
-  }
-  if (widths.size() > 1 && any_open) {
-    std::vector<place::Chain> optimistic, pessimistic;
-    for (const Width& w : widths) {
-      optimistic.push_back(make_chain(w, true));
-      pessimistic.push_back(make_chain(w, false));
-    }
-    for (int64_t hbm : spec_.hbm_bytes) {
-      for (bool recompute : spec_.training.recompute) {
-        std::vector<double> lo(widths.size()), hi(widths.size());
-        double best_hi = std::numeric_limits<double>::infinity();
-        for (size_t k = 0; k < widths.size(); ++k) {
-          const place::Placement a = place::Place(input_for({optimistic[k]}, hbm, recompute));
-          const place::Placement b = place::Place(input_for({pessimistic[k]}, hbm, recompute));
-          lo[k] = a.feasible ? a.time_per_batch_s : std::numeric_limits<double>::infinity();
-          hi[k] = b.feasible ? b.time_per_batch_s : std::numeric_limits<double>::infinity();
-          best_hi = std::min(best_hi, hi[k]);
-        }
-        for (size_t k = 0; k < widths.size(); ++k) {
-          if (lo[k] <= best_hi && std::isfinite(lo[k])) relevant[k] = true;
-        }
-      }
-    }
-  } else {
-    relevant.assign(widths.size(), true);
-  }
-  if (spec_.training.fixed_strategy.has_value()) {
-    for (size_t k = 0; k < widths.size(); ++k) {
-      if (widths[k].t == spec_.training.fixed_strategy->tensor) relevant[k] = true;
-    }
-  }
-
-  // Pass 3: exact schedules (MILP where the bounds are apart) for the widths that can win.
-  std::vector<place::Chain> chains;
-  for (size_t k = 0; k < widths.size(); ++k) {
-    Width& w = widths[k];
-    for (LayerWork& lw : w.layers) {
-      for (int d = 0; d < 2; ++d) {
-        if (!relevant[k]) {
-          if (lw.bound[d].status == sched::SolveStatus::kOptimal) {
-            r.ilp.Add(lw.bound[d]);
-          } else {
-            ++r.ilp.layers;  // its gap never reaches a reported number
-            ++r.ilp.skipped_by_dominance;
-          }
-          continue;
-        }
-        if (lw.bound[d].status == sched::SolveStatus::kFeasible) {
-          sched::SolveOptions with_start = solve;
-          with_start.incumbent = &lw.bound[d];
-          PHAZE_ASSIGN_OR_RETURN(lw.bound[d],
-                                 sched::ScheduleLayer(lw.problem[d], with_start, backend, cache));
-        }
-        r.ilp.Add(lw.bound[d]);
-      }
-    }
-    if (relevant[k]) chains.push_back(make_chain(w, false));
-  }
-
+  ImproveIncumbents(widths, solve.relative_gap);
+  // Pass 2: the widths that can win; pass 3: their exact schedules.
+  const std::vector<bool> relevant = RelevantWidths(spec_, r, widths);
+  PHAZE_ASSIGN_OR_RETURN(std::vector<place::Chain> chains,
+                         SolveRelevant(widths, relevant, solve, backend, cache, r.ilp));
+  // Pass 4: the placement of every HBM size and recompute mode (and the fixed strategy's).
   for (int64_t hbm : spec_.hbm_bytes) {
     for (bool recompute : spec_.training.recompute) {
-      const place::PlacementInput in = input_for(chains, hbm, recompute);
+      const place::PlacementInput in = InputFor(spec_, r, chains, hbm, recompute);
       PointResult point;
       point.hbm_bytes = hbm;
       point.recompute = recompute;
@@ -364,16 +407,13 @@ absl::StatusOr<Evaluator::SingleDevice> Evaluator::SingleDeviceCost(
         absl::StrCat("micro-batch ", micro_batch, " at tensor width 1 is not in the job"));
   }
   const ModelGraph& g = it->second;
-  sched::SolveOptions solve;
-  solve.time_limit_s = spec_.solver.time_limit_s;
-  solve.relative_gap = spec_.solver.relative_gap;
-  solve.max_nodes = spec_.solver.max_nodes;
+  const sched::SolveOptions solve = SolveOptionsOf(spec_.solver);
   SingleDevice total;
   const std::pair<const LayerGraph*, double> layers[3] = {
       {&g.embedding, 1.0}, {&g.block, static_cast<double>(g.num_blocks)}, {&g.head, 1.0}};
   for (const auto& [layer, count] : layers) {
     for (const std::vector<Operator>* ops : {&layer->forward, &layer->backward}) {
-      const std::vector<OpCost> costs = CostOperators(*ops, arch, spec_.cost);
+      const std::vector<OpCost> costs = cost_model_->CostAll(*ops, arch);
       const sched::Problem problem = ToProblem(*ops, costs, arch);
       PHAZE_RETURN_IF_ERROR(sched::ValidateProblem(problem));
       const sched::Schedule s = sched::BoundLayer(problem, solve, cache);

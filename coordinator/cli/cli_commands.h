@@ -45,7 +45,7 @@ struct RunArgs {
 // results.csv. `phaze run` uses the embedded service instead (client_commands.h).
 absl::Status RunJob(const RunArgs& args, std::ostream& out);
 
-// `phaze compare JOB.yaml`: the paper's comparison (a)-(e) for one job (common/compare.h), timed,
+// `phaze compare JOB.yaml`: the paper's comparison (a)-(e) for one job (common/experiments/experiments.h), timed,
 // in this process. Writes compare.json, front.svg (coloured by HBM size) and front-mbs.svg
 // (coloured by micro-batch size) into out_dir.
 struct CompareArgs {

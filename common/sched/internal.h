@@ -1,0 +1,59 @@
+// Helpers shared by the files of the scheduling layer (not part of its face, sched.h): the
+// precedence structure of a problem, resource demands, the schedule generation schemes and the
+// gap bookkeeping that every backend and the front door use alike.
+#ifndef PHAZE_COMMON_SCHED_INTERNAL_H_
+#define PHAZE_COMMON_SCHED_INTERNAL_H_
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "common/sched/sched.h"
+
+namespace phaze::sched {
+
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+inline constexpr double kEps = 1e-12;
+
+using Reach = std::vector<std::vector<bool>>;
+// reach[i][j]: j is reachable from i (i != j).
+Reach Reachability(const Problem& p);
+
+bool IsCompute(const Task& t);
+int64_t CoresOf(const Problem& p, Engine e);
+// Whether the intra-op choice is a real choice for task i.
+bool HasChoice(const Problem& p, int i);
+double Duration(const Task& t, bool intra_op);
+
+struct Demand {
+  int64_t tc = 0, vc = 0, link = 0;
+};
+Demand DemandOf(const Problem& p, int i, bool intra_op);
+
+// Serial schedule generation: tasks in `order` (precedence-feasible), each at the earliest time
+// its predecessors are done and its resources are free for its whole duration. With `greedy`, a
+// task that has the choice takes whichever mapping finishes it first.
+Schedule SerialSgs(const Problem& p, const std::vector<int>& order,
+                   const std::vector<bool>& intra_op, bool greedy = false);
+// Parallel schedule generation under `priority` (higher first).
+Schedule ParallelSgs(const Problem& p, const std::vector<double>& priority, bool prefer_intra);
+// A precedence-feasible order, highest priority first among the ready tasks.
+std::vector<int> PriorityOrder(const Problem& p, const std::vector<double>& priority);
+
+// Longest path to a sink (own latency included) and earliest start, each task at its faster
+// mapping.
+std::vector<double> Tails(const Problem& p);
+std::vector<double> Heads(const Problem& p);
+
+// Sets lower_bound_s, gap and status (kOptimal within `target`) of `s`.
+void SetGap(Schedule& s, double lower_bound, double target);
+bool AllFinite(const Problem& p);
+Schedule InfeasibleSchedule();
+
+// ListSchedule with the problem's lower bound already computed (it decides whether the extra
+// priority rules are worth trying).
+Schedule ListScheduleWithBound(const Problem& p, double lower);
+
+}  // namespace phaze::sched
+
+#endif  // PHAZE_COMMON_SCHED_INTERNAL_H_

@@ -1,0 +1,58 @@
+#include "common/sched/internal.h"
+
+#include <utility>
+
+namespace phaze::sched {
+
+Schedule BoundLayer(const Problem& problem, const SolveOptions& options, ScheduleCache* cache) {
+  // Bounds are cached under their own key: a bound is not a solve.
+  const uint64_t key = ProblemKey(problem, options) ^ 0x5bd1e9955bd1e995ull;
+  Schedule s;
+  if (cache != nullptr && cache->Lookup(key, &s)) {
+    s.from_cache = true;
+    return s;
+  }
+  if (!AllFinite(problem)) {
+    s = InfeasibleSchedule();
+  } else {
+    const double lower = LowerBound(problem);
+    s = ListScheduleWithBound(problem, lower);
+    SetGap(s, lower, options.relative_gap);
+  }
+  if (cache != nullptr) cache->Insert(key, s);
+  return s;
+}
+
+absl::StatusOr<Schedule> ScheduleLayer(const Problem& problem, const SolveOptions& options,
+                                       SchedulerBackend& backend, ScheduleCache* cache) {
+  if (absl::Status st = ValidateProblem(problem); !st.ok()) return st;
+  const uint64_t key = ProblemKey(problem, options);
+  Schedule cached;
+  if (cache != nullptr && cache->Lookup(key, &cached)) {
+    cached.from_cache = true;
+    return cached;
+  }
+  Schedule s = BoundLayer(problem, options, cache);
+  s.from_cache = false;
+  if (s.status == SolveStatus::kFeasible) {
+    // Improve the incumbent by local search first: it may close the gap, and otherwise it is a
+    // better start for the MILP.
+    s = ImproveByInsertion(problem, std::move(s), s.lower_bound_s);
+    SetGap(s, s.lower_bound_s, options.relative_gap);
+  }
+  if (s.status == SolveStatus::kFeasible) {
+    SolveOptions with_start = options;
+    with_start.incumbent = &s;
+    if (options.incumbent != nullptr && options.incumbent->makespan_s < s.makespan_s &&
+        CheckSchedule(problem, *options.incumbent).ok()) {
+      with_start.incumbent = options.incumbent;
+    }
+    absl::StatusOr<Schedule> solved = backend.Solve(problem, with_start);
+    if (!solved.ok()) return solved.status();
+    s = *std::move(solved);
+  }
+  if (cache != nullptr) cache->Insert(key, s);
+  return s;
+}
+
+}  // namespace phaze::sched
