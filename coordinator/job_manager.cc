@@ -29,10 +29,7 @@ v1::DesignPointSummary Summarize(const SearchState& search, const DesignPoint& p
   s.set_energy_per_sample_j(p.energy_per_sample_j);
   *s.mutable_architecture() = ToProto(r.arch);
   s.set_micro_batch_size(r.micro_batch);
-  const Strategy& st = point.search.strategy;
-  s.mutable_strategy()->set_pipeline(st.pipeline);
-  s.mutable_strategy()->set_data(st.data);
-  s.mutable_strategy()->set_tensor(st.tensor);
+  *s.mutable_strategy() = ToProto(point.search.strategy);
   return s;
 }
 
@@ -47,6 +44,9 @@ absl::StatusOr<std::unique_ptr<JobManager::Job>> JobManager::Build(const std::st
   job->id = id;
   job->yaml = yaml;
   job->spec = spec;
+  // Parsed once, here: from now on the job travels structured, with its text beside it.
+  job->wire.set_yaml(yaml);
+  *job->wire.mutable_job() = ToProto(spec);
   PHAZE_ASSIGN_OR_RETURN(job->evaluator, Evaluator::Create(spec));
   job->plan = std::make_unique<SearchPlan>(*job->evaluator, spec.search);
   job->search = std::make_unique<SearchState>(static_cast<int64_t>(spec.training.recompute.size()));
@@ -286,7 +286,7 @@ v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
       leases_[shard.lease_id] = {job.id, s};
       lease.set_lease_id(shard.lease_id);
       lease.set_job_id(job.id);
-      lease.mutable_spec()->set_yaml(job.yaml);
+      *lease.mutable_spec() = job.wire;
       for (int64_t c : shard.candidates) lease.add_candidates(c);
       lease.set_deadline_s(options_.lease_s);
       if (job.spec.search.strategy == SearchStrategy::kPruned) {
@@ -402,7 +402,7 @@ v1::JobStatus JobManager::StatusLocked(const Job& job) const {
   s.set_leases_expired(job.leases_expired);
   s.set_front_size(static_cast<int64_t>(job.search->front().size()));
   s.set_error(job.error);
-  s.mutable_spec()->set_yaml(job.yaml);
+  *s.mutable_spec() = job.wire;
   s.set_candidates_failed(job.search->stats().errors);
   if (job.search->best().Get().has_value()) {
     *s.mutable_best() = Summarize(*job.search, *job.search->best().Get());

@@ -99,6 +99,7 @@ class JobManager {
     std::string id;
     std::string yaml;
     JobSpec spec;
+    v1::JobSpec wire;  // the text and the structured job, as leases and statuses carry them
     v1::JobState state = v1::JOB_STATE_RUNNING;
     std::string error;
     int64_t seq = 0;

@@ -62,7 +62,11 @@ absl::StatusOr<std::shared_ptr<Worker::JobContext>> Worker::Context(const std::s
   absl::StatusOr<std::unique_ptr<Evaluator>> evaluator;
   bool prune = false;
   try {
-    absl::StatusOr<JobSpec> spec = ParseJobYaml(wire.yaml());
+    // Workers never parse YAML: the coordinator sends the job it parsed.
+    if (!wire.has_job()) {
+      return absl::InvalidArgumentError("the lease carries no structured job (an old coordinator)");
+    }
+    absl::StatusOr<JobSpec> spec = FromProto(wire.job());
     if (!spec.ok()) return spec.status();
     prune = spec->search.strategy == SearchStrategy::kPruned;
     evaluator = Evaluator::Create(*spec);

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/job/job.h"
+#include "common/rpc/convert.h"
 #include "gtest/gtest.h"
 #include "worker/fake_dispatch_client.h"
 
@@ -90,6 +91,7 @@ TEST(WorkerTest, ReportsEveryCandidateOfEveryLeaseAndPrunesAgainstTheWholeFront)
     lease.set_lease_id("lease-" + std::to_string(k));
     lease.set_job_id("job-1");
     lease.mutable_spec()->set_yaml(yaml);
+    *lease.mutable_spec()->mutable_job() = ToProto(job);
     for (int64_t c = 40 * k; c < 40 * k + 40; ++c) lease.add_candidates(c);
     if (k == 1) {
       for (const DesignPoint& p : exhaustive.front().Points()) {

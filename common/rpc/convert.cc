@@ -1,16 +1,27 @@
 #include "common/rpc/convert.h"
 
 #include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/base/status_macros.h"
 
 namespace phaze {
+
+v1::Strategy ToProto(const Strategy& s) {
+  v1::Strategy p;
+  p.set_pipeline(s.pipeline);
+  p.set_data(s.data);
+  p.set_tensor(s.tensor);
+  return p;
+}
+
 namespace {
 
 v1::Placement ToProto(const place::Placement& p) {
   v1::Placement out;
   out.set_feasible(p.feasible);
-  out.mutable_strategy()->set_pipeline(p.strategy.pipeline);
-  out.mutable_strategy()->set_data(p.strategy.data);
-  out.mutable_strategy()->set_tensor(p.strategy.tensor);
+  *out.mutable_strategy() = ToProto(p.strategy);
   for (int64_t n : p.stage_layers) out.add_stage_layers(n);
   out.set_micro_batches(p.micro_batches);
   out.set_bottleneck_s(p.bottleneck_s);
@@ -92,6 +103,7 @@ v1::Architecture ToProto(const Architecture& a) {
   p.set_glb_bandwidth_bytes_per_s(a.glb_bandwidth_bytes_per_s);
   p.set_link_bandwidth_bytes_per_s(a.link_bandwidth_bytes_per_s);
   p.set_link_latency_s(a.link_latency_s);
+  p.set_hbm_bytes(a.hbm_bytes);
   return p;
 }
 
@@ -122,6 +134,7 @@ Architecture FromProto(const v1::Architecture& p) {
   a.glb_bandwidth_bytes_per_s = p.glb_bandwidth_bytes_per_s();
   a.link_bandwidth_bytes_per_s = p.link_bandwidth_bytes_per_s();
   a.link_latency_s = p.link_latency_s();
+  a.hbm_bytes = p.hbm_bytes();
   return a;
 }
 
@@ -190,6 +203,203 @@ EvaluationResult FromProto(const v1::CandidateResult& p) {
   r.ilp.solve_s = s.solve_s();
   r.ilp.worst = FromProto(s.worst());
   return r;
+}
+
+}  // namespace phaze
+
+namespace phaze {
+namespace {
+
+// Proto enum value = domain enum value + 1 (phaze.proto); 0 and anything past the last are bad.
+template <typename Domain, typename Proto>
+Proto EnumToProto(Domain d) {
+  return static_cast<Proto>(static_cast<int>(d) + 1);
+}
+template <typename Domain>
+absl::StatusOr<Domain> EnumFromProto(int value, int count, const char* field) {
+  if (value < 1 || value > count) {
+    return absl::InvalidArgumentError(absl::StrCat("job.", field, ": ", value, " is not a value"));
+  }
+  return static_cast<Domain>(value - 1);
+}
+
+v1::ModelSpec ToProto(const ModelSpec& m) {
+  v1::ModelSpec p;
+  p.set_name(m.name);
+  p.set_description(m.description);
+  p.set_num_layers(m.num_layers);
+  p.set_hidden(m.hidden);
+  p.set_heads(m.heads);
+  p.set_kv_heads(m.kv_heads);
+  p.set_head_dim(m.head_dim);
+  p.set_ffn(m.ffn);
+  p.set_ffn_kind(EnumToProto<FfnKind, v1::FfnKind>(m.ffn_kind));
+  p.set_norm(EnumToProto<NormKind, v1::NormKind>(m.norm));
+  p.set_norm_position(EnumToProto<NormPosition, v1::NormPosition>(m.norm_position));
+  p.set_positions(EnumToProto<PositionKind, v1::PositionKind>(m.positions));
+  p.set_max_positions(m.max_positions);
+  p.set_vocab(m.vocab);
+  p.set_vocab_pad_multiple(m.vocab_pad_multiple);
+  p.set_seq_len(m.seq_len);
+  p.set_tied_embedding(m.tied_embedding);
+  p.set_biases(m.biases);
+  p.set_dropout(m.dropout);
+  p.set_token_types(m.token_types);
+  p.set_embed_proj_dim(m.embed_proj_dim);
+  p.set_mlm_head_transform(m.mlm_head_transform);
+  p.set_embedding_norm(m.embedding_norm);
+  p.set_published_params(m.published_params);
+  p.set_published_source(m.published_source);
+  return p;
+}
+
+absl::StatusOr<ModelSpec> FromProto(const v1::ModelSpec& p) {
+  ModelSpec m;
+  m.name = p.name();
+  m.description = p.description();
+  m.num_layers = p.num_layers();
+  m.hidden = p.hidden();
+  m.heads = p.heads();
+  m.kv_heads = p.kv_heads();
+  m.head_dim = p.head_dim();
+  m.ffn = p.ffn();
+  PHAZE_ASSIGN_OR_RETURN(m.ffn_kind, EnumFromProto<FfnKind>(p.ffn_kind(), 3, "model.ffn_kind"));
+  PHAZE_ASSIGN_OR_RETURN(m.norm, EnumFromProto<NormKind>(p.norm(), 2, "model.norm"));
+  PHAZE_ASSIGN_OR_RETURN(m.norm_position,
+                         EnumFromProto<NormPosition>(p.norm_position(), 2, "model.norm_position"));
+  PHAZE_ASSIGN_OR_RETURN(m.positions,
+                         EnumFromProto<PositionKind>(p.positions(), 2, "model.positions"));
+  m.max_positions = p.max_positions();
+  m.vocab = p.vocab();
+  m.vocab_pad_multiple = p.vocab_pad_multiple();
+  m.seq_len = p.seq_len();
+  m.tied_embedding = p.tied_embedding();
+  m.biases = p.biases();
+  m.dropout = p.dropout();
+  m.token_types = p.token_types();
+  m.embed_proj_dim = p.embed_proj_dim();
+  m.mlm_head_transform = p.mlm_head_transform();
+  m.embedding_norm = p.embedding_norm();
+  m.published_params = p.published_params();
+  m.published_source = p.published_source();
+  PHAZE_RETURN_IF_ERROR(ValidateModel(m));
+  return m;
+}
+
+}  // namespace
+
+v1::Job ToProto(const JobSpec& job) {
+  v1::Job p;
+  p.set_name(job.name);
+  *p.mutable_model() = ToProto(job.model);
+  v1::Training* t = p.mutable_training();
+  t->set_accelerators(job.training.accelerators);
+  t->set_global_batch(job.training.global_batch);
+  for (int64_t b : job.training.micro_batch_sizes) t->add_micro_batch_sizes(b);
+  for (bool r : job.training.recompute) t->add_recompute(r);
+  t->set_optimizer(EnumToProto<Optimizer, v1::Optimizer>(job.training.optimizer));
+  t->set_max_tensor_width(job.training.max_tensor_width);
+  if (job.training.fixed_strategy.has_value()) {
+    *t->mutable_fixed_strategy() = ToProto(*job.training.fixed_strategy);
+  }
+  for (const Architecture& a : job.fixed_architectures) *p.add_fixed_architectures() = ToProto(a);
+  if (job.space.has_value()) {
+    const ArchSpaceSpec& s = *job.space;
+    v1::ArchSpace* out = p.mutable_space();
+    for (int64_t v : s.num_tc) out->add_num_tc(v);
+    for (int64_t v : s.num_vc) out->add_num_vc(v);
+    for (int64_t v : s.tc_width) out->add_tc_width(v);
+    for (int64_t v : s.tc_depth) out->add_tc_depth(v);
+    for (int64_t v : s.vc_width) out->add_vc_width(v);
+    for (int64_t v : s.glb_bytes) out->add_glb_bytes(v);
+    out->set_max_area_um2(s.max_area_um2);
+    out->set_min_area_fraction(s.min_area_fraction);
+    out->set_single_core_min_area_fraction(s.single_core_min_area_fraction);
+    *out->mutable_base() = ToProto(s.base);
+  }
+  for (int64_t h : job.hbm_bytes) p.add_hbm_bytes(h);
+  p.set_cost_mode(EnumToProto<CostMode, v1::CostMode>(job.cost.mode));
+  v1::EnergyModel* e = p.mutable_energy();
+  e->set_mac_j(job.cost.energy.mac_j);
+  e->set_vector_op_j(job.cost.energy.vector_op_j);
+  e->set_glb_byte_j(job.cost.energy.glb_byte_j);
+  e->set_hbm_byte_j(job.cost.energy.hbm_byte_j);
+  e->set_link_byte_j(job.cost.energy.link_byte_j);
+  p.set_compat_backward(job.compat_backward);
+  p.set_solver_time_limit_s(job.solver.time_limit_s);
+  p.set_solver_relative_gap(job.solver.relative_gap);
+  p.set_solver_max_nodes(job.solver.max_nodes);
+  p.set_search_strategy(EnumToProto<SearchStrategy, v1::SearchStrategy>(job.search.strategy));
+  p.set_bucket_um2(job.search.bucket_um2);
+  p.set_bucket_window(job.search.bucket_window);
+  p.set_max_space_size(job.limits.max_space_size);
+  return p;
+}
+
+absl::StatusOr<JobSpec> FromProto(const v1::Job& p) {
+  JobSpec job;
+  job.name = p.name();
+  PHAZE_ASSIGN_OR_RETURN(job.model, FromProto(p.model()));
+  const v1::Training& t = p.training();
+  job.training.accelerators = t.accelerators();
+  job.training.global_batch = t.global_batch();
+  job.training.micro_batch_sizes.assign(t.micro_batch_sizes().begin(), t.micro_batch_sizes().end());
+  job.training.recompute.assign(t.recompute().begin(), t.recompute().end());
+  PHAZE_ASSIGN_OR_RETURN(job.training.optimizer,
+                         EnumFromProto<Optimizer>(t.optimizer(), 2, "training.optimizer"));
+  job.training.max_tensor_width = t.max_tensor_width();
+  if (t.has_fixed_strategy()) {
+    job.training.fixed_strategy = Strategy{t.fixed_strategy().pipeline(), t.fixed_strategy().data(),
+                                           t.fixed_strategy().tensor()};
+  }
+  if (job.training.accelerators < 1 || job.training.global_batch < 1 ||
+      job.training.max_tensor_width < 1 || job.training.micro_batch_sizes.empty() ||
+      job.training.recompute.empty()) {
+    return absl::InvalidArgumentError("job.training: sizes must be positive and lists non-empty");
+  }
+  for (int64_t b : job.training.micro_batch_sizes) {
+    if (b < 1) return absl::InvalidArgumentError("job.training.micro_batch_sizes: must be >= 1");
+  }
+  for (const v1::Architecture& a : p.fixed_architectures()) {
+    job.fixed_architectures.push_back(FromProto(a));
+    PHAZE_RETURN_IF_ERROR(ValidateArchitecture(job.fixed_architectures.back()));
+  }
+  if (p.has_space()) {
+    const v1::ArchSpace& s = p.space();
+    ArchSpaceSpec space;
+    space.num_tc.assign(s.num_tc().begin(), s.num_tc().end());
+    space.num_vc.assign(s.num_vc().begin(), s.num_vc().end());
+    space.tc_width.assign(s.tc_width().begin(), s.tc_width().end());
+    space.tc_depth.assign(s.tc_depth().begin(), s.tc_depth().end());
+    space.vc_width.assign(s.vc_width().begin(), s.vc_width().end());
+    space.glb_bytes.assign(s.glb_bytes().begin(), s.glb_bytes().end());
+    space.max_area_um2 = s.max_area_um2();
+    space.min_area_fraction = s.min_area_fraction();
+    space.single_core_min_area_fraction = s.single_core_min_area_fraction();
+    space.base = FromProto(s.base());
+    PHAZE_RETURN_IF_ERROR(ValidateSpaceSpec(space));
+    job.space = std::move(space);
+  }
+  if (job.space.has_value() == !job.fixed_architectures.empty()) {
+    return absl::InvalidArgumentError(
+        "job: exactly one of fixed_architectures and space must be given");
+  }
+  job.hbm_bytes.assign(p.hbm_bytes().begin(), p.hbm_bytes().end());
+  if (job.hbm_bytes.empty()) return absl::InvalidArgumentError("job.hbm_bytes: must not be empty");
+  for (int64_t h : job.hbm_bytes) {
+    if (h < 1) return absl::InvalidArgumentError("job.hbm_bytes: must be positive");
+  }
+  PHAZE_ASSIGN_OR_RETURN(job.cost.mode, EnumFromProto<CostMode>(p.cost_mode(), 2, "cost_mode"));
+  job.cost.energy = {p.energy().mac_j(), p.energy().vector_op_j(), p.energy().glb_byte_j(),
+                     p.energy().hbm_byte_j(), p.energy().link_byte_j()};
+  job.compat_backward = p.compat_backward();
+  job.solver = {p.solver_time_limit_s(), p.solver_relative_gap(), p.solver_max_nodes()};
+  PHAZE_ASSIGN_OR_RETURN(job.search.strategy, EnumFromProto<SearchStrategy>(
+                                                  p.search_strategy(), 3, "search_strategy"));
+  job.search.bucket_um2 = p.bucket_um2();
+  job.search.bucket_window = p.bucket_window();
+  job.limits.max_space_size = p.max_space_size();
+  return job;
 }
 
 }  // namespace phaze

@@ -5,7 +5,9 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "common/eval/eval.h"
+#include "common/job/job.h"
 #include "common/report/report.h"
 #include "phaze/v1/phaze.pb.h"
 #include "phaze/v1/service.pb.h"
@@ -18,6 +20,13 @@ v1::CandidateResult ToProto(const EvaluationResult& r);
 EvaluationResult FromProto(const v1::CandidateResult& p);
 
 v1::Architecture ToProto(const Architecture& a);
+v1::Strategy ToProto(const Strategy& s);
+
+// The job as a structured message, and back. FromProto checks what the domain assumes (enums in
+// range, the model, the architectures and the space valid, positive sizes): kInvalidArgument
+// naming the field otherwise. FromProto(ToProto(job)) == job for every parsed job.
+v1::Job ToProto(const JobSpec& job);
+absl::StatusOr<JobSpec> FromProto(const v1::Job& p);
 // "running", "succeeded", "cancelled", "failed" (the store's and the CLI's spelling).
 const char* JobStateName(v1::JobState s);
 v1::JobState JobStateFromName(const std::string& s);

@@ -126,7 +126,7 @@ absl::StatusOr<Fetched> Fetch(v1::Coordinator::Stub& stub, const std::string& jo
   get.set_job_id(job_id);
   v1::JobStatus status;
   PHAZE_RETURN_IF_ERROR(FromGrpc(stub.GetJob(Context(30).get(), get, &status), "get job"));
-  PHAZE_ASSIGN_OR_RETURN(JobSpec spec, ParseJobYaml(status.spec().yaml()));
+  PHAZE_ASSIGN_OR_RETURN(JobSpec spec, FromProto(status.spec().job()));
   Fetched f;
   f.status = status;
   f.spec = spec;
