@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
-#include "coordinator/server.h"
 #include "common/rpc/token.h"
+#include "coordinator/server.h"
 
 namespace {
 std::atomic<bool> g_stop{false};

@@ -8,13 +8,25 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include "common/job/job.h"
 #include "common/base/mutex.h"
 #include "common/base/status_macros.h"
+#include "common/job/job.h"
 #include "common/rpc/checks.h"
 #include "common/rpc/convert.h"
 
 namespace phaze {
+
+using eval::EvaluationResult;
+using eval::Evaluator;
+using eval::PointResult;
+using job::JobSpec;
+using job::ParseJobYaml;
+using report::JobPageHtml;
+using search::DesignPoint;
+using search::SearchPlan;
+using search::SearchState;
+using search::SearchStats;
+using search::SearchStrategy;
 namespace {
 
 v1::DesignPointSummary Summarize(const SearchState& search, const DesignPoint& p) {

@@ -1,8 +1,8 @@
 // The coordinator's logic, apart from any RPC: jobs, shards, leases, idempotent results,
 // incremental aggregation and persistence. The gRPC services (service.h) only translate.
 //
-// A job's plan (common/search/search.h) yields batches of candidates; each batch is cut into shards of
-// `shard_size` candidates. A worker's lease on a shard has a deadline; an expired lease (a dead,
+// A job's plan (common/search/search.h) yields batches of candidates; each batch is cut into shards
+// of `shard_size` candidates. A worker's lease on a shard has a deadline; an expired lease (a dead,
 // frozen or partitioned worker) returns the shard to the pending pool. Results are written to the
 // store first, then aggregated; both are idempotent by (job, candidate), so a retried shard never
 // counts twice and the front is the same whatever the arrival order. Time is passed in (now_s), so
@@ -98,14 +98,14 @@ class JobManager {
   struct Job {
     std::string id;
     std::string yaml;
-    JobSpec spec;
+    job::JobSpec spec;
     v1::JobSpec wire;  // the text and the structured job, as leases and statuses carry them
     v1::JobState state = v1::JOB_STATE_RUNNING;
     std::string error;
     int64_t seq = 0;
-    std::unique_ptr<Evaluator> evaluator;
-    std::unique_ptr<SearchPlan> plan;
-    std::unique_ptr<SearchState> search;
+    std::unique_ptr<eval::Evaluator> evaluator;
+    std::unique_ptr<search::SearchPlan> plan;
+    std::unique_ptr<search::SearchState> search;
     std::set<int64_t> done;  // candidates with a result (evaluated or pruned)
     std::vector<Shard> shards;
     int64_t planned = 0;

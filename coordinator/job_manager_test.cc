@@ -8,6 +8,9 @@
 #include "gtest/gtest.h"
 
 namespace phaze {
+
+using eval::Evaluator;
+using job::ParseJobYaml;
 namespace {
 
 constexpr char kJob[] = R"(

@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "coordinator/job_manager.h"
 #include "common/rpc/tls.h"
+#include "coordinator/job_manager.h"
 
 namespace grpc {
 class Server;

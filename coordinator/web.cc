@@ -13,6 +13,8 @@
 #include "common/rpc/token.h"
 
 namespace phaze {
+
+using report::EscapeXml;
 namespace {
 
 void Send(mg_connection* conn, int code, const std::string& type, const std::string& body,

@@ -20,6 +20,9 @@
 #include "worker/worker_loop.h"
 
 namespace phaze {
+
+using eval::Evaluator;
+using job::ParseJobYaml;
 namespace {
 
 constexpr char kToken[] = "concurrency-token";

@@ -8,6 +8,11 @@
 #include "gtest/gtest.h"
 
 namespace phaze {
+
+using arch::ArchSpace;
+using eval::Evaluator;
+using job::JobSpec;
+using job::ParseJobYaml;
 namespace {
 
 JobSpec Load(const std::string& name) {

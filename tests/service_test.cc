@@ -33,6 +33,13 @@
 extern char** environ;
 
 namespace phaze {
+
+using eval::Evaluator;
+using job::JobSpec;
+using job::ParseJobYaml;
+using search::DesignPoint;
+using search::RunLocal;
+using search::SearchState;
 namespace {
 
 constexpr char kJob[] = R"(

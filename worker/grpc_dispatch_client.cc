@@ -7,6 +7,7 @@
 #include "worker/dispatch_client.h"
 
 namespace phaze {
+
 namespace {
 
 void Authorize(grpc::ClientContext& context, const std::string& token) {

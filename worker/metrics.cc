@@ -2,6 +2,8 @@
 
 namespace phaze {
 
+using eval::EvaluationResult;
+
 WorkerMetrics::WorkerMetrics(prometheus::Registry& r)
     : candidates_(prometheus::BuildCounter()
                       .Name("phaze_worker_candidates_total")

@@ -15,7 +15,7 @@ class WorkerMetrics {
  public:
   explicit WorkerMetrics(prometheus::Registry& registry);
   // Thread-safe (prometheus-cpp metrics are).
-  void Record(const EvaluationResult* result, double seconds);
+  void Record(const eval::EvaluationResult* result, double seconds);
 
  private:
   prometheus::Family<prometheus::Counter>& candidates_;

@@ -9,6 +9,15 @@
 
 namespace phaze {
 
+using eval::EvaluationResult;
+using eval::Evaluator;
+using search::CanPrune;
+using search::DesignPoint;
+using search::DesignPoints;
+using search::Objectives;
+using search::ObjectiveSet;
+using search::PrunedResult;
+
 absl::StatusOr<EvaluationResult> EvaluateSafely(
     const std::function<absl::StatusOr<EvaluationResult>()>& evaluate) {
   try {
@@ -29,8 +38,7 @@ int64_t ShardRunner::Run(const ShardWork& work,
   // trust, and the worker's own results join it as they come.
   ObjectiveSet front;
   for (const Objectives& o : work.front) front.Add(o);
-  const auto recompute_modes =
-      static_cast<int64_t>(evaluator_.spec().training.recompute.size());
+  const auto recompute_modes = static_cast<int64_t>(evaluator_.spec().training.recompute.size());
   const Evaluator::SkipTest dominated = [&front](double throughput, double area, double energy) {
     return front.DominatesBound(throughput, area, energy);
   };

@@ -19,29 +19,29 @@ namespace phaze {
 
 // One shard of work as the worker sees it.
 struct ShardWork {
-  std::vector<int64_t> candidates;  // in the order to evaluate them
-  bool prune = false;               // the job's strategy is `pruned`
-  std::vector<Objectives> front;    // the coordinator's front when the lease was cut
+  std::vector<int64_t> candidates;        // in the order to evaluate them
+  bool prune = false;                     // the job's strategy is `pruned`
+  std::vector<search::Objectives> front;  // the coordinator's front when the lease was cut
 };
 
 struct CandidateOutcome {
   int64_t candidate = 0;
   // The evaluation (pruned ones have `pruned` set and no points), or why it failed.
-  absl::StatusOr<EvaluationResult> result;
+  absl::StatusOr<eval::EvaluationResult> result;
 };
 
 // Runs `evaluate` and turns an exception into an error status that names it (std::bad_alloc
 // under the worker's memory limit becomes kResourceExhausted, anything else kInternal), so one
 // pathological candidate costs its own result, not the worker.
-absl::StatusOr<EvaluationResult> EvaluateSafely(
-    const std::function<absl::StatusOr<EvaluationResult>()>& evaluate);
+absl::StatusOr<eval::EvaluationResult> EvaluateSafely(
+    const std::function<absl::StatusOr<eval::EvaluationResult>()>& evaluate);
 
 // Thread-compatible: one runner per thread (the backend is not shared); the evaluator and the
 // cache may be shared between runners.
 class ShardRunner {
  public:
   // All three must outlive the runner; `cache` may be null.
-  ShardRunner(const Evaluator& evaluator, sched::SchedulerBackend& backend,
+  ShardRunner(const eval::Evaluator& evaluator, sched::SchedulerBackend& backend,
               sched::ScheduleCache* cache)
       : evaluator_(evaluator), backend_(backend), cache_(cache) {}
 
@@ -50,7 +50,7 @@ class ShardRunner {
   int64_t Run(const ShardWork& work, const std::function<bool(const CandidateOutcome&)>& emit);
 
  private:
-  const Evaluator& evaluator_;
+  const eval::Evaluator& evaluator_;
   sched::SchedulerBackend& backend_;
   sched::ScheduleCache* cache_;
 };

@@ -11,6 +11,18 @@
 #include "gtest/gtest.h"
 
 namespace phaze {
+
+using eval::EvaluationResult;
+using eval::Evaluator;
+using job::JobSpec;
+using job::ParseJobYaml;
+using search::DesignPoint;
+using search::Objectives;
+using search::RunLocal;
+using search::SearchPlan;
+using search::SearchSpec;
+using search::SearchState;
+using search::SearchStrategy;
 namespace {
 
 JobSpec SmallSpaceJob(SearchStrategy strategy) {
@@ -114,9 +126,8 @@ TEST(ShardRunnerTest, StopsWhenTheStreamBreaks) {
 }
 
 TEST(ShardRunnerTest, ExceptionsBecomeErrorsThatNameThem) {
-  const auto oom = EvaluateSafely([]() -> absl::StatusOr<EvaluationResult> {
-    throw std::bad_alloc();
-  });
+  const auto oom =
+      EvaluateSafely([]() -> absl::StatusOr<EvaluationResult> { throw std::bad_alloc(); });
   EXPECT_TRUE(absl::IsResourceExhausted(oom.status()));
   EXPECT_NE(oom.status().message().find("out of memory"), absl::string_view::npos);
   const auto thrown = EvaluateSafely([]() -> absl::StatusOr<EvaluationResult> {

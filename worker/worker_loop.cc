@@ -13,6 +13,11 @@
 
 namespace phaze {
 
+using eval::EvaluationResult;
+using eval::Evaluator;
+using job::JobSpec;
+using search::SearchStrategy;
+
 v1::CandidateResult OutcomeToResult(const CandidateOutcome& outcome) {
   if (outcome.result.ok()) return ToProto(*outcome.result);
   v1::CandidateResult result;
@@ -36,8 +41,7 @@ ShardWork WorkOf(const v1::Lease& lease, bool prune) {
   work.candidates.assign(lease.candidates().begin(), lease.candidates().end());
   work.prune = prune;
   for (const v1::FrontPoint& f : lease.front()) {
-    work.front.push_back(
-        {f.throughput_samples_per_s(), f.area_um2(), f.energy_per_sample_j()});
+    work.front.push_back({f.throughput_samples_per_s(), f.area_um2(), f.energy_per_sample_j()});
   }
   return work;
 }

@@ -33,7 +33,7 @@ struct WorkerOptions {
   std::string token;         // bearer token sent with every call; empty sends none
   // Called after every evaluation (from worker threads, concurrently): the result (null on
   // error) and the wall seconds it took. For metrics.
-  std::function<void(const EvaluationResult* result, double seconds)> on_evaluation;
+  std::function<void(const eval::EvaluationResult* result, double seconds)> on_evaluation;
   // Jobs whose evaluator and schedule cache are kept between shards (least recently used go).
   int max_cached_jobs = 4;
 };
@@ -42,8 +42,8 @@ struct WorkerOptions {
 // message. Never throws: an error status or an exception becomes an OUTCOME_ERROR result that
 // names it. `evaluated` (may be null) receives the domain result when there is one.
 v1::CandidateResult EvaluateToResult(
-    int64_t candidate, const std::function<absl::StatusOr<EvaluationResult>()>& evaluate,
-    std::optional<EvaluationResult>* evaluated = nullptr);
+    int64_t candidate, const std::function<absl::StatusOr<eval::EvaluationResult>()>& evaluate,
+    std::optional<eval::EvaluationResult>* evaluated = nullptr);
 // The same for an outcome already computed.
 v1::CandidateResult OutcomeToResult(const CandidateOutcome& outcome);
 
@@ -62,7 +62,7 @@ class Worker {
 
  private:
   struct JobContext {
-    std::unique_ptr<Evaluator> evaluator;
+    std::unique_ptr<eval::Evaluator> evaluator;
     bool prune = false;  // the job's search strategy is `pruned`
     sched::ScheduleCache cache;
     int64_t last_used = 0;

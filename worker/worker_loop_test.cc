@@ -14,6 +14,16 @@
 #include "worker/fake_dispatch_client.h"
 
 namespace phaze {
+
+using eval::EvaluationResult;
+using eval::Evaluator;
+using job::JobSpec;
+using job::ParseJobYaml;
+using search::DesignPoint;
+using search::RunLocal;
+using search::SearchSpec;
+using search::SearchState;
+using search::SearchStrategy;
 namespace {
 
 TEST(EvaluateToResultTest, ExceptionsAndErrorsBecomeErrorResultsNamingThem) {

@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
     }
     exposer->RegisterCollectable(registry);
     std::cout << "metrics on port " << exposer->GetListeningPorts().front() << std::endl;
-    options.on_evaluation = [&metrics](const phaze::EvaluationResult* r, double seconds) {
+    options.on_evaluation = [&metrics](const phaze::eval::EvaluationResult* r, double seconds) {
       metrics.Record(r, seconds);
     };
   }

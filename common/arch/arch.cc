@@ -10,7 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
-namespace phaze {
+namespace phaze::arch {
 namespace {
 
 // Area of one TC MAC plus its 16-entry register file, and of one VC lane plus its 6-entry file
@@ -250,4 +250,4 @@ int64_t ArchSpace::CountValid() const {
   return valid;
 }
 
-}  // namespace phaze
+}  // namespace phaze::arch

@@ -21,12 +21,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/base/units.h"
 
-namespace phaze {
-
-inline constexpr int64_t kKiB = 1024;
-inline constexpr int64_t kMiB = 1024 * kKiB;
-inline constexpr int64_t kGiB = 1024 * kMiB;
+namespace phaze::arch {
 
 // Defaults for what the original left implicit. SI units.
 struct ChipDefaults {
@@ -134,6 +131,6 @@ class ArchSpace {
 // powers of two from lo to hi inclusive.
 std::vector<int64_t> PowersOfTwo(int64_t lo, int64_t hi);
 
-}  // namespace phaze
+}  // namespace phaze::arch
 
 #endif  // PHAZE_COMMON_ARCH_ARCH_H_

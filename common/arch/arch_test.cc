@@ -8,7 +8,7 @@
 
 #include "gtest/gtest.h"
 
-namespace phaze {
+namespace phaze::arch {
 namespace {
 
 TEST(AreaModelTest, TpuV4LikeChipMatchesTheOriginal) {
@@ -110,4 +110,4 @@ TEST(ArchSpaceTest, ValidationNamesTheField) {
 }
 
 }  // namespace
-}  // namespace phaze
+}  // namespace phaze::arch

@@ -1,13 +1,20 @@
 #include "common/cost/cost.h"
 
-#include <memory>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
-namespace phaze {
+namespace phaze::cost {
+
+using arch::Architecture;
+using workload::Direction;
+using workload::GemmShape;
+using workload::kBytesPerElement;
+using workload::Operator;
+using workload::OpKind;
+using workload::VectorFn;
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -368,4 +375,4 @@ std::vector<OpCost> CostOperators(const std::vector<Operator>& ops, const Archit
   return MakeCostModel(options)->CostAll(ops, arch);
 }
 
-}  // namespace phaze
+}  // namespace phaze::cost

@@ -27,7 +27,7 @@
 #include "common/arch/arch.h"
 #include "common/workload/layer_graph.h"
 
-namespace phaze {
+namespace phaze::cost {
 
 enum class CostMode { kImproved, kCompat };
 
@@ -59,16 +59,17 @@ class CostModel {
   virtual ~CostModel() = default;
   virtual const char* Name() const = 0;
   // Cost of one operator. `arch` must be valid (ValidateArchitecture).
-  virtual OpCost Cost(const Operator& op, const Architecture& arch) const = 0;
+  virtual OpCost Cost(const workload::Operator& op, const arch::Architecture& arch) const = 0;
   // Costs of every operator of a graph, in the same order.
-  std::vector<OpCost> CostAll(const std::vector<Operator>& ops, const Architecture& arch) const;
+  std::vector<OpCost> CostAll(const std::vector<workload::Operator>& ops,
+                              const arch::Architecture& arch) const;
 };
 
 class ImprovedCostModel : public CostModel {
  public:
   explicit ImprovedCostModel(EnergyModel energy = {}) : energy_(energy) {}
   const char* Name() const override { return "improved"; }
-  OpCost Cost(const Operator& op, const Architecture& arch) const override;
+  OpCost Cost(const workload::Operator& op, const arch::Architecture& arch) const override;
 
  private:
   EnergyModel energy_;
@@ -78,7 +79,7 @@ class CompatCostModel : public CostModel {
  public:
   explicit CompatCostModel(EnergyModel energy = {}) : energy_(energy) {}
   const char* Name() const override { return "compat"; }
-  OpCost Cost(const Operator& op, const Architecture& arch) const override;
+  OpCost Cost(const workload::Operator& op, const arch::Architecture& arch) const override;
 
  private:
   EnergyModel energy_;
@@ -88,9 +89,10 @@ class CompatCostModel : public CostModel {
 std::unique_ptr<CostModel> MakeCostModel(const CostOptions& options);
 
 // Shorthands that build the model for one call (tests, the `phaze layer` command).
-OpCost CostOperator(const Operator& op, const Architecture& arch, const CostOptions& options);
-std::vector<OpCost> CostOperators(const std::vector<Operator>& ops, const Architecture& arch,
-                                  const CostOptions& options);
+OpCost CostOperator(const workload::Operator& op, const arch::Architecture& arch,
+                    const CostOptions& options);
+std::vector<OpCost> CostOperators(const std::vector<workload::Operator>& ops,
+                                  const arch::Architecture& arch, const CostOptions& options);
 
 // Building blocks, exposed for tests and the benchmark.
 //
@@ -102,8 +104,8 @@ struct GemmBreakdown {
   double hbm_bytes = 0;  // traffic between HBM and the GLB
   double cycles = 0;     // the binding bound
 };
-GemmBreakdown ImprovedGemm(const GemmShape& g, bool weight_operand, int64_t cores,
-                           const Architecture& arch, double glb_bytes_per_cycle,
+GemmBreakdown ImprovedGemm(const workload::GemmShape& g, bool weight_operand, int64_t cores,
+                           const arch::Architecture& arch, double glb_bytes_per_cycle,
                            double hbm_bytes_per_cycle);
 
 // Cycles of a GEMM on `cores` cores in compat mode (reference 4.3 "compat mode").
@@ -114,8 +116,8 @@ double CompatGemmCycles(int64_t rows, int64_t reduction, int64_t cols, int64_t c
 double RingAllReduceS(int64_t bytes, int64_t ranks, double bandwidth_bytes_per_s, double latency_s);
 
 // Cycles per element of a vector function (forward or backward) in the given mode.
-double VectorCyclesPerElement(VectorFn fn, Direction direction, CostMode mode);
+double VectorCyclesPerElement(workload::VectorFn fn, workload::Direction direction, CostMode mode);
 
-}  // namespace phaze
+}  // namespace phaze::cost
 
 #endif  // PHAZE_COMMON_COST_COST_H_

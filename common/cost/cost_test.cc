@@ -1,14 +1,22 @@
 #include "common/cost/cost.h"
 
 #include <cmath>
-#include <memory>
-#include <vector>
 #include <cstdio>
+#include <memory>
 #include <random>
+#include <vector>
 
 #include "gtest/gtest.h"
 
-namespace phaze {
+namespace phaze::cost {
+
+using arch::Architecture;
+using arch::ChipDefaults;
+using arch::FindPreset;
+using workload::GemmShape;
+using workload::Operator;
+using workload::OpKind;
+using workload::VectorFn;
 namespace {
 
 Architecture Tpu() { return *FindPreset("tpuv4"); }
@@ -225,4 +233,4 @@ TEST(CostModelTest, CompatModeTracksTheSunstoneTable) {
 }
 
 }  // namespace
-}  // namespace phaze
+}  // namespace phaze::cost

@@ -1,6 +1,9 @@
 #include "common/eval/candidate_space.h"
 
-namespace phaze {
+namespace phaze::eval {
+
+using arch::ArchCandidate;
+using arch::AreaUm2;
 
 CandidateSpace::CandidateSpace(const EvaluationSpec& spec)
     : fixed_(spec.fixed_architectures), micro_batch_sizes_(spec.training.micro_batch_sizes) {
@@ -11,7 +14,7 @@ int64_t CandidateSpace::NumArchitectures() const {
   return space_.has_value() ? space_->Size() : static_cast<int64_t>(fixed_.size());
 }
 
-ArchCandidate CandidateSpace::Architecture(int64_t arch_index) const {
+ArchCandidate CandidateSpace::ArchitectureAt(int64_t arch_index) const {
   if (space_.has_value()) return space_->At(arch_index);
   ArchCandidate c;
   c.index = arch_index;
@@ -25,8 +28,8 @@ Candidate CandidateSpace::At(int64_t candidate) const {
   Candidate c;
   c.index = candidate;
   c.micro_batch = MicroBatchOf(candidate);
-  c.arch = Architecture(ArchIndexOf(candidate));
+  c.arch = ArchitectureAt(ArchIndexOf(candidate));
   return c;
 }
 
-}  // namespace phaze
+}  // namespace phaze::eval

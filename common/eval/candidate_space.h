@@ -17,12 +17,12 @@
 #include "common/arch/arch.h"
 #include "common/eval/spec.h"
 
-namespace phaze {
+namespace phaze::eval {
 
 struct Candidate {
   int64_t index = 0;
   int64_t micro_batch = 0;
-  ArchCandidate arch;  // arch.index is the architecture index
+  arch::ArchCandidate arch;  // arch.index is the architecture index
 };
 
 // Cheap to copy; thread-compatible (const methods are safe to call concurrently).
@@ -44,14 +44,14 @@ class CandidateSpace {
     return arch_index * NumMicroBatches() + micro_batch_index;
   }
   // 0 <= arch_index < NumArchitectures(); `valid` is false outside the area window.
-  ArchCandidate Architecture(int64_t arch_index) const;
+  arch::ArchCandidate ArchitectureAt(int64_t arch_index) const;
 
  private:
-  std::optional<ArchSpace> space_;
-  std::vector<phaze::Architecture> fixed_;
+  std::optional<arch::ArchSpace> space_;
+  std::vector<arch::Architecture> fixed_;
   std::vector<int64_t> micro_batch_sizes_;
 };
 
-}  // namespace phaze
+}  // namespace phaze::eval
 
 #endif  // PHAZE_COMMON_EVAL_CANDIDATE_SPACE_H_

@@ -28,7 +28,7 @@
 #include "common/sched/sched.h"
 #include "common/workload/layer_graph.h"
 
-namespace phaze {
+namespace phaze::eval {
 
 struct IlpStats {
   int64_t layers = 0;             // layer schedules requested
@@ -57,7 +57,7 @@ struct EvaluationResult {
   int64_t candidate_index = 0;
   int64_t arch_index = 0;
   int64_t micro_batch = 0;
-  Architecture arch;
+  arch::Architecture arch;
   double area_um2 = 0;
   bool valid = false;               // inside the area window; invalid points are not evaluated
   bool pruned = false;              // skipped by bounds (pruned search); no points
@@ -93,7 +93,7 @@ class Evaluator {
 
   // Upper bound on the throughput any placement on this chip can reach: every device at its peak
   // tensor-core rate on the model's GEMM work.
-  double ThroughputUpperBound(const Architecture& arch, int64_t micro_batch) const;
+  double ThroughputUpperBound(const arch::Architecture& arch, int64_t micro_batch) const;
   // Lower bound on energy per sample: the GEMM MACs alone.
   double EnergyLowerBound(int64_t micro_batch) const;
 
@@ -105,20 +105,20 @@ class Evaluator {
     double latency_s = 0;
     double energy_j = 0;
   };
-  absl::StatusOr<SingleDevice> SingleDeviceCost(const Architecture& arch, int64_t micro_batch,
+  absl::StatusOr<SingleDevice> SingleDeviceCost(const arch::Architecture& arch, int64_t micro_batch,
                                                 sched::ScheduleCache* cache) const;
 
  private:
   explicit Evaluator(const EvaluationSpec& spec);
   EvaluationSpec spec_;
   CandidateSpace space_;
-  std::unique_ptr<const CostModel> cost_model_;
-  GraphOptions graph_options_;
+  std::unique_ptr<const cost::CostModel> cost_model_;
+  workload::GraphOptions graph_options_;
   // (micro-batch, t) -> graph
-  std::map<std::pair<int64_t, int64_t>, ModelGraph> graphs_;
+  std::map<std::pair<int64_t, int64_t>, workload::ModelGraph> graphs_;
   std::vector<int64_t> widths_;
 };
 
-}  // namespace phaze
+}  // namespace phaze::eval
 
 #endif  // PHAZE_COMMON_EVAL_EVAL_H_

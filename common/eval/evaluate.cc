@@ -1,15 +1,25 @@
-#include "common/eval/eval.h"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/cost/cost.h"
 #include "common/base/status_macros.h"
+#include "common/cost/cost.h"
+#include "common/eval/eval.h"
 
-namespace phaze {
+namespace phaze::eval {
+
+using arch::ArchCandidate;
+using arch::Architecture;
+using cost::MakeCostModel;
+using cost::OpCost;
+using workload::AllowedTensorWidths;
+using workload::BuildModelGraph;
+using workload::LayerGraph;
+using workload::ModelGraph;
+using workload::Operator;
+using workload::OpKind;
 namespace {
 
 int Severity(sched::SolveStatus s) {
@@ -192,8 +202,8 @@ bool AllDominated(const EvaluationSpec& spec, const EvaluationResult& r,
   for (size_t k = 0; k < widths.size(); ++k) {
     double e = 0;
     for (const place::LayerCost& c : optimistic[k].layers) e += c.fwd_energy_j + c.bwd_energy_j;
-    energy_lower = std::min(energy_lower, e * static_cast<double>(widths[k].t) /
-                                              static_cast<double>(r.micro_batch));
+    energy_lower = std::min(
+        energy_lower, e * static_cast<double>(widths[k].t) / static_cast<double>(r.micro_batch));
   }
   bool all_dominated = true;
   for (int64_t hbm : spec.hbm_bytes) {
@@ -271,12 +281,9 @@ std::vector<bool> RelevantWidths(const EvaluationSpec& spec, const EvaluationRes
 }
 
 // Exact schedules (MILP where the bounds are apart) for the widths that can win; their chains.
-absl::StatusOr<std::vector<place::Chain>> SolveRelevant(std::vector<Width>& widths,
-                                                        const std::vector<bool>& relevant,
-                                                        const sched::SolveOptions& solve,
-                                                        sched::SchedulerBackend& backend,
-                                                        sched::ScheduleCache* cache,
-                                                        IlpStats& ilp) {
+absl::StatusOr<std::vector<place::Chain>> SolveRelevant(
+    std::vector<Width>& widths, const std::vector<bool>& relevant, const sched::SolveOptions& solve,
+    sched::SchedulerBackend& backend, sched::ScheduleCache* cache, IlpStats& ilp) {
   std::vector<place::Chain> chains;
   for (size_t k = 0; k < widths.size(); ++k) {
     Width& w = widths[k];
@@ -432,4 +439,4 @@ double Evaluator::EnergyLowerBound(int64_t micro_batch) const {
   return macs * spec_.cost.energy.mac_j / static_cast<double>(micro_batch);
 }
 
-}  // namespace phaze
+}  // namespace phaze::eval

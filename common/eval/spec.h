@@ -18,16 +18,16 @@
 #include "common/place/strategy.h"
 #include "common/workload/model.h"
 
-namespace phaze {
+namespace phaze::eval {
 
 struct TrainingSpec {
   int64_t accelerators = 1024;
   int64_t global_batch = 4096;  // samples (sequences) per optimizer step
   std::vector<int64_t> micro_batch_sizes = {1};
   std::vector<bool> recompute = {false, true};
-  Optimizer optimizer = Optimizer::kAdam;
+  place::Optimizer optimizer = place::Optimizer::kAdam;
   int64_t max_tensor_width = 8;
-  std::optional<Strategy> fixed_strategy;  // the paper's baseline (p, d, t), reported beside
+  std::optional<place::Strategy> fixed_strategy;  // the paper's baseline (p, d, t), reported beside
 };
 
 struct SolverSpec {
@@ -37,17 +37,17 @@ struct SolverSpec {
 };
 
 struct EvaluationSpec {
-  ModelSpec model;
+  workload::ModelSpec model;
   TrainingSpec training;
   // Exactly one of: a list of fixed architectures (presets or spelled out), or a space.
-  std::vector<Architecture> fixed_architectures;
-  std::optional<ArchSpaceSpec> space;
+  std::vector<arch::Architecture> fixed_architectures;
+  std::optional<arch::ArchSpaceSpec> space;
   std::vector<int64_t> hbm_bytes = {32 * kGiB, 64 * kGiB, 80 * kGiB};
-  CostOptions cost;
+  cost::CostOptions cost;
   bool compat_backward = false;  // the original's backward without weight gradients
   SolverSpec solver;
 };
 
-}  // namespace phaze
+}  // namespace phaze::eval
 
 #endif  // PHAZE_COMMON_EVAL_SPEC_H_

@@ -1,5 +1,3 @@
-#include "common/experiments/experiments.h"
-
 #include <atomic>
 #include <limits>
 #include <thread>
@@ -8,8 +6,19 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/mutex.h"
 #include "common/base/status_macros.h"
+#include "common/experiments/experiments.h"
 
-namespace phaze {
+namespace phaze::experiments {
+
+using arch::ArchCandidate;
+using arch::Architecture;
+using arch::FindPreset;
+using eval::EvaluationResult;
+using eval::Evaluator;
+using eval::PointResult;
+using job::JobSpec;
+using search::SearchState;
+using search::SearchStrategy;
 
 JobSpec OnPreset(const JobSpec& job, const std::string& preset) {
   const Architecture chip = FindPreset(preset).value();
@@ -53,7 +62,7 @@ absl::StatusOr<DecoupledPick> PickBySingleDeviceLatency(const Evaluator& evaluat
     while (true) {
       const int64_t i = next.fetch_add(1);
       if (i >= n) break;
-      const ArchCandidate c = evaluator.space().Architecture(i);
+      const ArchCandidate c = evaluator.space().ArchitectureAt(i);
       if (!c.valid) continue;
       ++local.costed;
       for (int64_t b : mbs) {
@@ -84,7 +93,7 @@ absl::StatusOr<DecoupledPick> PickBySingleDeviceLatency(const Evaluator& evaluat
   for (std::thread& t : pool) t.join();
   PHAZE_RETURN_IF_ERROR(error);
   if (best.index < 0) return absl::NotFoundError("the space has no valid chip");
-  const ArchCandidate c = evaluator.space().Architecture(best.index);
+  const ArchCandidate c = evaluator.space().ArchitectureAt(best.index);
   DecoupledPick pick;
   pick.arch_index = best.index;
   pick.arch = c.arch;
@@ -135,4 +144,4 @@ nlohmann::json BestRowJson(const SearchState& state, bool fixed) {
           {"energy_per_sample_j", pl.energy_per_sample_j}};
 }
 
-}  // namespace phaze
+}  // namespace phaze::experiments

@@ -1,12 +1,20 @@
-#include "common/experiments/experiments.h"
-
 #include <fstream>
 #include <limits>
 #include <sstream>
 
+#include "common/experiments/experiments.h"
 #include "gtest/gtest.h"
 
-namespace phaze {
+namespace phaze::experiments {
+
+using arch::ArchCandidate;
+using arch::FindPreset;
+using eval::Evaluator;
+using job::JobSpec;
+using job::ParseJobYaml;
+using search::RunLocal;
+using search::SearchState;
+using search::SearchStrategy;
 namespace {
 
 // A small space (72 chips x 2 micro-batch sizes), shared with the job-page test.
@@ -38,7 +46,7 @@ TEST(CompareTest, DecoupledPickIsTheChipWithTheLowestSingleDeviceLatency) {
   double best = std::numeric_limits<double>::infinity();
   int64_t best_index = -1, valid = 0;
   for (int64_t i = 0; i < evaluator->space().NumArchitectures(); ++i) {
-    const ArchCandidate c = evaluator->space().Architecture(i);
+    const ArchCandidate c = evaluator->space().ArchitectureAt(i);
     if (!c.valid) continue;
     ++valid;
     for (int64_t b : job.training.micro_batch_sizes) {
@@ -80,4 +88,4 @@ TEST(CompareTest, TheCoOptimisedSearchIsNeverBeatenByTheBaselinesOnItsOwnSpace) 
 }
 
 }  // namespace
-}  // namespace phaze
+}  // namespace phaze::experiments

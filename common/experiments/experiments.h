@@ -17,32 +17,33 @@
 #include "common/job/job.h"
 #include "nlohmann/json.hpp"
 
-namespace phaze {
+namespace phaze::experiments {
 
 // The job on the TPUv4-like preset alone (for (a) and (b)).
-JobSpec OnPreset(const JobSpec& job, const std::string& preset);
+job::JobSpec OnPreset(const job::JobSpec& job, const std::string& preset);
 // The job on one given chip (for (c)).
-JobSpec OnChip(const JobSpec& job, const Architecture& chip);
+job::JobSpec OnChip(const job::JobSpec& job, const arch::Architecture& chip);
 // The job's space searched with another strategy (for (d): kAreaBuckets).
-JobSpec WithStrategy(const JobSpec& job, SearchStrategy strategy);
+job::JobSpec WithStrategy(const job::JobSpec& job, search::SearchStrategy strategy);
 
 // The chip of `evaluator`'s space with the lowest single-device latency per sample, over the
 // job's micro-batch sizes; ties go to the smaller index. Runs on `threads` threads.
 struct DecoupledPick {
   int64_t arch_index = -1;
-  Architecture arch;
+  arch::Architecture arch;
   double area_um2 = 0;
   int64_t micro_batch = 0;
   double latency_per_sample_s = 0;
   int64_t chips_costed = 0;
 };
-absl::StatusOr<DecoupledPick> PickBySingleDeviceLatency(const Evaluator& evaluator, int threads);
+absl::StatusOr<DecoupledPick> PickBySingleDeviceLatency(const eval::Evaluator& evaluator,
+                                                        int threads);
 
 // One row of the comparison: the best point of a finished search, by the DP's throughput or by
 // the fixed strategy's ("fixed": true), with its chip, micro-batch, HBM, recompute and (p, t, d).
 // Ties go to the smaller chip, then to the first in (candidate, HBM, recompute) order.
-nlohmann::json BestRowJson(const SearchState& state, bool fixed);
+nlohmann::json BestRowJson(const search::SearchState& state, bool fixed);
 
-}  // namespace phaze
+}  // namespace phaze::experiments
 
 #endif  // PHAZE_COMMON_EXPERIMENTS_EXPERIMENTS_H_

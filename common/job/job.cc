@@ -12,7 +12,31 @@
 #include "common/base/status_macros.h"
 #include "yaml-cpp/yaml.h"
 
-namespace phaze {
+namespace phaze::job {
+
+using arch::Architecture;
+using arch::ArchSpaceSpec;
+using arch::AreaUm2;
+using arch::FindPreset;
+using arch::OriginalSpaceSpec;
+using arch::PowersOfTwo;
+using arch::ValidateArchitecture;
+using arch::ValidateSpaceSpec;
+using cost::CostMode;
+using eval::CandidateSpace;
+using eval::TrainingSpec;
+using place::Optimizer;
+using place::Strategy;
+using search::SearchStrategy;
+using workload::AllowedTensorWidths;
+using workload::CheckTensorParallelWidth;
+using workload::FfnKind;
+using workload::FindModel;
+using workload::ModelSpec;
+using workload::NormKind;
+using workload::NormPosition;
+using workload::PositionKind;
+using workload::ValidateModel;
 namespace {
 
 using Path = std::string;
@@ -572,4 +596,4 @@ absl::StatusOr<JobSpec> ParseJobYaml(const std::string& yaml_text) {
     return absl::InvalidArgumentError(absl::StrCat("job: ", e.what()));
   }
 }
-}  // namespace phaze
+}  // namespace phaze::job

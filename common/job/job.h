@@ -17,16 +17,16 @@
 #include "common/eval/eval.h"
 #include "common/search/search.h"
 
-namespace phaze {
+namespace phaze::job {
 
 struct Limits {
   int64_t max_space_size = 10'000'000;  // architectures x micro-batch sizes
 };
 
 // A job: what to evaluate (the EvaluationSpec it extends), how to search, and its limits.
-struct JobSpec : EvaluationSpec {
+struct JobSpec : eval::EvaluationSpec {
   std::string name;
-  SearchSpec search;
+  search::SearchSpec search;
   Limits limits;
 };
 
@@ -36,6 +36,6 @@ struct JobSpec : EvaluationSpec {
 // limits.max_space_size.
 absl::StatusOr<JobSpec> ParseJobYaml(const std::string& yaml_text);
 
-}  // namespace phaze
+}  // namespace phaze::job
 
 #endif  // PHAZE_COMMON_JOB_JOB_H_

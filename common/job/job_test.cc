@@ -2,7 +2,10 @@
 
 #include "gtest/gtest.h"
 
-namespace phaze {
+namespace phaze::job {
+
+using eval::CandidateSpace;
+using place::Optimizer;
 namespace {
 
 void ExpectInvalid(const std::string& yaml, const std::string& field) {
@@ -90,4 +93,4 @@ TEST(JobTest, ErrorsNameTheField) {
 }
 
 }  // namespace
-}  // namespace phaze
+}  // namespace phaze::job

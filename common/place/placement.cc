@@ -1,13 +1,14 @@
-#include "common/place/place.h"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "common/cost/cost.h"
+#include "common/place/place.h"
 
 namespace phaze::place {
+
+using cost::RingAllReduceS;
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-namespace phaze {
+namespace phaze::place {
 
 enum class Optimizer { kSgd, kAdam };
 
@@ -18,6 +18,6 @@ struct Strategy {
   int64_t tensor = 1;
 };
 
-}  // namespace phaze
+}  // namespace phaze::place
 
 #endif  // PHAZE_COMMON_PLACE_STRATEGY_H_

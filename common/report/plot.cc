@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
-namespace phaze {
+namespace phaze::report {
 namespace {
 
 // Colour-blind-safe palette (Okabe-Ito), then greys.
@@ -209,4 +209,4 @@ std::string ScatterSvg(const std::vector<PlotPoint>& points, const PlotOptions& 
   return svg;
 }
 
-}  // namespace phaze
+}  // namespace phaze::report

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace phaze {
+namespace phaze::report {
 
 struct PlotPoint {
   double x = 0;         // chip area, mm^2
@@ -34,6 +34,6 @@ std::string ScatterSvg(const std::vector<PlotPoint>& points, const PlotOptions& 
 // Escapes &, <, >, " and ' for HTML and SVG text and attributes.
 std::string EscapeXml(const std::string& text);
 
-}  // namespace phaze
+}  // namespace phaze::report
 
 #endif  // PHAZE_COMMON_REPORT_PLOT_H_

@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 
-namespace phaze {
+namespace phaze::report {
 namespace {
 
 // The centres of every point, in the order drawn.
@@ -66,4 +66,4 @@ TEST(PlotTest, TextIsEscapedAndBadValuesAreLeftOut) {
 }
 
 }  // namespace
-}  // namespace phaze
+}  // namespace phaze::report

@@ -9,7 +9,17 @@
 #include "absl/strings/str_join.h"
 #include "common/report/plot.h"
 
-namespace phaze {
+namespace phaze::report {
+
+using arch::Architecture;
+using eval::EvaluationResult;
+using eval::IlpStats;
+using eval::PointResult;
+using job::JobSpec;
+using place::Strategy;
+using search::DesignPoint;
+using search::SearchState;
+using search::SearchStats;
 namespace {
 
 nlohmann::json ArchJson(const Architecture& a, double area_um2) {
@@ -39,8 +49,7 @@ nlohmann::json PlacementJson(const place::Placement& p) {
 
 }  // namespace
 
-nlohmann::json DesignPointJson(const SearchState& state,
-                               const DesignPoint& point) {
+nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& point) {
   const EvaluationResult& r = state.results().at(point.candidate_index);
   const PointResult& pr = state.PointOf(point);
   nlohmann::json j = {{"candidate", r.candidate_index},
@@ -74,9 +83,8 @@ nlohmann::json StatsJson(const SearchStats& s) {
 }
 
 nlohmann::json BestJson(const JobSpec& job, const SearchState& state) {
-  nlohmann::json j = {{"job", job.name},
-                      {"model", job.model.name},
-                      {"stats", StatsJson(state.stats())}};
+  nlohmann::json j = {
+      {"job", job.name}, {"model", job.model.name}, {"stats", StatsJson(state.stats())}};
   if (state.best().Get().has_value()) {
     j["best"] = DesignPointJson(state, *state.best().Get());
   } else {
@@ -125,8 +133,7 @@ std::string ResultsCsv(const SearchState& state) {
   return out.str();
 }
 
-std::string FrontSvg(const SearchState& state, ColorBy color_by,
-                     const std::string& title) {
+std::string FrontSvg(const SearchState& state, ColorBy color_by, const std::string& title) {
   std::vector<PlotPoint> points;
   const std::optional<DesignPoint> best = state.best().Get();
   for (const DesignPoint& p : state.front().Points()) {
@@ -151,8 +158,7 @@ std::string FrontSvg(const SearchState& state, ColorBy color_by,
   return ScatterSvg(points, options);
 }
 
-std::string JobPageHtml(const JobSpec& job, const SearchState& state,
-                        const JobPageInfo& info) {
+std::string JobPageHtml(const JobSpec& job, const SearchState& state, const JobPageInfo& info) {
   std::string html = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
   if (info.state == "running") html += "<meta http-equiv=\"refresh\" content=\"5\">\n";
   absl::StrAppend(&html, "<title>phaze: ", EscapeXml(job.name), " (", EscapeXml(info.job_id),
@@ -199,8 +205,7 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state,
   }
   const std::vector<DesignPoint> front = state.front().Points();
   absl::StrAppendFormat(&html, "<h2>Pareto front (%d points)</h2>\n", front.size());
-  html += FrontSvg(state, ColorBy::kHbm,
-                   absl::StrCat(job.name, ": throughput against chip area"));
+  html += FrontSvg(state, ColorBy::kHbm, absl::StrCat(job.name, ": throughput against chip area"));
   html +=
       "<table id=\"front\"><tr><th>area (mm<sup>2</sup>)</th><th>samples/s</th><th>J/sample</th>"
       "<th class=\"l\">architecture</th><th>micro-batch</th><th>HBM (GiB)</th><th>recompute</th>"
@@ -241,4 +246,4 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state,
   return html;
 }
 
-}  // namespace phaze
+}  // namespace phaze::report

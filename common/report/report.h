@@ -10,21 +10,19 @@
 #include "common/search/search.h"
 #include "nlohmann/json.hpp"
 
-namespace phaze {
+namespace phaze::report {
 
-nlohmann::json DesignPointJson(const SearchState& state,
-                               const DesignPoint& point);
-nlohmann::json BestJson(const JobSpec& job, const SearchState& state);
-nlohmann::json FrontJson(const JobSpec& job, const SearchState& state);
+nlohmann::json DesignPointJson(const search::SearchState& state, const search::DesignPoint& point);
+nlohmann::json BestJson(const job::JobSpec& job, const search::SearchState& state);
+nlohmann::json FrontJson(const job::JobSpec& job, const search::SearchState& state);
 // One row per evaluated (candidate, HBM size, recompute mode), in candidate order.
-std::string ResultsCsv(const SearchState& state);
-nlohmann::json StatsJson(const SearchStats& stats);
+std::string ResultsCsv(const search::SearchState& state);
+nlohmann::json StatsJson(const search::SearchStats& stats);
 
 enum class ColorBy { kHbm, kMicroBatch };
 
 // The Pareto front as an SVG scatter plot (throughput against chip area), the best point ringed.
-std::string FrontSvg(const SearchState& state, ColorBy color_by,
-                     const std::string& title);
+std::string FrontSvg(const search::SearchState& state, ColorBy color_by, const std::string& title);
 
 // Where a job stands, for its HTML page (the coordinator's view; filled from JobStatus).
 struct JobPageInfo {
@@ -43,9 +41,9 @@ struct JobPageInfo {
 // file. A running job's page reloads itself every 5 s. A small script checks, once the browser
 // has laid the page out, that every plotted point has a size, and records it on <body> as
 // data-plot-rendered="yes" and data-plot-points="N".
-std::string JobPageHtml(const JobSpec& job, const SearchState& state,
+std::string JobPageHtml(const job::JobSpec& job, const search::SearchState& state,
                         const JobPageInfo& info);
 
-}  // namespace phaze
+}  // namespace phaze::report
 
 #endif  // PHAZE_COMMON_REPORT_REPORT_H_

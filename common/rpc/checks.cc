@@ -7,6 +7,9 @@
 #include "common/base/status_macros.h"
 
 namespace phaze {
+
+using eval::EvaluationSpec;
+using eval::Evaluator;
 namespace {
 
 bool FiniteNonNegative(double x) { return std::isfinite(x) && x >= 0; }

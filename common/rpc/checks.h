@@ -12,7 +12,7 @@
 namespace phaze {
 
 // kInvalidArgument naming the field when `r` does not fit the job `ev` evaluates.
-absl::Status CheckWorkerResult(const Evaluator& ev, const v1::CandidateResult& r);
+absl::Status CheckWorkerResult(const eval::Evaluator& ev, const v1::CandidateResult& r);
 
 }  // namespace phaze
 

@@ -8,6 +8,25 @@
 
 namespace phaze {
 
+using arch::Architecture;
+using arch::ArchSpaceSpec;
+using arch::ValidateArchitecture;
+using arch::ValidateSpaceSpec;
+using cost::CostMode;
+using eval::EvaluationResult;
+using eval::PointResult;
+using job::JobSpec;
+using place::Optimizer;
+using place::Strategy;
+using report::JobPageInfo;
+using search::SearchStrategy;
+using workload::FfnKind;
+using workload::ModelSpec;
+using workload::NormKind;
+using workload::NormPosition;
+using workload::PositionKind;
+using workload::ValidateModel;
+
 v1::Strategy ToProto(const Strategy& s) {
   v1::Strategy p;
   p.set_pipeline(s.pipeline);
@@ -21,7 +40,7 @@ namespace {
 v1::Placement ToProto(const place::Placement& p) {
   v1::Placement out;
   out.set_feasible(p.feasible);
-  *out.mutable_strategy() = ToProto(p.strategy);
+  *out.mutable_strategy() = phaze::ToProto(p.strategy);
   for (int64_t n : p.stage_layers) out.add_stage_layers(n);
   out.set_micro_batches(p.micro_batches);
   out.set_bottleneck_s(p.bottleneck_s);
@@ -394,8 +413,8 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& p) {
                      p.energy().hbm_byte_j(), p.energy().link_byte_j()};
   job.compat_backward = p.compat_backward();
   job.solver = {p.solver_time_limit_s(), p.solver_relative_gap(), p.solver_max_nodes()};
-  PHAZE_ASSIGN_OR_RETURN(job.search.strategy, EnumFromProto<SearchStrategy>(
-                                                  p.search_strategy(), 3, "search_strategy"));
+  PHAZE_ASSIGN_OR_RETURN(job.search.strategy,
+                         EnumFromProto<SearchStrategy>(p.search_strategy(), 3, "search_strategy"));
   job.search.bucket_um2 = p.bucket_um2();
   job.search.bucket_window = p.bucket_window();
   job.limits.max_space_size = p.max_space_size();

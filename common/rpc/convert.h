@@ -14,25 +14,25 @@
 
 namespace phaze {
 
-v1::CandidateResult ToProto(const EvaluationResult& r);
+v1::CandidateResult ToProto(const eval::EvaluationResult& r);
 // The inverse, for everything the coordinator aggregates and reports. Solver stats, placements,
 // architecture and area round-trip exactly.
-EvaluationResult FromProto(const v1::CandidateResult& p);
+eval::EvaluationResult FromProto(const v1::CandidateResult& p);
 
-v1::Architecture ToProto(const Architecture& a);
-v1::Strategy ToProto(const Strategy& s);
+v1::Architecture ToProto(const arch::Architecture& a);
+v1::Strategy ToProto(const place::Strategy& s);
 
 // The job as a structured message, and back. FromProto checks what the domain assumes (enums in
 // range, the model, the architectures and the space valid, positive sizes): kInvalidArgument
 // naming the field otherwise. FromProto(ToProto(job)) == job for every parsed job.
-v1::Job ToProto(const JobSpec& job);
-absl::StatusOr<JobSpec> FromProto(const v1::Job& p);
+v1::Job ToProto(const job::JobSpec& job);
+absl::StatusOr<job::JobSpec> FromProto(const v1::Job& p);
 // "running", "succeeded", "cancelled", "failed" (the store's and the CLI's spelling).
 const char* JobStateName(v1::JobState s);
 v1::JobState JobStateFromName(const std::string& s);
-Architecture FromProto(const v1::Architecture& p);
+arch::Architecture FromProto(const v1::Architecture& p);
 // What a job page shows of a job's status.
-JobPageInfo ToPageInfo(const v1::JobStatus& s);
+report::JobPageInfo ToPageInfo(const v1::JobStatus& s);
 
 }  // namespace phaze
 

@@ -8,6 +8,11 @@
 #include "gtest/gtest.h"
 
 namespace phaze {
+
+using eval::EvaluationResult;
+using eval::Evaluator;
+using job::JobSpec;
+using job::ParseJobYaml;
 namespace {
 
 std::string Read(const std::filesystem::path& path) {
@@ -65,8 +70,8 @@ TEST(JobWireTest, EveryShippedJobRoundTripsAndEvaluatesTheSame) {
 }
 
 TEST(JobWireTest, ABadStructuredJobIsRefusedNamingTheField) {
-  const JobSpec job = *ParseJobYaml(
-      Read(std::filesystem::path(PHAZE_SOURCE_DIR) / "tests/data/tiny-job.yaml"));
+  const JobSpec job =
+      *ParseJobYaml(Read(std::filesystem::path(PHAZE_SOURCE_DIR) / "tests/data/tiny-job.yaml"));
   v1::Job wire = ToProto(job);
   wire.set_cost_mode(static_cast<v1::CostMode>(7));
   absl::StatusOr<JobSpec> bad = FromProto(wire);

@@ -1,9 +1,11 @@
-#include "common/sched/internal.h"
-
 #include <algorithm>
 #include <vector>
 
+#include "common/sched/internal.h"
+
 namespace phaze::sched {
+
+using workload::Engine;
 
 // Longest path to a sink with each task at its faster mapping.
 std::vector<double> Tails(const Problem& p) {

@@ -1,7 +1,6 @@
-#include "common/sched/internal.h"
-
 #include "absl/hash/hash.h"
 #include "common/base/mutex.h"
+#include "common/sched/internal.h"
 
 namespace phaze::sched {
 

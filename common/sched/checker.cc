@@ -1,11 +1,12 @@
-#include "common/sched/internal.h"
-
 #include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/sched/internal.h"
 
 namespace phaze::sched {
+
+using workload::Engine;
 
 absl::Status CheckSchedule(const Problem& p, const Schedule& s) {
   const int n = static_cast<int>(p.tasks.size());

@@ -1,5 +1,3 @@
-#include "common/sched/internal.h"
-
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -7,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/sched/internal.h"
 #include "common/sched/milp.h"
 
 namespace phaze::sched {

@@ -20,7 +20,7 @@ using Reach = std::vector<std::vector<bool>>;
 Reach Reachability(const Problem& p);
 
 bool IsCompute(const Task& t);
-int64_t CoresOf(const Problem& p, Engine e);
+int64_t CoresOf(const Problem& p, workload::Engine e);
 // Whether the intra-op choice is a real choice for task i.
 bool HasChoice(const Problem& p, int i);
 double Duration(const Task& t, bool intra_op);

@@ -1,12 +1,14 @@
-#include "common/sched/internal.h"
-
 #include <algorithm>
 #include <cstdint>
 #include <numeric>
 #include <utility>
 #include <vector>
 
+#include "common/sched/internal.h"
+
 namespace phaze::sched {
+
+using workload::Engine;
 namespace {
 
 // Interval colouring in start order: optimal for interval graphs, so it never needs more cores

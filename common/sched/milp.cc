@@ -11,6 +11,8 @@
 #include "common/sched/internal.h"
 
 namespace phaze::sched {
+
+using workload::Engine;
 namespace {
 
 constexpr double kUnitS = MilpModel::kUnitS;
@@ -172,9 +174,9 @@ MilpModel BuildSchedulingMilp(const Problem& p, double lb_s, const Schedule& inc
     if (!m.core[pr.i].empty()) {
       const size_t shared = std::min(m.core[pr.i].size(), m.core[pr.j].size());
       for (size_t c = 0; c < shared; ++c) {
-        add_row({{pr.before, 1.0}, {pr.after, 1.0}, {m.core[pr.i][c], -1.0},
-                 {m.core[pr.j][c], -1.0}},
-                -1.0, kInf);
+        add_row(
+            {{pr.before, 1.0}, {pr.after, 1.0}, {m.core[pr.i][c], -1.0}, {m.core[pr.j][c], -1.0}},
+            -1.0, kInf);
       }
     }
   }
@@ -224,8 +226,8 @@ bool IsFeasible(const MilpModel& m, const std::vector<double>& x, double toleran
   for (size_t c = 0; c < x.size(); ++c) {
     const MilpModel::Column& col = m.columns[c];
     if (x[c] < col.lower - tolerance || x[c] > col.upper + tolerance) {
-      return fail(absl::StrCat("column ", c, " = ", x[c], " outside [", col.lower, ", ",
-                               col.upper, "]"));
+      return fail(
+          absl::StrCat("column ", c, " = ", x[c], " outside [", col.lower, ", ", col.upper, "]"));
     }
     if (col.integer && std::abs(x[c] - std::round(x[c])) > tolerance) {
       return fail(absl::StrCat("column ", c, " = ", x[c], " is not integral"));
@@ -236,8 +238,8 @@ bool IsFeasible(const MilpModel& m, const std::vector<double>& x, double toleran
     double lhs = 0;
     for (const auto& [c, v] : row.terms) lhs += v * x[static_cast<size_t>(c)];
     if (lhs < row.lower - tolerance || lhs > row.upper + tolerance) {
-      return fail(absl::StrCat("row ", r, " = ", lhs, " outside [", row.lower, ", ", row.upper,
-                               "]"));
+      return fail(
+          absl::StrCat("row ", r, " = ", lhs, " outside [", row.lower, ", ", row.upper, "]"));
     }
   }
   return true;

@@ -51,9 +51,9 @@ struct MilpModel {
   std::vector<Row> rows;
   // What the columns mean.
   int makespan = -1;
-  std::vector<int> start;                 // per task
-  std::vector<int> intra_op;              // per task; -1 where there is no choice
-  std::vector<std::vector<int>> core;     // per task: its core binaries (may be empty)
+  std::vector<int> start;              // per task
+  std::vector<int> intra_op;           // per task; -1 where there is no choice
+  std::vector<std::vector<int>> core;  // per task: its core binaries (may be empty)
   std::vector<Pair> pairs;
 };
 

@@ -1,11 +1,12 @@
-#include "common/sched/internal.h"
-
 #include <cmath>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/sched/internal.h"
 
 namespace phaze::sched {
+
+using workload::Engine;
 
 // reach[i][j]: j is reachable from i (i != j).
 Reach Reachability(const Problem& p) {

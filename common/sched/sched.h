@@ -36,7 +36,7 @@
 namespace phaze::sched {
 
 struct Task {
-  Engine engine = Engine::kTensor;
+  workload::Engine engine = workload::Engine::kTensor;
   double single_core_s = 0;  // L_1
   double all_cores_s = 0;    // L_io
   std::vector<int> deps;     // indices of predecessor tasks (lower indices)

@@ -1,14 +1,15 @@
 #include "common/sched/sched.h"
 
-#include "common/sched/milp.h"
-
 #include <memory>
 #include <random>
 #include <string>
 
+#include "common/sched/milp.h"
 #include "gtest/gtest.h"
 
 namespace phaze::sched {
+
+using workload::Engine;
 namespace {
 
 Task MakeTask(Engine e, double single, double all, std::vector<int> deps) {

@@ -1,6 +1,6 @@
-#include "common/sched/internal.h"
-
 #include <utility>
+
+#include "common/sched/internal.h"
 
 namespace phaze::sched {
 

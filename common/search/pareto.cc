@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace phaze {
+namespace phaze::search {
 
 bool Dominates(const Objectives& a, const Objectives& b) {
   const bool no_worse = a.throughput_samples_per_s >= b.throughput_samples_per_s &&
@@ -84,4 +84,4 @@ bool BestPoint::Offer(const DesignPoint& p) {
   return true;
 }
 
-}  // namespace phaze
+}  // namespace phaze::search

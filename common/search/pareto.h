@@ -16,8 +16,7 @@
 #include <tuple>
 #include <vector>
 
-
-namespace phaze {
+namespace phaze::search {
 
 // The objectives of a design: throughput up, chip area down, energy per sample down.
 struct Objectives {
@@ -88,6 +87,6 @@ class BestPoint {
   std::optional<DesignPoint> best_;
 };
 
-}  // namespace phaze
+}  // namespace phaze::search
 
 #endif  // PHAZE_COMMON_SEARCH_PARETO_H_

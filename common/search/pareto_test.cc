@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 
-namespace phaze {
+namespace phaze::search {
 namespace {
 
 DesignPoint Point(int64_t key, double thr, double area, double energy) {
@@ -71,9 +71,9 @@ TEST(ParetoFrontTest, SameFrontInAnyOrderWithDuplicates) {
 }
 
 }  // namespace
-}  // namespace phaze
+}  // namespace phaze::search
 
-namespace phaze {
+namespace phaze::search {
 namespace {
 
 TEST(ObjectiveSetTest, KeepsEveryNonDominatedPointWithoutKeys) {
@@ -91,4 +91,4 @@ TEST(ObjectiveSetTest, KeepsEveryNonDominatedPointWithoutKeys) {
 }
 
 }  // namespace
-}  // namespace phaze
+}  // namespace phaze::search

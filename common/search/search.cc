@@ -9,7 +9,14 @@
 #include "absl/synchronization/mutex.h"
 #include "common/base/mutex.h"
 
-namespace phaze {
+namespace phaze::search {
+
+using arch::ArchCandidate;
+using eval::Candidate;
+using eval::CandidateSpace;
+using eval::EvaluationResult;
+using eval::Evaluator;
+using eval::PointResult;
 
 const char* SearchStrategyName(SearchStrategy s) {
   switch (s) {
@@ -27,7 +34,7 @@ SearchPlan::SearchPlan(const Evaluator& evaluator, const SearchSpec& spec)
   if (spec_.strategy != SearchStrategy::kAreaBuckets) {
     std::vector<int64_t> all;
     for (int64_t a = 0; a < space.NumArchitectures(); ++a) {
-      if (!space.Architecture(a).valid) continue;
+      if (!space.ArchitectureAt(a).valid) continue;
       for (int64_t m = 0; m < n_mbs; ++m) all.push_back(space.CandidateOf(a, m));
     }
     planned_ = static_cast<int64_t>(all.size());
@@ -41,7 +48,7 @@ SearchPlan::SearchPlan(const Evaluator& evaluator, const SearchSpec& spec)
   };
   std::vector<Entry> valid;
   for (int64_t a = 0; a < space.NumArchitectures(); ++a) {
-    const ArchCandidate c = space.Architecture(a);
+    const ArchCandidate c = space.ArchitectureAt(a);
     if (c.valid) valid.push_back({a, c.area_um2});
   }
   std::stable_sort(valid.begin(), valid.end(),
@@ -145,8 +152,8 @@ const PointResult& SearchState::PointOf(const DesignPoint& p) const {
 
 bool CanPrune(const Evaluator& evaluator, int64_t candidate, const Evaluator::SkipTest& dominated) {
   const Candidate c = evaluator.space().At(candidate);
-  return dominated(evaluator.ThroughputUpperBound(c.arch.arch, c.micro_batch),
-                              c.arch.area_um2, evaluator.EnergyLowerBound(c.micro_batch));
+  return dominated(evaluator.ThroughputUpperBound(c.arch.arch, c.micro_batch), c.arch.area_um2,
+                   evaluator.EnergyLowerBound(c.micro_batch));
 }
 
 EvaluationResult PrunedResult(const Evaluator& evaluator, int64_t candidate) {
@@ -210,4 +217,4 @@ SearchState RunLocal(const Evaluator& evaluator, const SearchSpec& spec, int thr
   return state;
 }
 
-}  // namespace phaze
+}  // namespace phaze::search

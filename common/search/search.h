@@ -24,10 +24,9 @@
 
 #include "absl/status/status.h"
 #include "common/eval/eval.h"
-#include "common/eval/eval.h"
 #include "common/search/pareto.h"
 
-namespace phaze {
+namespace phaze::search {
 
 enum class SearchStrategy {
   kExhaustive,   // every valid architecture
@@ -47,15 +46,15 @@ const char* SearchStrategyName(SearchStrategy s);
 class SearchPlan {
  public:
   // `evaluator` must outlive the plan.
-  SearchPlan(const Evaluator& evaluator, const SearchSpec& spec);
+  SearchPlan(const eval::Evaluator& evaluator, const SearchSpec& spec);
   // The next batch of candidate indices (ascending); empty when the search is over.
   std::vector<int64_t> NextBatch();
   // Feeds one result back (for the bucket stop rule).
-  void Tell(const EvaluationResult& result);
+  void Tell(const eval::EvaluationResult& result);
   int64_t planned() const { return planned_; }  // candidates the plan may visit in all
 
  private:
-  const Evaluator& evaluator_;
+  const eval::Evaluator& evaluator_;
   SearchSpec spec_;
   std::vector<std::vector<int64_t>> batches_;
   size_t next_ = 0;
@@ -71,47 +70,48 @@ struct SearchStats {
   int64_t infeasible = 0;
   int64_t pruned = 0;  // skipped by bounds
   int64_t errors = 0;
-  IlpStats ilp;
+  eval::IlpStats ilp;
 };
 
 class SearchState {
  public:
   explicit SearchState(int64_t recompute_modes) : recompute_modes_(recompute_modes) {}
   // Returns false for a duplicate (already counted).
-  bool Add(const EvaluationResult& result);
+  bool Add(const eval::EvaluationResult& result);
   void AddPruned(int64_t candidate);
   void AddError(int64_t candidate, const std::string& message);
 
   const ParetoFront& front() const { return front_; }
   const BestPoint& best() const { return best_; }
   const SearchStats& stats() const { return stats_; }
-  const std::map<int64_t, EvaluationResult>& results() const { return results_; }
+  const std::map<int64_t, eval::EvaluationResult>& results() const { return results_; }
   const std::map<int64_t, std::string>& errors() const { return errors_; }
   // The evaluation and the (HBM size, recompute mode) row that design point `p` names; `p` must
   // come from this state's front or best point.
-  const EvaluationResult& ResultOf(const DesignPoint& p) const;
-  const PointResult& PointOf(const DesignPoint& p) const;
+  const eval::EvaluationResult& ResultOf(const DesignPoint& p) const;
+  const eval::PointResult& PointOf(const DesignPoint& p) const;
 
  private:
   int64_t recompute_modes_;
   ParetoFront front_;
   BestPoint best_;
   SearchStats stats_;
-  std::map<int64_t, EvaluationResult> results_;
+  std::map<int64_t, eval::EvaluationResult> results_;
   std::map<int64_t, std::string> errors_;
   std::map<int64_t, bool> pruned_;
 };
 
 // The feasible design points of one evaluation (the search placements), `recompute_modes` rows
 // per HBM size.
-std::vector<DesignPoint> DesignPoints(const EvaluationResult& r, int64_t recompute_modes);
+std::vector<DesignPoint> DesignPoints(const eval::EvaluationResult& r, int64_t recompute_modes);
 
 // Whether the pruned plan may skip this candidate before any schedule is built: `dominated` (a
 // front's DominatesBound) holds for the whole chip's bounds (peak-rate throughput, exact area,
 // GEMM-only energy). 0 <= candidate < evaluator.NumCandidates().
-bool CanPrune(const Evaluator& evaluator, int64_t candidate, const Evaluator::SkipTest& dominated);
+bool CanPrune(const eval::Evaluator& evaluator, int64_t candidate,
+              const eval::Evaluator::SkipTest& dominated);
 // The result of a candidate skipped that way: its architecture and area, `pruned`, no points.
-EvaluationResult PrunedResult(const Evaluator& evaluator, int64_t candidate);
+eval::EvaluationResult PrunedResult(const eval::Evaluator& evaluator, int64_t candidate);
 
 struct Progress {
   int64_t done = 0;
@@ -121,9 +121,9 @@ struct Progress {
 
 // Runs the job's plan on `threads` threads in this process, one CBC model per thread, one shared
 // schedule cache. `on_progress` (may be empty) is called from one thread at a time.
-SearchState RunLocal(const Evaluator& evaluator, const SearchSpec& spec, int threads,
+SearchState RunLocal(const eval::Evaluator& evaluator, const SearchSpec& spec, int threads,
                      const std::function<void(const Progress&)>& on_progress);
 
-}  // namespace phaze
+}  // namespace phaze::search
 
 #endif  // PHAZE_COMMON_SEARCH_SEARCH_H_

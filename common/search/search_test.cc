@@ -7,7 +7,13 @@
 #include "common/job/job.h"
 #include "gtest/gtest.h"
 
-namespace phaze {
+namespace phaze::search {
+
+using eval::EvaluationResult;
+using eval::Evaluator;
+using eval::PointResult;
+using job::JobSpec;
+using job::ParseJobYaml;
 namespace {
 
 constexpr char kSmallJob[] = R"(
@@ -163,4 +169,4 @@ TEST(SearchTest, AreaBucketsVisitDescendingAreaAndStop) {
 }
 
 }  // namespace
-}  // namespace phaze
+}  // namespace phaze::search

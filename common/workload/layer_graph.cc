@@ -6,7 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/status_macros.h"
 
-namespace phaze {
+namespace phaze::workload {
+
 namespace {
 
 // Appends forward operators; every add returns the new operator's index.
@@ -382,4 +383,4 @@ const char* LayerKindName(LayerKind kind) {
   return "?";
 }
 
-}  // namespace phaze
+}  // namespace phaze::workload

@@ -21,7 +21,7 @@
 #include "absl/status/statusor.h"
 #include "common/workload/model.h"
 
-namespace phaze {
+namespace phaze::workload {
 
 inline constexpr int64_t kBytesPerElement = 2;  // fp16/bf16 activations and weights
 
@@ -122,6 +122,6 @@ absl::StatusOr<ModelGraph> BuildModelGraph(const ModelSpec& model, int64_t micro
 const char* VectorFnName(VectorFn fn);
 const char* LayerKindName(LayerKind kind);
 
-}  // namespace phaze
+}  // namespace phaze::workload
 
 #endif  // PHAZE_COMMON_WORKLOAD_LAYER_GRAPH_H_

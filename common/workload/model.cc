@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
-namespace phaze {
+namespace phaze::workload {
 namespace {
 
 ModelSpec Megatron(std::string name, std::string description, int64_t layers, int64_t hidden,
@@ -263,4 +263,4 @@ const char* FfnKindName(FfnKind k) {
 
 const char* NormKindName(NormKind k) { return k == NormKind::kLayerNorm ? "layernorm" : "rmsnorm"; }
 
-}  // namespace phaze
+}  // namespace phaze::workload

@@ -16,7 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace phaze {
+namespace phaze::workload {
 
 enum class FfnKind { kGeluMlp, kReluMlp, kSwiGlu };
 enum class NormKind { kLayerNorm, kRmsNorm };
@@ -91,6 +91,6 @@ absl::StatusOr<ModelSpec> FindModel(const std::string& name);
 const char* FfnKindName(FfnKind k);
 const char* NormKindName(NormKind k);
 
-}  // namespace phaze
+}  // namespace phaze::workload
 
 #endif  // PHAZE_COMMON_WORKLOAD_MODEL_H_

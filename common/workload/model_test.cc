@@ -6,7 +6,7 @@
 #include "common/workload/layer_graph.h"
 #include "gtest/gtest.h"
 
-namespace phaze {
+namespace phaze::workload {
 namespace {
 
 int64_t GemmMacs(const std::vector<Operator>& ops) {
@@ -188,4 +188,4 @@ TEST(LayerGraphTest, GroupedQueryAttentionShrinksTheKvProjection) {
 }
 
 }  // namespace
-}  // namespace phaze
+}  // namespace phaze::workload

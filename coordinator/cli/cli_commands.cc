@@ -17,18 +17,67 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/arch/arch.h"
-#include "common/experiments/experiments.h"
+#include "common/base/status_macros.h"
 #include "common/cost/cost.h"
+#include "common/experiments/experiments.h"
 #include "common/job/job.h"
-#include "common/workload/layer_graph.h"
-#include "common/workload/model.h"
 #include "common/report/report.h"
 #include "common/sched/sched.h"
 #include "common/search/search.h"
-#include "common/base/status_macros.h"
+#include "common/workload/layer_graph.h"
+#include "common/workload/model.h"
 #include "nlohmann/json.hpp"
 
 namespace phaze::cli {
+
+using arch::ArchCandidate;
+using arch::Architecture;
+using arch::FindPreset;
+using cost::CostMode;
+using cost::CostOperators;
+using cost::CostOptions;
+using cost::OpCost;
+using eval::CandidateSpace;
+using eval::Evaluator;
+using experiments::BestRowJson;
+using experiments::DecoupledPick;
+using experiments::OnChip;
+using experiments::OnPreset;
+using experiments::PickBySingleDeviceLatency;
+using experiments::WithStrategy;
+using job::JobSpec;
+using job::ParseJobYaml;
+using place::Strategy;
+using report::BestJson;
+using report::ColorBy;
+using report::DesignPointJson;
+using report::FrontJson;
+using report::FrontSvg;
+using report::ResultsCsv;
+using report::StatsJson;
+using search::DesignPoint;
+using search::Progress;
+using search::RunLocal;
+using search::SearchSpec;
+using search::SearchState;
+using search::SearchStats;
+using search::SearchStrategy;
+using search::SearchStrategyName;
+using workload::BuildModelGraph;
+using workload::Direction;
+using workload::Engine;
+using workload::FfnKindName;
+using workload::FindModel;
+using workload::GraphOptions;
+using workload::LayerGraph;
+using workload::LayerKind;
+using workload::ModelGraph;
+using workload::ModelSpec;
+using workload::ModelZoo;
+using workload::Operator;
+using workload::OpKind;
+using workload::ParameterCount;
+using workload::VectorFnName;
 
 absl::Status ReadFile(const std::string& path, std::string* contents) {
   std::ifstream in(path, std::ios::binary);
@@ -80,7 +129,7 @@ absl::Status DescribeSpace(const std::string& job_path, std::ostream& out) {
   double min_area = std::numeric_limits<double>::infinity(), max_area = 0;
   std::map<int64_t, int64_t> valid_by_tc;
   for (int64_t i = 0; i < space.NumArchitectures(); ++i) {
-    const ArchCandidate c = space.Architecture(i);
+    const ArchCandidate c = space.ArchitectureAt(i);
     if (!c.valid) continue;
     ++valid;
     min_area = std::min(min_area, c.area_um2);
@@ -372,7 +421,8 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
 
   out << "(e) co-optimised search (" << SearchStrategyName(job.search.strategy) << ")\n"
       << std::flush;
-  const auto full = TimedSearch(*space_eval, job.search, threads);  // the job as written: (c)'s evaluator
+  const auto full =
+      TimedSearch(*space_eval, job.search, threads);  // the job as written: (c)'s evaluator
   result["rows"]["e"] = BestRowJson(full.first, false);
   result["rows"]["e"]["search"] =
       stats_json(full.first, full.second, space_eval->NumCandidates(), threads);
@@ -406,8 +456,8 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
   return absl::OkStatus();
 }
 
-void PrintSummary(const SearchState& state, double elapsed_s,
-                  const std::string& out_dir, std::ostream& out) {
+void PrintSummary(const SearchState& state, double elapsed_s, const std::string& out_dir,
+                  std::ostream& out) {
   const SearchStats& s = state.stats();
   out << absl::StrFormat(
       "evaluated %d candidates in %.1f s (%.1f eval/s): %d feasible, %d "

@@ -45,9 +45,9 @@ struct RunArgs {
 // results.csv. `phaze run` uses the embedded service instead (client_commands.h).
 absl::Status RunJob(const RunArgs& args, std::ostream& out);
 
-// `phaze compare JOB.yaml`: the paper's comparison (a)-(e) for one job (common/experiments/experiments.h), timed,
-// in this process. Writes compare.json, front.svg (coloured by HBM size) and front-mbs.svg
-// (coloured by micro-batch size) into out_dir.
+// `phaze compare JOB.yaml`: the paper's comparison (a)-(e) for one job
+// (common/experiments/experiments.h), timed, in this process. Writes compare.json, front.svg
+// (coloured by HBM size) and front-mbs.svg (coloured by micro-batch size) into out_dir.
 struct CompareArgs {
   std::string job_path;
   std::string out_dir = "phaze-compare";
@@ -56,11 +56,11 @@ struct CompareArgs {
 absl::Status CompareJob(const CompareArgs& args, std::ostream& out);
 
 // Writes best.json, front.json and results.csv into out_dir.
-absl::Status WriteOutputs(const JobSpec& job, const SearchState& state,
+absl::Status WriteOutputs(const job::JobSpec& job, const search::SearchState& state,
                           const std::string& out_dir);
-void PrintSummary(const SearchState& state, double elapsed_s,
-                  const std::string& out_dir, std::ostream& out);
-std::string DescribeBest(const std::optional<DesignPoint>& best);
+void PrintSummary(const search::SearchState& state, double elapsed_s, const std::string& out_dir,
+                  std::ostream& out);
+std::string DescribeBest(const std::optional<search::DesignPoint>& best);
 
 // A one-line progress bar on a terminal (stderr); silent when stderr is not a terminal.
 class ProgressBar {

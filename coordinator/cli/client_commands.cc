@@ -10,17 +10,25 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/base/status_macros.h"
 #include "common/job/job.h"
 #include "common/report/report.h"
-#include "common/base/status_macros.h"
 #include "common/rpc/convert.h"
-#include "coordinator/server.h"
 #include "common/rpc/token.h"
+#include "coordinator/server.h"
 #include "grpcpp/grpcpp.h"
 #include "phaze/v1/service.grpc.pb.h"
 #include "worker/worker_loop.h"
 
 namespace phaze::cli {
+
+using job::JobSpec;
+using job::ParseJobYaml;
+using report::BestJson;
+using report::FrontJson;
+using report::JobPageHtml;
+using report::ResultsCsv;
+using search::SearchState;
 namespace {
 
 absl::Status FromGrpc(const grpc::Status& s, const std::string& what) {

@@ -9,8 +9,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "coordinator/cli/cli_commands.h"
 #include "common/rpc/tls.h"
+#include "coordinator/cli/cli_commands.h"
 
 namespace phaze::cli {
 

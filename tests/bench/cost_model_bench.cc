@@ -9,6 +9,18 @@
 #include "common/workload/model.h"
 
 namespace phaze {
+
+using arch::ArchCandidate;
+using arch::ArchSpace;
+using arch::OriginalSpaceSpec;
+using cost::CostMode;
+using cost::CostOperator;
+using cost::CostOptions;
+using workload::BuildModelGraph;
+using workload::FindModel;
+using workload::ModelGraph;
+using workload::ModelSpec;
+using workload::Operator;
 namespace {
 
 void BM_CostGpt3Block(benchmark::State& state) {

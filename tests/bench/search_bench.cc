@@ -33,23 +33,25 @@ int main(int argc, char** argv) {
   std::ifstream in(job_path);
   std::stringstream text;
   text << in.rdbuf();
-  absl::StatusOr<phaze::JobSpec> job = phaze::ParseJobYaml(text.str());
+  absl::StatusOr<phaze::job::JobSpec> job = phaze::job::ParseJobYaml(text.str());
   if (!job.ok()) {
     std::fprintf(stderr, "%s\n", std::string(job.status().message()).c_str());
     return 2;
   }
-  if (strategy == "exhaustive") job->search.strategy = phaze::SearchStrategy::kExhaustive;
-  if (strategy == "pruned") job->search.strategy = phaze::SearchStrategy::kPruned;
-  auto evaluator = phaze::Evaluator::Create(*job);
+  if (strategy == "exhaustive") job->search.strategy = phaze::search::SearchStrategy::kExhaustive;
+  if (strategy == "pruned") job->search.strategy = phaze::search::SearchStrategy::kPruned;
+  auto evaluator = phaze::eval::Evaluator::Create(*job);
   if (!evaluator.ok()) return 2;
   const auto start = std::chrono::steady_clock::now();
-  const phaze::SearchState state = phaze::RunLocal(**evaluator, job->search, threads, nullptr);
+  const phaze::search::SearchState state =
+      phaze::search::RunLocal(**evaluator, job->search, threads, nullptr);
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const phaze::SearchStats& s = state.stats();
+  const phaze::search::SearchStats& s = state.stats();
   const double visited = static_cast<double>(s.evaluated + s.pruned);
   std::printf("job %s, model %s, strategy %s, %d threads\n", job->name.c_str(),
-              job->model.name.c_str(), phaze::SearchStrategyName(job->search.strategy), threads);
+              job->model.name.c_str(), phaze::search::SearchStrategyName(job->search.strategy),
+              threads);
   std::printf("candidates: %lld visited (%lld evaluated, %lld pruned by bounds), %lld feasible\n",
               static_cast<long long>(visited), static_cast<long long>(s.evaluated),
               static_cast<long long>(s.pruned), static_cast<long long>(s.feasible));
