@@ -3,7 +3,7 @@
 
 Inputs (all produced by the repository's own binaries):
   docs/results/<model>/compare.json, front.svg   `phaze compare examples/<model>.yaml`
-  docs/results/fidelity/<run>/best.json            `phaze run --in-process examples/fidelity/<run>.yaml`
+  docs/results/validation.json                      `phaze validate tests/validation/published-runs.json --json`
   docs/results/scaling.txt                         `tests/bench/service_bench.sh`
   docs/results/machine.txt                         the machine and commit the figures come from
 """
@@ -19,17 +19,6 @@ ROWS = {
     "d": "original's area-bucket heuristic",
     "e": "co-optimised search (ours)",
 }
-# Narayanan et al. 2021 (SC'21), Table 1: per-GPU teraFLOP/s as published (their count includes
-# the recomputed forward pass: 96 B s l h^2 (1 + s/6h + V/16lh) FLOPs per batch).
-FIDELITY = {
-    "megatron-gpt-18b-a100": dict(size="18.4B", gpus=256, batch=1024, layers=40, hidden=6144,
-                                  tflops=135, peak_pct=43),
-    "megatron-gpt-146b-a100": dict(size="145.6B", gpus=1536, batch=2304, layers=80, hidden=12288,
-                                   tflops=148, peak_pct=47),
-    "megatron-gpt-1t-a100": dict(size="1008B", gpus=3072, batch=3072, layers=128, hidden=25600,
-                                 tflops=163, peak_pct=52),
-}
-SEQ, VOCAB, A100_PEAK = 2048, 51200, 312e12
 
 
 def fmt_row(key, row, base):
@@ -119,34 +108,39 @@ def speed_section(data, out):
 
 
 def fidelity_section(root, out):
-    out.append("| run | GPUs | (p, t, d) | published samples/s | predicted samples/s | error | "
-               "published MFU | predicted MFU | bubble | gradient sync (s) | all links at 25 GB/s: samples/s, error |")
-    out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for run, f in FIDELITY.items():
-        path = root / "fidelity" / run / "best.json"
-        if not path.exists():
-            out.append(f"| {run} | not run | | | | | | | | |")
+    """The validation against published runs: `phaze validate --json` (docs/results/validation.json)."""
+    path = root / "validation.json"
+    if not path.exists():
+        out.append("(not run)")
+        return
+    rows = json.loads(path.read_text())
+    out.append("| run | GPUs | (p, t, d) | measured s/step | predicted s/step | error | forward | backward | "
+               "recompute | TP comm | PP comm | bubble | DP comm | optimizer | memory GiB | MFU | "
+               "DP's best s/step (p, t, d, sharding) |")
+    out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    errors = []
+    for r in rows:
+        pub = r["as_published"]
+        pl = pub["placement"]
+        if not pl.get("feasible"):
+            out.append(f"| {r['id']} | {pub['devices']:,} | | {r['measured_iteration_s']:.2f} | infeasible | | | | | | | | | | | | |")
             continue
-        best = json.loads(path.read_text())["best"]
-        fixed = best["fixed_strategy"]
-        l, h = f["layers"], f["hidden"]
-        hfu_flops = 96 * SEQ * l * h * h * (1 + SEQ / (6 * h) + VOCAB / (16 * l * h))  # per sample
-        model_flops = hfu_flops * 3 / 4
-        published = f["tflops"] * 1e12 * f["gpus"] / hfu_flops
-        predicted = fixed["throughput_samples_per_s"] if fixed.get("feasible") else 0
-        mfu = lambda s: s * model_flops / (f["gpus"] * A100_PEAK)
-        err = f"{100 * (predicted / published - 1):+.1f}%" if predicted else "infeasible"
-        ib_path = root / "fidelity" / f"{run}-ib" / "best.json"
-        ib = ""
-        if ib_path.exists():
-            ib_fixed = json.loads(ib_path.read_text())["best"]["fixed_strategy"]
-            t = ib_fixed.get("throughput_samples_per_s", 0) if ib_fixed.get("feasible") else 0
-            ib = f"{t:,.2f}, {100 * (t / published - 1):+.1f}%" if t else "infeasible"
-        out.append(f"| {f['size']} GPT | {f['gpus']:,} | ({fixed.get('pipeline')}, {fixed.get('tensor')}, "
-                   f"{fixed.get('data')}) | {published:,.2f} | {predicted:,.2f} | {err} | "
-                   f"{100 * mfu(published):.1f}% | {100 * mfu(predicted):.1f}% | "
-                   f"{fixed.get('bubble_fraction', 0):.3f} | {fixed.get('gradient_sync_s', 0):.3f} | {ib} |")
+        t = pl["time_s"]
+        mem = pl["memory_per_device_gib"]
+        errors.append(abs(r["error"]))
+        best = r["dp_best"]["placement"]
+        best_s = (f"{best['time_per_batch_s']:.2f} ({best['pipeline']}, {best['tensor']}, {best['data']}, "
+                  f"{best['sharding']})" if best.get("feasible") else "infeasible")
+        out.append(f"| {r['id']} | {pub['devices']:,} | ({pl['pipeline']}, {pl['tensor']}, {pl['data']}) | "
+                   f"{r['measured_iteration_s']:.2f} | {pl['time_per_batch_s']:.2f} | {100 * r['error']:+.1f}% | "
+                   f"{t['forward']:.2f} | {t['backward']:.2f} | {t['recompute']:.2f} | {t['tp_comm']:.2f} | "
+                   f"{t['pipeline_comm']:.2f} | {t['bubble']:.2f} | {t['data_comm']:.2f} | {t['optimizer']:.3f} | "
+                   f"{mem:.1f} | {100 * pub['mfu']:.1f}% | {best_s} |")
     out.append("")
+    if errors:
+        out.append(f"Mean absolute error {100 * sum(errors) / len(errors):.1f}%, max {100 * max(errors):.1f}% "
+                   f"over {len(errors)} runs (target: mean at most 5%, max at most 10%).")
+        out.append("")
 
 
 def main():

@@ -4,8 +4,8 @@
 #   docs/regenerate.sh [BUILD_DIR]       (after the README's build; about an hour on 2 cores)
 #
 # For every paper model: `phaze compare examples/<model>.yaml` (the comparison (a)-(e), the
-# whole-space search timings and the front plots); for every published run in
-# examples/fidelity/: `phaze run --in-process`; then the service scaling benchmark; then
+# whole-space search timings and the front plots); `phaze validate` on the published runs of
+# tests/validation/; then the service scaling benchmark; then
 # docs/make_results.py renders docs/results.md from those outputs and docs/results.md.in.
 # PHAZE_RESULTS_MODELS="gpt2 opt" limits the models (the others keep their previous outputs).
 set -euo pipefail
@@ -29,16 +29,10 @@ for m in $models; do
   "$phaze" compare "examples/$m.yaml" --out "$out/$m" | tee "$out/$m/compare.log"
   rm -f "$out/$m/front-mbs.svg"  # results.md embeds the HBM-coloured plot only
 done
-for f in examples/fidelity/*.yaml; do
-  run=$(basename "$f" .yaml)
-  echo "== fidelity $run"
-  "$phaze" run "$f" --in-process --quiet --out "$out/fidelity/$run" | tail -2
-  # Sensitivity to the one-link model: every transfer at InfiniBand's 25 GB/s instead of NVLink's.
-  sed 's/link_bandwidth_gb_per_s: 300/link_bandwidth_gb_per_s: 25/' "$f" > "$out/fidelity/$run-ib.yaml"
-  "$phaze" run "$out/fidelity/$run-ib.yaml" --in-process --quiet --out "$out/fidelity/$run-ib" |
-    tail -1
-  rm -f "$out/fidelity/$run-ib.yaml" "$out/fidelity/$run/results.csv" "$out/fidelity/$run-ib/results.csv"
-done
+echo "== validation against published runs"
+"$phaze" validate tests/validation/published-runs.json | tee "$out/validation.txt"
+"$phaze" validate tests/validation/published-runs.json --json > "$out/validation.json"
+rm -rf "$out/fidelity"
 echo "== service scaling"
 tests/bench/service_bench.sh "$build" | tee "$out/scaling.txt"
 python3 docs/make_results.py docs

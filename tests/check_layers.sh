@@ -10,7 +10,7 @@
 #   tests/check_layers.sh [SOURCE_DIR]
 set -euo pipefail
 cd "${1:-$(dirname "$0")/..}"
-layers=(base workload arch cost sched place eval search job report experiments)
+layers=(base workload arch net cost sched place eval search job report experiments)
 declare -A rank
 for i in "${!layers[@]}"; do rank[${layers[$i]}]=$i; done
 

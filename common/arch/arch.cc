@@ -94,6 +94,15 @@ Architecture Architecture::WithChipParameters(const Architecture& shared) const 
   a.glb_bandwidth_bytes_per_s = shared.glb_bandwidth_bytes_per_s;
   a.link_bandwidth_bytes_per_s = shared.link_bandwidth_bytes_per_s;
   a.link_latency_s = shared.link_latency_s;
+  a.link_efficiency = shared.link_efficiency;
+  a.scale_up_domain = shared.scale_up_domain;
+  a.scale_out_bandwidth_bytes_per_s = shared.scale_out_bandwidth_bytes_per_s;
+  a.scale_out_latency_s = shared.scale_out_latency_s;
+  a.scale_out_efficiency = shared.scale_out_efficiency;
+  a.tc_efficiency = shared.tc_efficiency;
+  a.hbm_efficiency = shared.hbm_efficiency;
+  a.memory_overlap = shared.memory_overlap;
+  a.op_overhead_s = shared.op_overhead_s;
   return a;
 }
 
@@ -131,6 +140,27 @@ absl::Status ValidateArchitecture(const Architecture& a) {
   if (a.hbm_bytes < 0) {
     return absl::InvalidArgumentError("architecture.hbm_gb: must not be negative");
   }
+  for (const auto& [field, value] :
+       std::vector<std::pair<const char*, double>>{{"link_efficiency", a.link_efficiency},
+                                                   {"scale_out_efficiency", a.scale_out_efficiency},
+                                                   {"tc_efficiency", a.tc_efficiency},
+                                                   {"hbm_efficiency", a.hbm_efficiency}}) {
+    if (!(value > 0 && value <= 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("architecture.", field, ": must be in (0, 1], got ", value));
+    }
+  }
+  if (!(a.memory_overlap >= 0 && a.memory_overlap <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("architecture.memory_overlap: must be in [0, 1], got ", a.memory_overlap));
+  }
+  if (a.scale_up_domain < 0 || !(a.scale_out_bandwidth_bytes_per_s >= 0) ||
+      !std::isfinite(a.scale_out_bandwidth_bytes_per_s) || !(a.scale_out_latency_s >= 0) ||
+      !(a.op_overhead_s >= 0) || !std::isfinite(a.op_overhead_s)) {
+    return absl::InvalidArgumentError(
+        "architecture: scale_up_domain, scale_out_bandwidth_gb_per_s, scale_out_latency_us and "
+        "op_overhead_us must not be negative");
+  }
   return absl::OkStatus();
 }
 
@@ -146,6 +176,54 @@ double AreaUm2(const Architecture& a) {
   return tc + vc + GlbAreaUm2(a.glb_bytes);
 }
 
+Architecture A100() {
+  // NVIDIA A100-SXM4-80GB in a DGX A100 (Selene-like) system. Every constant is a datasheet
+  // figure or a published measurement; none is fitted to a training run.
+  Architecture a;
+  a.name = "a100";
+  // 108 SMs x 4 third-generation tensor cores x 256 dense FP16/BF16 FMAs per clock at the
+  // 1.41 GHz boost clock = 312 TFLOP/s (NVIDIA A100 datasheet; A100 whitepaper, table 1),
+  // modelled as 432 16x16 systolic arrays.
+  a.num_tc = 432;
+  a.tc_width = 16;
+  a.tc_depth = 16;
+  a.clock_hz = 1.41e9;
+  // 108 SMs x 64 FP32 lanes (6,912 CUDA cores, datasheet).
+  a.num_vc = 108;
+  a.vc_width = 64;
+  a.glb_bytes = 40 * kMiB;  // L2 cache (datasheet)
+  a.hbm_bytes = 80 * kGiB;
+  a.hbm_bandwidth_bytes_per_s = 2039e9;  // HBM2e, datasheet
+  // NVLink 3 through NVSwitch: 12 links x 25 GB/s = 300 GB/s per direction (datasheet), 8 GPUs
+  // per DGX A100 node. Achieved all-reduce bus bandwidth about 230 GB/s at large messages
+  // (NVIDIA engineer, NVIDIA/nccl-tests issue 149): 0.767 of the line rate.
+  a.link_bandwidth_bytes_per_s = 300e9;
+  a.link_efficiency = 230.0 / 300.0;
+  a.scale_up_domain = 8;
+  // Scale-out: 8 x HDR 200 Gb/s InfiniBand per node, one per GPU = 25 GB/s per direction (DGX
+  // A100 user guide); multi-node all-reduce reaches 192 of the node's 200 GB/s (NVIDIA/nccl
+  // issue 812): 0.96.
+  a.scale_out_bandwidth_bytes_per_s = 25e9;
+  a.scale_out_efficiency = 0.96;
+  // Per-step latencies: an assumption (no source read gives NCCL's per-step alpha); of the order
+  // of the 10-20 us small-message all-reduce that 8 GPUs show over 14 ring steps.
+  a.link_latency_s = 1e-6;
+  a.scale_out_latency_s = 5e-6;
+  // Best achievable BF16 GEMM: 271.2 of 312 TFLOP/s over a brute-force shape search
+  // (stas00/ml-engineering, compute/accelerator, "maximum achievable matmul FLOPS"): 0.869.
+  a.tc_efficiency = 271.2 / 312.0;
+  // Streaming bandwidth: about 90% of the HBM peak (BabelStream-style measurements on A100; the
+  // 0.9 of reference training-model.md section 10.3). An assumption within a few percent.
+  a.hbm_efficiency = 0.9;
+  // Memory time of an operator not hidden behind its compute: an assumption (Calculon's shipped
+  // mode adds them; a perfect roofline would be 1).
+  a.memory_overlap = 0;
+  // Kernel launch: 4-6 us per launch measured on the host (reference section 10.4); a floor per
+  // operator, since launches overlap the previous kernel.
+  a.op_overhead_s = 5e-6;
+  return a;
+}
+
 absl::StatusOr<Architecture> FindPreset(const std::string& name) {
   if (name == "tpuv4") {
     Architecture a;
@@ -158,11 +236,12 @@ absl::StatusOr<Architecture> FindPreset(const std::string& name) {
     a.glb_bytes = 128 * kMiB;
     return a;
   }
+  if (name == "a100") return A100();
   return absl::NotFoundError(absl::StrCat("unknown architecture preset '", name,
                                           "'; presets: ", absl::StrJoin(PresetNames(), ", ")));
 }
 
-std::vector<std::string> PresetNames() { return {"tpuv4"}; }
+std::vector<std::string> PresetNames() { return {"tpuv4", "a100"}; }
 
 std::vector<int64_t> PowersOfTwo(int64_t lo, int64_t hi) {
   std::vector<int64_t> v;

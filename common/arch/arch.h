@@ -51,6 +51,23 @@ struct Architecture {
   double glb_bandwidth_bytes_per_s = 0;
   double link_bandwidth_bytes_per_s = ChipDefaults::kLinkBandwidthBytesPerS;
   double link_latency_s = ChipDefaults::kLinkLatencyS;
+  // The two-tier network (common/net): link_* is the scale-up tier (per device, per direction)
+  // and its achieved fraction of the line rate; scale_up_domain devices share it. The scale-out
+  // tier is used only when both scale_up_domain and scale_out_bandwidth are set (otherwise one
+  // link serves every collective, the original's model).
+  double link_efficiency = 1;
+  int64_t scale_up_domain = 0;
+  double scale_out_bandwidth_bytes_per_s = 0;
+  double scale_out_latency_s = 0;
+  double scale_out_efficiency = 1;
+  // What a real chip reaches (the cost model's compute realism; 1, 1, 1, 0 is the ideal chip):
+  // the fraction of the array peak the best GEMM reaches, the fraction of HBM bandwidth a
+  // stream reaches, how much of the shorter of compute and memory time hides behind the longer
+  // (1: a perfect max, 0: their sum), and a fixed dispatch/launch overhead per operator.
+  double tc_efficiency = 1;
+  double hbm_efficiency = 1;
+  double memory_overlap = 1;
+  double op_overhead_s = 0;
 
   int64_t TcMacs() const { return num_tc * tc_width * tc_depth; }
   int64_t VcLanes() const { return num_vc * vc_width; }
@@ -76,8 +93,11 @@ double L2AreaUm2(int64_t bytes);
 double GlbAreaUm2(int64_t bytes);
 
 // Named presets. "tpuv4": the paper's TPUv4-like baseline (8 TC x 128x128, 2 VC x 128 lanes,
-// 128 MiB GLB, 1.05 GHz, 1.2 TB/s HBM).
+// 128 MiB GLB, 1.05 GHz, 1.2 TB/s HBM). "a100": NVIDIA A100-SXM4-80GB in a DGX A100 system
+// (NVLink domain of 8, InfiniBand scale-out, achieved efficiencies), every constant with its
+// source in arch.cc.
 absl::StatusOr<Architecture> FindPreset(const std::string& name);
+Architecture A100();
 std::vector<std::string> PresetNames();
 
 // The ranges of a design space and its validity window.

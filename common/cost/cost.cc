@@ -6,6 +6,8 @@
 #include <memory>
 #include <vector>
 
+#include "common/net/network.h"
+
 namespace phaze::cost {
 
 using arch::Architecture;
@@ -118,8 +120,19 @@ Bandwidths Share(const Architecture& a, int64_t cores, int64_t total_cores,
   b.glb_bytes_per_cycle = a.glb_bandwidth_bytes_per_s > 0
                               ? share * a.glb_bandwidth_bytes_per_s / a.clock_hz
                               : static_cast<double>(cores) * port_bytes_per_cycle_per_core;
-  b.hbm_bytes_per_cycle = share * a.hbm_bandwidth_bytes_per_s / a.clock_hz;
+  b.hbm_bytes_per_cycle = share * a.hbm_bandwidth_bytes_per_s * a.hbm_efficiency / a.clock_hz;
   return b;
+}
+
+// On-chip and off-chip (HBM) time of one operator: the longer, plus the part of the shorter
+// that the chip does not hide (memory_overlap = 1 is a perfect roofline).
+double Combine(const Architecture& a, double compute, double memory) {
+  return std::max(compute, memory) + (1.0 - a.memory_overlap) * std::min(compute, memory);
+}
+
+// Seconds of `cycles`, never below the per-operator dispatch floor.
+double Seconds(const Architecture& a, double cycles) {
+  return std::max(cycles / a.clock_hz, a.op_overhead_s);
 }
 
 double HbmTrafficElements(double m, double k, double n, double batch, double stationary_batch,
@@ -169,13 +182,16 @@ GemmBreakdown ImprovedGemm(const GemmShape& g, bool weight_operand, int64_t core
       const double streams = static_cast<double>(tiles * chunks);
       GemmBreakdown b;
       b.compute_cycles =
-          std::ceil(streams / static_cast<double>(cores)) * std::max(rows, X) + X + Y;
+          (std::ceil(streams / static_cast<double>(cores)) * std::max(rows, X) + X + Y) /
+          arch.tc_efficiency;
       b.glb_bytes = (batch * m * k * static_cast<double>(nt) +
                      stationary_batch * k * n * static_cast<double>(chunks) + batch * m * n) *
                     elem;
       b.hbm_bytes = hbm_elems * elem;
-      b.cycles = std::max(
-          {b.compute_cycles, b.glb_bytes / glb_bytes_per_cycle, b.hbm_bytes / hbm_bytes_per_cycle});
+      // The array is fed from the GLB as it computes (a pipelined on-chip bound); off-chip
+      // traffic hides behind that only as far as memory_overlap says.
+      b.cycles = Combine(arch, std::max(b.compute_cycles, b.glb_bytes / glb_bytes_per_cycle),
+                         b.hbm_bytes / hbm_bytes_per_cycle);
       if (b.cycles < best.cycles) best = b;
     }
   }
@@ -272,10 +288,15 @@ OpCost ImprovedCostModel::Cost(const Operator& op, const Architecture& a) const 
   OpCost cost;
   switch (op.kind) {
     case OpKind::kAllReduce: {
-      cost.single_core_s = cost.all_cores_s = RingAllReduceS(
-          op.allreduce_bytes, op.group_size, a.link_bandwidth_bytes_per_s, a.link_latency_s);
-      const double n = static_cast<double>(op.group_size);
-      cost.energy_j = 2.0 * (n - 1) / n * static_cast<double>(op.allreduce_bytes) * e.link_byte_j;
+      // Tensor-parallel groups are innermost in the rank order: consecutive ranks.
+      const net::Network network = net::NetworkOf(a);
+      const net::Group group{op.group_size, 1};
+      const double bytes = static_cast<double>(op.allreduce_bytes);
+      const bool half = op.collective != workload::Collective::kAllReduce;
+      cost.single_core_s = cost.all_cores_s = half ? net::ReduceScatterS(network, group, bytes)
+                                                   : net::AllReduceS(network, group, bytes);
+      cost.energy_j =
+          net::AllReduceWireBytes(op.group_size, bytes) * (half ? 0.5 : 1.0) * e.link_byte_j;
       return cost;
     }
     case OpKind::kGemm: {
@@ -287,8 +308,8 @@ OpCost ImprovedCostModel::Cost(const Operator& op, const Architecture& a) const 
                                                 one.glb_bytes_per_cycle, one.hbm_bytes_per_cycle);
       const GemmBreakdown wide = ImprovedGemm(op.gemm, op.has_weight, a.num_tc, a,
                                               all.glb_bytes_per_cycle, all.hbm_bytes_per_cycle);
-      cost.single_core_s = single.cycles / a.clock_hz;
-      cost.all_cores_s = wide.cycles / a.clock_hz;
+      cost.single_core_s = Seconds(a, single.cycles);
+      cost.all_cores_s = Seconds(a, wide.cycles);
       cost.energy_j =
           macs * e.mac_j + wide.glb_bytes * e.glb_byte_j + wide.hbm_bytes * e.hbm_byte_j;
       return cost;
@@ -305,11 +326,11 @@ OpCost ImprovedCostModel::Cost(const Operator& op, const Architecture& a) const 
         const Bandwidths bw = Share(a, cores, a.num_vc, port);
         const double lanes = static_cast<double>(cores * a.vc_width);
         const double compute = std::ceil(static_cast<double>(op.elements) / lanes) * cpe;
-        const double memory = bytes / (resident ? bw.glb_bytes_per_cycle : bw.hbm_bytes_per_cycle);
-        return std::max(compute, memory);
+        if (resident) return std::max(compute, bytes / bw.glb_bytes_per_cycle);
+        return Combine(a, compute, bytes / bw.hbm_bytes_per_cycle);
       };
-      cost.single_core_s = cycles(1) / a.clock_hz;
-      cost.all_cores_s = cycles(a.num_vc) / a.clock_hz;
+      cost.single_core_s = Seconds(a, cycles(1));
+      cost.all_cores_s = Seconds(a, cycles(a.num_vc));
       cost.energy_j = lane_ops * e.vector_op_j + bytes * (resident ? e.glb_byte_j : e.hbm_byte_j);
       return cost;
     }
@@ -323,10 +344,12 @@ OpCost CompatCostModel::Cost(const Operator& op, const Architecture& a) const {
   switch (op.kind) {
     case OpKind::kAllReduce: {
       // The original's all-reduce has no latency term.
+      const double half = op.collective != workload::Collective::kAllReduce ? 0.5 : 1.0;
       cost.single_core_s = cost.all_cores_s =
-          RingAllReduceS(op.allreduce_bytes, op.group_size, a.link_bandwidth_bytes_per_s, 0);
+          half * RingAllReduceS(op.allreduce_bytes, op.group_size, a.link_bandwidth_bytes_per_s, 0);
       const double n = static_cast<double>(op.group_size);
-      cost.energy_j = 2.0 * (n - 1) / n * static_cast<double>(op.allreduce_bytes) * e.link_byte_j;
+      cost.energy_j =
+          half * 2.0 * (n - 1) / n * static_cast<double>(op.allreduce_bytes) * e.link_byte_j;
       return cost;
     }
     case OpKind::kGemm: {

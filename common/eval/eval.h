@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -47,7 +48,7 @@ struct IlpStats {
 
 struct PointResult {
   int64_t hbm_bytes = 0;
-  bool recompute = false;
+  place::Recompute recompute = place::Recompute::kNone;
   place::Placement search;
   bool has_fixed = false;
   place::Placement fixed;
@@ -114,10 +115,17 @@ class Evaluator {
   CandidateSpace space_;
   std::unique_ptr<const cost::CostModel> cost_model_;
   workload::GraphOptions graph_options_;
-  // (micro-batch, t) -> graph
-  std::map<std::pair<int64_t, int64_t>, workload::ModelGraph> graphs_;
+  // (micro-batch, t, sequence parallel) -> graph
+  std::map<std::tuple<int64_t, int64_t, bool>, workload::ModelGraph> graphs_;
   std::vector<int64_t> widths_;
+  std::vector<bool> sp_modes_;
 };
+
+// The placement problem of one (architecture, micro-batch, HBM size, recompute mode): the job's
+// training setup, the chip's network and achieved HBM bandwidth, and the given chains.
+place::PlacementInput PlacementInputFor(const EvaluationSpec& spec, const arch::Architecture& arch,
+                                        int64_t micro_batch, std::vector<place::Chain> chains,
+                                        int64_t hbm, place::Recompute recompute);
 
 }  // namespace phaze::eval
 

@@ -7,6 +7,7 @@
 #include "common/base/status_macros.h"
 #include "common/cost/cost.h"
 #include "common/eval/eval.h"
+#include "common/net/network.h"
 
 namespace phaze::eval {
 
@@ -106,6 +107,7 @@ bool EvaluationResult::AnyFeasible() const {
 Evaluator::Evaluator(const EvaluationSpec& spec)
     : spec_(spec), space_(spec), cost_model_(MakeCostModel(spec.cost)) {
   graph_options_.compat_backward = spec.compat_backward;
+  graph_options_.tp_overlap = spec.training.tp_overlap;
 }
 
 absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluationSpec& job) {
@@ -115,14 +117,27 @@ absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluationSpe
   if (e->widths_.empty()) {
     return absl::InvalidArgumentError("training.max_tensor_width: allows no tensor width");
   }
+  e->sp_modes_ = job.training.sequence_parallel;
+  if (job.training.fixed_strategy.has_value() &&
+      std::find(e->sp_modes_.begin(), e->sp_modes_.end(),
+                job.training.fixed_strategy->sequence_parallel) == e->sp_modes_.end()) {
+    e->sp_modes_.push_back(job.training.fixed_strategy->sequence_parallel);
+  }
   for (int64_t mbs : job.training.micro_batch_sizes) {
     for (int64_t t : e->widths_) {
-      absl::StatusOr<ModelGraph> g = BuildModelGraph(job.model, mbs, t, e->graph_options_);
-      if (!g.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("training.micro_batch_sizes: ", g.status().message()));
+      for (bool requested : e->sp_modes_) {
+        const bool sp = requested && t > 1;  // at t = 1 there is nothing to shard
+        if (e->graphs_.count(std::make_tuple(mbs, t, sp)) > 0) continue;
+        workload::GraphOptions options = e->graph_options_;
+        options.sequence_parallel = sp;
+        absl::StatusOr<ModelGraph> g = BuildModelGraph(job.model, mbs, t, options);
+        if (!g.ok()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("training.micro_batch_sizes: ", g.status().message()));
+        }
+        if (sp && mbs * job.model.seq_len % t != 0) continue;  // s b must split over t
+        e->graphs_.emplace(std::make_tuple(mbs, t, sp), *std::move(g));
       }
-      e->graphs_.emplace(std::make_pair(mbs, t), *std::move(g));
     }
   }
   return e;
@@ -137,10 +152,14 @@ struct LayerWork {
   sched::Problem problem[2];  // forward, backward
   sched::Schedule bound[2];
   double energy_j[2] = {0, 0};
+  double tp_comm_s[2] = {0, 0};  // tensor-parallel collectives (for the breakdown)
+  double attention_core_s = 0;   // the forward's attention core (selective recompute)
+  double attention_core_energy_j = 0;
   const LayerGraph* graph = nullptr;
 };
 struct Width {
   int64_t t = 0;
+  bool sp = false;
   int64_t num_blocks = 0;
   LayerWork layers[3];  // embedding, block, head
   bool schedulable = true;
@@ -157,14 +176,27 @@ place::Chain MakeChain(const Width& w, bool optimistic) {
     c.bwd_s = optimistic ? lw.bound[1].lower_bound_s : lw.bound[1].makespan_s;
     c.fwd_energy_j = lw.energy_j[0];
     c.bwd_energy_j = lw.energy_j[1];
+    c.fwd_tp_comm_s = std::min(lw.tp_comm_s[0], c.fwd_s);
+    c.bwd_tp_comm_s = std::min(lw.tp_comm_s[1], c.bwd_s);
+    c.recompute_selective_s = lw.attention_core_s;
+    c.recompute_selective_energy_j = lw.attention_core_energy_j;
     c.param_bytes = lw.graph->param_bytes;
     c.tied_param_bytes = lw.graph->tied_param_bytes;
     c.stash_bytes = lw.graph->stash_bytes;
-    c.input_bytes = lw.graph->input_bytes;
-    c.output_bytes = lw.graph->output_bytes;
+    c.stash_selective_bytes = lw.graph->stash_selective_bytes;
+    // Full recompute checkpoints the blocks (Megatron's transformer layers); the embedding and
+    // the head keep their activations and are not recomputed.
+    const bool block = lw.graph->kind == workload::LayerKind::kBlock;
+    c.recompute_full_s = block ? c.fwd_s : 0.0;
+    c.recompute_full_energy_j = block ? c.fwd_energy_j : 0.0;
+    c.stash_full_bytes = block ? lw.graph->input_bytes : lw.graph->stash_bytes;
+    // Megatron's scatter/gather of pipeline messages: each tensor-parallel rank sends its 1/t
+    // slice of the replicated activation (Narayanan et al. 2021, section 4.1).
+    c.output_bytes = lw.graph->output_bytes / w.t;
   }
   place::Chain chain;
   chain.tensor_width = w.t;
+  chain.sequence_parallel = w.sp;
   chain.layers.reserve(static_cast<size_t>(w.num_blocks) + 2);
   chain.layers.push_back(per_layer[0]);
   for (int64_t b = 0; b < w.num_blocks; ++b) chain.layers.push_back(per_layer[1]);
@@ -178,23 +210,39 @@ std::vector<place::Chain> MakeChains(const std::vector<Width>& widths, bool opti
   return chains;
 }
 
-place::PlacementInput InputFor(const EvaluationSpec& spec, const EvaluationResult& r,
-                               std::vector<place::Chain> chains, int64_t hbm, bool recompute) {
+}  // namespace
+
+place::PlacementInput PlacementInputFor(const EvaluationSpec& spec, const Architecture& arch,
+                                        int64_t micro_batch, std::vector<place::Chain> chains,
+                                        int64_t hbm, place::Recompute recompute) {
   place::PlacementInput in;
   in.chains = std::move(chains);
   in.accelerators = spec.training.accelerators;
   in.global_batch = spec.training.global_batch;
-  in.micro_batch = r.micro_batch;
+  in.micro_batch = micro_batch;
   in.optimizer = spec.training.optimizer;
   in.recompute = recompute;
   in.hbm_bytes = hbm;
-  in.link_bandwidth_bytes_per_s = r.arch.link_bandwidth_bytes_per_s;
-  in.link_latency_s = r.arch.link_latency_s;
+  in.hbm_bandwidth_bytes_per_s = arch.hbm_bandwidth_bytes_per_s * arch.hbm_efficiency;
+  in.network = net::NetworkOf(arch);
+  in.rank_order = spec.training.rank_order;
+  in.virtual_stages = spec.training.virtual_stages;
+  in.shardings = spec.training.sharding;
   return in;
+}
+
+namespace {
+
+place::PlacementInput InputFor(const EvaluationSpec& spec, const EvaluationResult& r,
+                               std::vector<place::Chain> chains, int64_t hbm,
+                               place::Recompute recompute) {
+  return PlacementInputFor(spec, r.arch, r.micro_batch, std::move(chains), hbm, recompute);
 }
 
 // Pruned search: whether nothing this candidate could reach (lower-bound latencies, the layers'
 // energy) escapes `can_skip` at any HBM size and recompute mode.
+constexpr double kBoundSlack = 1e-9;
+
 bool AllDominated(const EvaluationSpec& spec, const EvaluationResult& r,
                   const std::vector<Width>& widths, const Evaluator::SkipTest& can_skip) {
   const std::vector<place::Chain> optimistic = MakeChains(widths, true);
@@ -207,9 +255,12 @@ bool AllDominated(const EvaluationSpec& spec, const EvaluationResult& r,
   }
   bool all_dominated = true;
   for (int64_t hbm : spec.hbm_bytes) {
-    for (bool recompute : spec.training.recompute) {
+    for (place::Recompute recompute : spec.training.recompute) {
       const place::Placement a = place::Place(InputFor(spec, r, optimistic, hbm, recompute));
-      if (a.feasible && !can_skip(a.throughput_samples_per_s, r.area_um2, energy_lower)) {
+      // The bounds are widened by a relative 1e-9: the optimistic and the real placement are
+      // the same sums of different layer times, and rounding may put the bound an ulp below.
+      if (a.feasible && !can_skip(a.throughput_samples_per_s * (1 + kBoundSlack), r.area_um2,
+                                  energy_lower * (1 - kBoundSlack))) {
         all_dominated = false;
       }
     }
@@ -252,7 +303,7 @@ std::vector<bool> RelevantWidths(const EvaluationSpec& spec, const EvaluationRes
     const std::vector<place::Chain> optimistic = MakeChains(widths, true);
     const std::vector<place::Chain> pessimistic = MakeChains(widths, false);
     for (int64_t hbm : spec.hbm_bytes) {
-      for (bool recompute : spec.training.recompute) {
+      for (place::Recompute recompute : spec.training.recompute) {
         std::vector<double> lo(widths.size()), hi(widths.size());
         double best_hi = std::numeric_limits<double>::infinity();
         for (size_t k = 0; k < widths.size(); ++k) {
@@ -265,7 +316,7 @@ std::vector<bool> RelevantWidths(const EvaluationSpec& spec, const EvaluationRes
           best_hi = std::min(best_hi, hi[k]);
         }
         for (size_t k = 0; k < widths.size(); ++k) {
-          if (lo[k] <= best_hi && std::isfinite(lo[k])) relevant[k] = true;
+          if (lo[k] <= best_hi * (1 + kBoundSlack) && std::isfinite(lo[k])) relevant[k] = true;
         }
       }
     }
@@ -274,7 +325,10 @@ std::vector<bool> RelevantWidths(const EvaluationSpec& spec, const EvaluationRes
   }
   if (spec.training.fixed_strategy.has_value()) {
     for (size_t k = 0; k < widths.size(); ++k) {
-      if (widths[k].t == spec.training.fixed_strategy->tensor) relevant[k] = true;
+      if (widths[k].t == spec.training.fixed_strategy->tensor &&
+          widths[k].sp == spec.training.fixed_strategy->sequence_parallel) {
+        relevant[k] = true;
+      }
     }
   }
   return relevant;
@@ -344,10 +398,12 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
 
   // Pass 1: bounds for every layer schedule of every width (list schedule and lower bound).
   std::vector<Width> widths;
-  for (int64_t t : widths_) {
-    const ModelGraph& g = graphs_.at({r.micro_batch, t});
+  for (const auto& [key, g] : graphs_) {
+    const auto& [mbs, t, sp] = key;
+    if (mbs != r.micro_batch) continue;
     Width w;
     w.t = t;
+    w.sp = sp;
     w.num_blocks = g.num_blocks;
     const LayerGraph* layers[3] = {&g.embedding, &g.block, &g.head};
     for (int l = 0; l < 3; ++l) {
@@ -360,6 +416,14 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
         PHAZE_RETURN_IF_ERROR(sched::ValidateProblem(lw.problem[d]));
         lw.bound[d] = sched::BoundLayer(lw.problem[d], solve, cache);
         lw.energy_j[d] = SumEnergy(costs);
+        const std::vector<Operator>& ops = *dirs[d];
+        for (size_t i = 0; i < ops.size(); ++i) {
+          if (ops[i].kind == OpKind::kAllReduce) lw.tp_comm_s[d] += costs[i].all_cores_s;
+          if (d == 0 && ops[i].attention_core) {
+            lw.attention_core_s += costs[i].all_cores_s;
+            lw.attention_core_energy_j += costs[i].energy_j;
+          }
+        }
         if (lw.bound[d].status == sched::SolveStatus::kInfeasible) w.schedulable = false;
       }
     }
@@ -377,7 +441,7 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
                          SolveRelevant(widths, relevant, solve, backend, cache, r.ilp));
   // Pass 4: the placement of every HBM size and recompute mode (and the fixed strategy's).
   for (int64_t hbm : spec_.hbm_bytes) {
-    for (bool recompute : spec_.training.recompute) {
+    for (place::Recompute recompute : spec_.training.recompute) {
       const place::PlacementInput in = InputFor(spec_, r, chains, hbm, recompute);
       PointResult point;
       point.hbm_bytes = hbm;
@@ -396,7 +460,7 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
 double Evaluator::ThroughputUpperBound(const Architecture& arch, int64_t micro_batch) const {
   // Sum over t ranks of a layer's GEMM work equals its t = 1 work, so the t = 1 graph gives the
   // whole model's MACs per micro-batch.
-  const ModelGraph& g = graphs_.at({micro_batch, widths_.front()});
+  const ModelGraph& g = graphs_.at({micro_batch, widths_.front(), false});
   const double t = static_cast<double>(widths_.front());
   const double macs_per_microbatch =
       t * static_cast<double>(GemmMacs(g.embedding) + g.num_blocks * GemmMacs(g.block) +
@@ -408,7 +472,7 @@ double Evaluator::ThroughputUpperBound(const Architecture& arch, int64_t micro_b
 
 absl::StatusOr<Evaluator::SingleDevice> Evaluator::SingleDeviceCost(
     const Architecture& arch, int64_t micro_batch, sched::ScheduleCache* cache) const {
-  auto it = graphs_.find({micro_batch, 1});
+  auto it = graphs_.find({micro_batch, 1, false});
   if (it == graphs_.end()) {
     return absl::InvalidArgumentError(
         absl::StrCat("micro-batch ", micro_batch, " at tensor width 1 is not in the job"));
@@ -432,7 +496,7 @@ absl::StatusOr<Evaluator::SingleDevice> Evaluator::SingleDeviceCost(
 }
 
 double Evaluator::EnergyLowerBound(int64_t micro_batch) const {
-  const ModelGraph& g = graphs_.at({micro_batch, widths_.front()});
+  const ModelGraph& g = graphs_.at({micro_batch, widths_.front(), false});
   const double t = static_cast<double>(widths_.front());
   const double macs = t * static_cast<double>(GemmMacs(g.embedding) +
                                               g.num_blocks * GemmMacs(g.block) + GemmMacs(g.head));

@@ -24,10 +24,18 @@ struct TrainingSpec {
   int64_t accelerators = 1024;
   int64_t global_batch = 4096;  // samples (sequences) per optimizer step
   std::vector<int64_t> micro_batch_sizes = {1};
-  std::vector<bool> recompute = {false, true};
+  // Each mode is its own row of every evaluation (a design dimension of the front).
+  std::vector<place::Recompute> recompute = {place::Recompute::kNone, place::Recompute::kFull};
   place::Optimizer optimizer = place::Optimizer::kAdam;
+  // What the placement may choose (the DP tries every combination).
+  std::vector<int64_t> virtual_stages = {1};
+  std::vector<bool> sequence_parallel = {false};
+  std::vector<place::Sharding> sharding = {place::Sharding::kNone};
+  place::RankOrder rank_order = place::RankOrder::kTensorDataPipeline;
+  // Whether backward tensor-parallel collectives may overlap the weight-gradient GEMMs.
+  bool tp_overlap = false;
   int64_t max_tensor_width = 8;
-  std::optional<place::Strategy> fixed_strategy;  // the paper's baseline (p, d, t), reported beside
+  std::optional<place::Strategy> fixed_strategy;  // e.g. the paper's baseline, reported beside
 };
 
 struct SolverSpec {

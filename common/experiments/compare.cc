@@ -134,7 +134,7 @@ nlohmann::json BestRowJson(const SearchState& state, bool fixed) {
           {"peak_tflops", best_result->arch.PeakFlopsPerS() / 1e12},
           {"micro_batch", best_result->micro_batch},
           {"hbm_gib", best_point->hbm_bytes / kGiB},
-          {"recompute", best_point->recompute},
+          {"recompute", place::RecomputeName(best_point->recompute)},
           {"pipeline", pl.strategy.pipeline},
           {"tensor", pl.strategy.tensor},
           {"data", pl.strategy.data},

@@ -1,9 +1,11 @@
 #include "common/job/job.h"
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -26,6 +28,12 @@ using cost::CostMode;
 using eval::CandidateSpace;
 using eval::TrainingSpec;
 using place::Optimizer;
+using place::RankOrder;
+using place::Recompute;
+using place::RecomputeName;
+using place::Sharding;
+using place::ShardingName;
+using place::Split;
 using place::Strategy;
 using search::SearchStrategy;
 using workload::AllowedTensorWidths;
@@ -243,22 +251,64 @@ absl::StatusOr<ModelSpec> ParseModel(const YAML::Node& node, const Path& path) {
   return m;
 }
 
+// "none" | "selective" | "full", or a boolean (true: full, false: none).
+absl::StatusOr<Recompute> ParseRecompute(const YAML::Node& node, const Path& path) {
+  PHAZE_ASSIGN_OR_RETURN(std::string v, String(node, path));
+  if (v == "none" || v == "false") return Recompute::kNone;
+  if (v == "selective") return Recompute::kSelective;
+  if (v == "full" || v == "true") return Recompute::kFull;
+  return Invalid(path, absl::StrCat("'", v, "' is not none, selective or full"));
+}
+
+absl::StatusOr<Sharding> ParseSharding(const YAML::Node& node, const Path& path) {
+  PHAZE_ASSIGN_OR_RETURN(std::string v, String(node, path));
+  for (Sharding s : {Sharding::kNone, Sharding::kZero1, Sharding::kZero2, Sharding::kZero3}) {
+    if (v == ShardingName(s)) return s;
+  }
+  return Invalid(path, absl::StrCat("'", v, "' is not none, zero1, zero2 or zero3"));
+}
+
 absl::StatusOr<Strategy> ParseStrategy(const YAML::Node& node, const Path& path) {
-  PHAZE_RETURN_IF_ERROR(CheckKeys(node, path, {"pipeline", "data", "tensor"}));
+  PHAZE_RETURN_IF_ERROR(CheckKeys(
+      node, path,
+      {"pipeline", "data", "tensor", "virtual_stages", "sharding", "split", "sequence_parallel"}));
   Strategy s;
   for (const auto& [key, target] : std::vector<std::pair<const char*, int64_t*>>{
            {"pipeline", &s.pipeline}, {"data", &s.data}, {"tensor", &s.tensor}}) {
     if (!node[key]) return Invalid(Join(path, key), "is required");
     PHAZE_ASSIGN_OR_RETURN(*target, PositiveInt(node[key], Join(path, key)));
   }
+  if (node["virtual_stages"]) {
+    PHAZE_ASSIGN_OR_RETURN(s.virtual_stages,
+                           PositiveInt(node["virtual_stages"], Join(path, "virtual_stages")));
+  }
+  if (node["sharding"]) {
+    PHAZE_ASSIGN_OR_RETURN(s.sharding, ParseSharding(node["sharding"], Join(path, "sharding")));
+  }
+  if (node["sequence_parallel"]) {
+    PHAZE_ASSIGN_OR_RETURN(s.sequence_parallel,
+                           Bool(node["sequence_parallel"], Join(path, "sequence_parallel")));
+  }
+  if (node["split"]) {
+    PHAZE_ASSIGN_OR_RETURN(std::string v, String(node["split"], Join(path, "split")));
+    if (v == "best") {
+      s.split = Split::kBest;
+    } else if (v == "uniform") {
+      s.split = Split::kUniform;
+    } else {
+      return Invalid(Join(path, "split"), absl::StrCat("'", v, "' is not best or uniform"));
+    }
+  }
   return s;
 }
 
 absl::Status ParseTraining(const YAML::Node& node, const Path& path, const ModelSpec& model,
                            TrainingSpec& t) {
-  PHAZE_RETURN_IF_ERROR(CheckKeys(node, path,
-                                  {"accelerators", "global_batch", "micro_batch_sizes", "recompute",
-                                   "optimizer", "max_tensor_width", "fixed_strategy"}));
+  PHAZE_RETURN_IF_ERROR(
+      CheckKeys(node, path,
+                {"accelerators", "global_batch", "micro_batch_sizes", "recompute", "optimizer",
+                 "max_tensor_width", "fixed_strategy", "virtual_stages", "sharding", "rank_order",
+                 "tp_overlap", "sequence_parallel"}));
   if (node["accelerators"]) {
     PHAZE_ASSIGN_OR_RETURN(t.accelerators,
                            PositiveInt(node["accelerators"], Join(path, "accelerators")));
@@ -283,14 +333,66 @@ absl::Status ParseTraining(const YAML::Node& node, const Path& path, const Model
     t.recompute.clear();
     if (r.IsSequence()) {
       for (size_t i = 0; i < r.size(); ++i) {
-        PHAZE_ASSIGN_OR_RETURN(bool b, Bool(r[i], absl::StrCat(path, ".recompute[", i, "]")));
-        t.recompute.push_back(b);
+        const Path at = absl::StrCat(path, ".recompute[", i, "]");
+        PHAZE_ASSIGN_OR_RETURN(Recompute mode, ParseRecompute(r[i], at));
+        if (std::find(t.recompute.begin(), t.recompute.end(), mode) != t.recompute.end()) {
+          return Invalid(at, absl::StrCat("'", RecomputeName(mode), "' is listed twice"));
+        }
+        t.recompute.push_back(mode);
       }
     } else {
-      PHAZE_ASSIGN_OR_RETURN(bool b, Bool(r, Join(path, "recompute")));
-      t.recompute.push_back(b);
+      PHAZE_ASSIGN_OR_RETURN(Recompute mode, ParseRecompute(r, Join(path, "recompute")));
+      t.recompute.push_back(mode);
     }
     if (t.recompute.empty()) return Invalid(Join(path, "recompute"), "must not be empty");
+  }
+  if (node["virtual_stages"]) {
+    PHAZE_ASSIGN_OR_RETURN(t.virtual_stages,
+                           IntRange(node["virtual_stages"], Join(path, "virtual_stages")));
+  }
+  if (node["sharding"]) {
+    const YAML::Node r = node["sharding"];
+    t.sharding.clear();
+    if (!r.IsSequence()) return Invalid(Join(path, "sharding"), "must be a list");
+    for (size_t i = 0; i < r.size(); ++i) {
+      const Path at = absl::StrCat(path, ".sharding[", i, "]");
+      PHAZE_ASSIGN_OR_RETURN(Sharding s, ParseSharding(r[i], at));
+      if (std::find(t.sharding.begin(), t.sharding.end(), s) != t.sharding.end()) {
+        return Invalid(at, absl::StrCat("'", ShardingName(s), "' is listed twice"));
+      }
+      t.sharding.push_back(s);
+    }
+    if (t.sharding.empty()) return Invalid(Join(path, "sharding"), "must not be empty");
+  }
+  if (node["rank_order"]) {
+    PHAZE_ASSIGN_OR_RETURN(std::string v, String(node["rank_order"], Join(path, "rank_order")));
+    if (v == "tp-dp-pp") {
+      t.rank_order = RankOrder::kTensorDataPipeline;
+    } else if (v == "tp-pp-dp") {
+      t.rank_order = RankOrder::kTensorPipelineData;
+    } else {
+      return Invalid(Join(path, "rank_order"),
+                     absl::StrCat("'", v, "' is not tp-dp-pp or tp-pp-dp"));
+    }
+  }
+  if (node["tp_overlap"]) {
+    PHAZE_ASSIGN_OR_RETURN(t.tp_overlap, Bool(node["tp_overlap"], Join(path, "tp_overlap")));
+  }
+  if (node["sequence_parallel"]) {
+    const YAML::Node r = node["sequence_parallel"];
+    if (!r.IsSequence() || r.size() == 0 || r.size() > 2) {
+      return Invalid(Join(path, "sequence_parallel"), "must be a list of one or two booleans");
+    }
+    t.sequence_parallel.clear();
+    for (size_t i = 0; i < r.size(); ++i) {
+      const Path at = absl::StrCat(path, ".sequence_parallel[", i, "]");
+      PHAZE_ASSIGN_OR_RETURN(bool b, Bool(r[i], at));
+      if (std::find(t.sequence_parallel.begin(), t.sequence_parallel.end(), b) !=
+          t.sequence_parallel.end()) {
+        return Invalid(at, "is listed twice");
+      }
+      t.sequence_parallel.push_back(b);
+    }
   }
   if (node["optimizer"]) {
     PHAZE_ASSIGN_OR_RETURN(std::string v, String(node["optimizer"], Join(path, "optimizer")));
@@ -325,8 +427,30 @@ absl::Status ParseTraining(const YAML::Node& node, const Path& path, const Model
 }
 
 // Fields of an architecture that every chip of the job shares (bandwidths, clock, link).
-const std::set<std::string> kChipKeys = {"hbm_bandwidth_gb_per_s", "glb_bandwidth_gb_per_s",
-                                         "link_bandwidth_gb_per_s", "link_latency_us", "clock_ghz"};
+const std::set<std::string> kChipKeys = {"hbm_bandwidth_gb_per_s",
+                                         "glb_bandwidth_gb_per_s",
+                                         "link_bandwidth_gb_per_s",
+                                         "link_latency_us",
+                                         "clock_ghz",
+                                         "link_efficiency",
+                                         "scale_up_domain",
+                                         "scale_out_bandwidth_gb_per_s",
+                                         "scale_out_latency_us",
+                                         "scale_out_efficiency",
+                                         "tc_efficiency",
+                                         "hbm_efficiency",
+                                         "memory_overlap",
+                                         "op_overhead_us"};
+
+// A fraction in [0, 1] (zero_allowed) or (0, 1].
+absl::StatusOr<double> Fraction(const YAML::Node& node, const Path& path, bool zero_allowed) {
+  PHAZE_ASSIGN_OR_RETURN(double v, Number(node, path));
+  if (!(zero_allowed ? v >= 0 : v > 0) || !(v <= 1)) {
+    return Invalid(path,
+                   absl::StrCat("must be in ", zero_allowed ? "[0, 1]" : "(0, 1]", ", got ", v));
+  }
+  return v;
+}
 
 absl::Status ParseChipShared(const YAML::Node& node, const Path& path, Architecture& a) {
   if (node["hbm_bandwidth_gb_per_s"]) {
@@ -355,15 +479,49 @@ absl::Status ParseChipShared(const YAML::Node& node, const Path& path, Architect
     PHAZE_ASSIGN_OR_RETURN(double v, PositiveNumber(node["clock_ghz"], Join(path, "clock_ghz")));
     a.clock_hz = v * 1e9;
   }
+  for (const auto& [key, target, zero_allowed] :
+       std::vector<std::tuple<const char*, double*, bool>>{
+           {"link_efficiency", &a.link_efficiency, false},
+           {"scale_out_efficiency", &a.scale_out_efficiency, false},
+           {"tc_efficiency", &a.tc_efficiency, false},
+           {"hbm_efficiency", &a.hbm_efficiency, false},
+           {"memory_overlap", &a.memory_overlap, true}}) {
+    if (node[key]) {
+      PHAZE_ASSIGN_OR_RETURN(*target, Fraction(node[key], Join(path, key), zero_allowed));
+    }
+  }
+  if (node["scale_up_domain"]) {
+    PHAZE_ASSIGN_OR_RETURN(a.scale_up_domain,
+                           PositiveInt(node["scale_up_domain"], Join(path, "scale_up_domain")));
+  }
+  if (node["scale_out_bandwidth_gb_per_s"]) {
+    PHAZE_ASSIGN_OR_RETURN(double v, PositiveNumber(node["scale_out_bandwidth_gb_per_s"],
+                                                    Join(path, "scale_out_bandwidth_gb_per_s")));
+    a.scale_out_bandwidth_bytes_per_s = v * 1e9;
+  }
+  for (const auto& [key, target] : std::vector<std::pair<const char*, double*>>{
+           {"scale_out_latency_us", &a.scale_out_latency_s},
+           {"op_overhead_us", &a.op_overhead_s}}) {
+    if (node[key]) {
+      PHAZE_ASSIGN_OR_RETURN(double v, Number(node[key], Join(path, key)));
+      if (!(v >= 0) || !std::isfinite(v)) return Invalid(Join(path, key), "must not be negative");
+      *target = v * 1e-6;
+    }
+  }
   return absl::OkStatus();
 }
 
+// A preset keeps its own chip parameters except those the architecture section sets
+// (`arch_node`, `arch_path`); a spelled-out chip starts from the shared ones.
 absl::StatusOr<Architecture> ParseFixedArch(const YAML::Node& node, const Path& path,
-                                            const Architecture& shared) {
+                                            const Architecture& shared, const YAML::Node& arch_node,
+                                            const Path& arch_path) {
   if (node.IsScalar()) {
     absl::StatusOr<Architecture> preset = FindPreset(node.Scalar());
     if (!preset.ok()) return Invalid(path, std::string(preset.status().message()));
-    return preset->WithChipParameters(shared);
+    Architecture a = *preset;
+    PHAZE_RETURN_IF_ERROR(ParseChipShared(arch_node, arch_path, a));
+    return a;
   }
   std::set<std::string> keys = kChipKeys;
   keys.insert({"name", "num_tc", "tc_width", "tc_depth", "num_vc", "vc_width", "glb_mib"});
@@ -454,8 +612,8 @@ absl::Status ParseArchitecture(const YAML::Node& node, const Path& path, JobSpec
   const int kinds = (node["preset"] ? 1 : 0) + (node["fixed"] ? 1 : 0) + (node["space"] ? 1 : 0);
   if (kinds != 1) return Invalid(path, "give exactly one of preset, fixed or space");
   if (node["preset"]) {
-    PHAZE_ASSIGN_OR_RETURN(Architecture a,
-                           ParseFixedArch(node["preset"], Join(path, "preset"), shared));
+    PHAZE_ASSIGN_OR_RETURN(
+        Architecture a, ParseFixedArch(node["preset"], Join(path, "preset"), shared, node, path));
     job.fixed_architectures.push_back(a);
   } else if (node["fixed"]) {
     const YAML::Node list = node["fixed"];
@@ -463,11 +621,13 @@ absl::Status ParseArchitecture(const YAML::Node& node, const Path& path, JobSpec
       if (list.size() == 0) return Invalid(Join(path, "fixed"), "must not be empty");
       for (size_t i = 0; i < list.size(); ++i) {
         PHAZE_ASSIGN_OR_RETURN(
-            Architecture a, ParseFixedArch(list[i], absl::StrCat(path, ".fixed[", i, "]"), shared));
+            Architecture a,
+            ParseFixedArch(list[i], absl::StrCat(path, ".fixed[", i, "]"), shared, node, path));
         job.fixed_architectures.push_back(a);
       }
     } else {
-      PHAZE_ASSIGN_OR_RETURN(Architecture a, ParseFixedArch(list, Join(path, "fixed"), shared));
+      PHAZE_ASSIGN_OR_RETURN(Architecture a,
+                             ParseFixedArch(list, Join(path, "fixed"), shared, node, path));
       job.fixed_architectures.push_back(a);
     }
   } else {

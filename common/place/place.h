@@ -1,98 +1,148 @@
-// Device placement: pipeline stages over the layer chain, tensor width t and data-parallel
-// degree d, by dynamic programming (reference section 6, with the fixes of section 9).
+// Device placement and the time of one training step: pipeline stages over the layer chain,
+// tensor width t, data-parallel degree d, virtual stages v, sequence parallelism, recompute and
+// optimizer sharding (docs/training-model.md has the formulas and their sources).
 //
-// Model (all per device, SI units):
-//  - The chain is embedding, blocks, head; every stage spans t devices (Megatron tensor
-//    parallelism at width t for every layer), d replicas of the pipeline, p * t * d <= devices.
-//  - A replica processes m = ceil(global_batch / (d * b)) micro-batches of b samples per step,
-//    with the 1F1B schedule. Time per step = (m + p - 1) x the slowest stage's per-micro-batch
-//    time (its forward, backward, recomputed forward if recomputing, and the activations and
-//    gradients it receives over the link), plus the data-parallel gradient all-reduce of the
-//    largest stage (a ring over d replicas, not overlapped).
-//  - Memory of the stage at position k from the end (k micro-batches in flight):
-//    parameters x (2 B weights + 2 B gradients, plus 12 B fp32 master and moments per parameter
-//    with Adam), plus k x stashed activations, or with recompute k x layer inputs plus one
-//    layer's full activations. The last stage never recomputes. It must fit HBM.
-//  - The DP finds, for every p at once, the partition with the smallest slowest stage subject to
-//    memory; d is then enumerated per p. Fixed strategies go through the same functions.
+// Model (per device, SI units):
+//  - The chain is embedding, blocks, head; every stage spans t devices; d replicas of the
+//    pipeline; p * t * d <= devices. A replica runs m = ceil(global_batch / (d * b))
+//    micro-batches per step.
+//  - A stage's load per micro-batch is its layers' forward + backward (each layer's schedule,
+//    tensor-parallel collectives included) + recompute (none; the attention core; the whole
+//    forward), + with ZeRO-3 the all-gather of its parameters for forward and backward, + with
+//    p > 1, 2 v pipeline messages (the chain's largest boundary activation per rank, on the tier
+//    the pipeline group uses).
+//  - Time per step T = (m + (p - 1) / v) x the slowest rank's load
+//                      + max over stages of (gradient synchronisation + optimizer step),
+//    the synchronisation an all-reduce of the stage's fp16 gradients (ZeRO-1/2: reduce-scatter
+//    + parameter all-gather; ZeRO-3: reduce-scatter) over the data-parallel group, not
+//    overlapped; the optimizer step a stream over the locally owned parameters (28 B per
+//    parameter for mixed-precision Adam, 6 B for SGD) at the chip's achieved HBM bandwidth.
+//  - Memory of stage k of p: parameter state (16 B per parameter with Adam: 2 weights, 2
+//    gradients, 12 fp32 master and moments; 4 B with SGD; sharded as the scheme says) + the
+//    activations of its in-flight micro-batches (p - k with 1F1B; with v > 1 Megatron's
+//    interleaved warm-up, (2 (p - k - 1) + (v - 1) p + 1) / v rank-sets, at most m): per layer
+//    the whole stash (none), the stash without the attention core (selective), or the layer
+//    input (full) plus one layer's working set; with ZeRO-3 one layer's gathered weights. It
+//    must fit HBM. The in-flight count is not capped at m for v = 1 (conservative when m < p).
+//  - Interleaving (v > 1) uses the uniform split and needs the blocks to divide into p v
+//    chunks and m to be a multiple of p (Megatron before 2024).
 //
-//   PlacementInput in = ...;           // per-layer costs for each t
-//   Placement best = Place(in);        // best (p, t, d) and partition
-//   Placement fixed = PlaceFixed(in, {32, 8, 4});
+// Exactness: Place() returns the minimum of T over every (t, sequence parallelism, sharding, v,
+// p, d, split) the input allows (checked against brute force in place_test). The layer split
+// minimises a sum of two maxima (slowest load, largest synchronisation); it is found exactly by
+// solving the min-max-load DP once per threshold on the largest stage's parameters, only for
+// the thresholds that can beat the unconstrained split.
+//
+//   PlacementInput in = ...;           // per-layer costs for each (t, sp)
+//   Placement best = Place(in);        // best strategy and split
+//   Placement fixed = PlaceFixed(in, {.pipeline = 32, .data = 8, .tensor = 4});
 #ifndef PHAZE_COMMON_PLACE_PLACE_H_
 #define PHAZE_COMMON_PLACE_PLACE_H_
 
 #include <cstdint>
 #include <vector>
 
+#include "common/net/network.h"
 #include "common/place/strategy.h"
-#include "common/workload/layer_graph.h"
 
 namespace phaze::place {
 
 struct LayerCost {
-  double fwd_s = 0;
+  double fwd_s = 0;  // one micro-batch on one tensor-parallel rank, collectives included
   double bwd_s = 0;
+  double recompute_selective_s = 0;  // the attention core's forward
+  double recompute_full_s = 0;       // the forward again (blocks; Megatron keeps the head's)
+  double fwd_tp_comm_s = 0;          // of which tensor-parallel collectives (for the breakdown)
+  double bwd_tp_comm_s = 0;
   double fwd_energy_j = 0;  // one tensor-parallel rank
   double bwd_energy_j = 0;
-  int64_t param_bytes = 0;  // per rank
+  double recompute_selective_energy_j = 0;
+  double recompute_full_energy_j = 0;
+  int64_t param_bytes = 0;  // per rank, 2-byte weights
   int64_t tied_param_bytes = 0;
-  int64_t stash_bytes = 0;
-  int64_t input_bytes = 0;
-  int64_t output_bytes = 0;
+  int64_t stash_bytes = 0;            // activations kept for backward without recompute
+  int64_t stash_selective_bytes = 0;  // ... with the attention core recomputed
+  int64_t stash_full_bytes = 0;       // ... with full recompute (a block keeps its input)
+  int64_t output_bytes = 0;           // the activation sent to the next stage, per rank
 };
 
-// The whole chain (embedding, blocks..., head) at one tensor width.
+// The whole chain (embedding, blocks..., head) at one tensor width and sequence-parallel mode.
 struct Chain {
   int64_t tensor_width = 1;
+  bool sequence_parallel = false;
   std::vector<LayerCost> layers;
 };
 
 struct PlacementInput {
-  std::vector<Chain> chains;  // one per allowed tensor width
+  std::vector<Chain> chains;  // one per allowed (tensor width, sequence parallelism)
   int64_t accelerators = 1;
   int64_t global_batch = 1;
   int64_t micro_batch = 1;
   Optimizer optimizer = Optimizer::kAdam;
-  bool recompute = false;
+  Recompute recompute = Recompute::kNone;
   int64_t hbm_bytes = 0;
-  double link_bandwidth_bytes_per_s = 1;
-  double link_latency_s = 0;
+  double hbm_bandwidth_bytes_per_s = 1;  // achieved, for the optimizer step
+  net::Network network;
+  RankOrder rank_order = RankOrder::kTensorDataPipeline;
+  std::vector<int64_t> virtual_stages = {1};            // the v the search may use
+  std::vector<Sharding> shardings = {Sharding::kNone};  // the schemes the search may use
+};
+
+// Per step, of the slowest pipeline rank: the terms add up to time_per_batch_s.
+struct TimeBreakdown {
+  double forward_s = 0;  // compute of the m micro-batches (tensor-parallel collectives apart)
+  double backward_s = 0;
+  double recompute_s = 0;
+  double tp_comm_s = 0;  // tensor-parallel collectives in forward and backward
+  double pipeline_comm_s = 0;
+  double zero3_gather_s = 0;
+  double bubble_s = 0;
+  double data_comm_s = 0;  // gradient synchronisation of the largest stage
+  double optimizer_s = 0;
+};
+
+// Per device, of the fullest stage.
+struct MemoryBreakdown {
+  int64_t weights_bytes = 0;
+  int64_t gradients_bytes = 0;
+  int64_t optimizer_bytes = 0;
+  int64_t activations_bytes = 0;
 };
 
 struct Placement {
   bool feasible = false;
   Strategy strategy;
-  std::vector<int64_t> stage_layers;  // layers per stage, first to last
+  Recompute recompute = Recompute::kNone;
+  std::vector<int64_t> stage_layers;  // layers per stage (per chunk when v > 1), first to last
   int64_t micro_batches = 0;          // per replica per step
-  double bottleneck_s = 0;            // slowest stage, per micro-batch
-  double sync_s = 0;                  // gradient all-reduce
+  double bottleneck_s = 0;            // slowest rank, per micro-batch
+  double sync_s = 0;                  // gradient synchronisation + optimizer step
   double time_per_batch_s = 0;
   double throughput_samples_per_s = 0;
   double bubble_fraction = 0;
   int64_t memory_per_device_bytes = 0;  // the fullest stage
   double energy_per_sample_j = 0;       // dynamic energy of compute and collectives
+  TimeBreakdown time;
+  MemoryBreakdown memory;
 };
 
-// Best placement over every t in the input, every p and every d. Infeasible if nothing fits.
+// Best placement over everything the input allows. Infeasible if nothing fits.
 Placement Place(const PlacementInput& input);
 
-// The fixed strategy (p, d, t) with the best partition for that p. Infeasible (never an error)
-// when t is not among the chains, p exceeds the layers, devices or batch are exceeded, or memory
-// does not fit.
+// The fixed strategy with its split (the DP's best, or uniform). Infeasible (never an error)
+// when (t, sp) is not among the chains, the devices or batch are exceeded, the split is
+// impossible, or memory does not fit.
 Placement PlaceFixed(const PlacementInput& input, const Strategy& strategy);
 
-// Building blocks shared with the brute-force test.
-//
-// Per-micro-batch time of the stage holding layers [first, last) of `chain`; `is_last_stage`
-// stages never recompute.
-double StageLoadS(const Chain& chain, int first, int last, const PlacementInput& in);
-// Memory per device of that stage with `in_flight` micro-batches stashed.
-int64_t StageMemoryBytes(const Chain& chain, int first, int last, int64_t in_flight,
-                         const PlacementInput& in);
-// Fills time, throughput, bubble, memory and energy of a placement whose strategy and
-// stage_layers are set; feasible is false if a stage does not fit.
-void Finish(const Chain& chain, const PlacementInput& in, Placement& placement);
+// The placement with this strategy and these stage (chunk when v > 1) sizes, costed by the
+// model above: the building block of Place and of the brute-force test. Infeasible if the sizes
+// do not cover the chain, a limit is exceeded or a stage does not fit.
+Placement Evaluate(const PlacementInput& input, const Strategy& strategy,
+                   const std::vector<int64_t>& stage_layers);
+
+// Megatron's uniform split of an n-layer chain into `pieces` chunks (see Split::kUniform);
+// empty if impossible.
+std::vector<int64_t> UniformSplit(int64_t layers, int64_t pieces);
 
 }  // namespace phaze::place
 

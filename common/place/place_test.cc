@@ -1,5 +1,6 @@
 #include "common/place/place.h"
 
+#include <functional>
 #include <limits>
 #include <random>
 
@@ -14,9 +15,25 @@ LayerCost Layer(double fwd, double bwd, int64_t params = 0, int64_t stash = 0, i
   c.bwd_s = bwd;
   c.param_bytes = params;
   c.stash_bytes = stash;
-  c.input_bytes = input;
+  c.stash_selective_bytes = stash / 2;
+  c.recompute_full_s = fwd;
+  c.stash_full_bytes = input;
   c.output_bytes = 1000;
   return c;
+}
+
+Chain MakeChain(int64_t t, std::vector<LayerCost> layers) {
+  Chain c;
+  c.tensor_width = t;
+  c.layers = std::move(layers);
+  return c;
+}
+
+net::Network FreeNetwork() {
+  net::Network net;
+  net.scale_up = {1e18, 0, 1};
+  net.scale_out = net.scale_up;
+  return net;
 }
 
 PlacementInput Base() {
@@ -26,14 +43,14 @@ PlacementInput Base() {
   in.micro_batch = 1;
   in.optimizer = Optimizer::kSgd;
   in.hbm_bytes = int64_t{1} << 40;
-  in.link_bandwidth_bytes_per_s = 1e18;  // free transfers unless a test says otherwise
-  in.link_latency_s = 0;
+  in.hbm_bandwidth_bytes_per_s = 1e18;
+  in.network = FreeNetwork();  // free transfers unless a test says otherwise
   return in;
 }
 
 TEST(PlacementTest, DataParallelWinsWhenEverythingFits) {
   PlacementInput in = Base();
-  in.chains = {{1, {Layer(1, 2), Layer(1, 2), Layer(1, 2), Layer(1, 2)}}};
+  in.chains = {MakeChain(1, {Layer(1, 2), Layer(1, 2), Layer(1, 2), Layer(1, 2)})};
   // p=1, d=4: 2 micro-batches x 12 s = 24 s; p=2, d=2: (4 + 1) x 6 = 30; p=4: (8 + 3) x 3 = 33.
   const Placement best = Place(in);
   ASSERT_TRUE(best.feasible);
@@ -51,156 +68,304 @@ TEST(PlacementTest, MemoryForcesAPipeline) {
   // 20); p = 4 needs 40 B in its first stage. With 4 devices: p = 2, d = 2 gives
   // (4 + 1) x 9 s = 45 s; p = 3, d = 1 gives (8 + 2) x 6 s = 60 s.
   in.hbm_bytes = 30;
-  in.chains = {
-      {1, {Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10)}}};
+  in.chains = {MakeChain(
+      1, {Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10)})};
   const Placement best = Place(in);
   ASSERT_TRUE(best.feasible);
   EXPECT_EQ(best.strategy.pipeline, 2);
   EXPECT_EQ(best.strategy.data, 2);
   EXPECT_EQ(best.stage_layers, (std::vector<int64_t>{1, 3}));
   EXPECT_NEAR(best.time_per_batch_s, 45.0, 1e-9);
-  EXPECT_EQ(best.memory_per_device_bytes, 30);
-  EXPECT_NEAR(best.bubble_fraction, 1.0 / 5.0, 1e-12);
-  in.hbm_bytes = 25;
-  EXPECT_FALSE(Place(in).feasible);
 }
 
-TEST(PlacementTest, RecomputeKeepsOnlyLayerInputs) {
+TEST(PlacementTest, FullRecomputeRunsOnEveryStageTheLastIncluded) {
   PlacementInput in = Base();
-  in.recompute = true;
-  in.chains = {{1, {Layer(1, 2, 0, 100, 10), Layer(1, 2, 0, 100, 10)}}};
-  // A non-last stage with 3 in flight: 3 x (10 + 10) + max stash 100 = 160 B.
-  EXPECT_EQ(StageMemoryBytes(in.chains[0], 0, 2 - 1, 3, in), 3 * 10 + 100);
-  // The last stage never recomputes: its load has no extra forward.
-  EXPECT_DOUBLE_EQ(StageLoadS(in.chains[0], 0, 2, in), 6.0);
-  EXPECT_DOUBLE_EQ(StageLoadS(in.chains[0], 0, 1, in), 1 + 2 + 1 + 1000 / 1e18);
+  in.recompute = Recompute::kFull;
+  in.chains = {MakeChain(1, {Layer(1, 2, 0, 100, 10), Layer(1, 2, 0, 100, 10)})};
+  const Placement pl = PlaceFixed(in, {.pipeline = 2, .data = 1, .tensor = 1});
+  ASSERT_TRUE(pl.feasible);
+  // Each stage: forward 1 + backward 2 + recomputed forward 1 = 4 s; (8 + 1) x 4 = 36 s.
+  EXPECT_NEAR(pl.time_per_batch_s, 36.0, 1e-9);
+  EXPECT_NEAR(pl.time.recompute_s, 8.0, 1e-9);
+  // The first stage keeps 2 inputs (20 B) and one layer's working set (100 B).
+  EXPECT_EQ(pl.memory_per_device_bytes, 120);
+  EXPECT_EQ(pl.memory.activations_bytes, 120);
 }
 
-TEST(PlacementTest, AdamStateIsSixteenBytesPerParameter) {
+TEST(PlacementTest, SelectiveRecomputeRedoesOnlyTheAttentionCore) {
+  PlacementInput in = Base();
+  in.recompute = Recompute::kSelective;
+  LayerCost l = Layer(1, 2, 0, 100, 10);
+  l.recompute_selective_s = 0.25;
+  l.stash_selective_bytes = 60;
+  in.chains = {MakeChain(1, {l, l})};
+  const Placement pl = PlaceFixed(in, {.pipeline = 1, .data = 1, .tensor = 1});
+  ASSERT_TRUE(pl.feasible);
+  EXPECT_NEAR(pl.time_per_batch_s, 8 * 2 * 3.25, 1e-9);
+  EXPECT_EQ(pl.memory_per_device_bytes, 120);  // one micro-batch in flight, 60 B per layer
+}
+
+TEST(PlacementTest, AdamStateIsSixteenBytesPerParameterAndZeroShardsIt) {
   PlacementInput in = Base();
   in.optimizer = Optimizer::kAdam;
-  in.chains = {{1, {Layer(1, 1, 2000)}}};  // 1000 parameters
-  EXPECT_EQ(StageMemoryBytes(in.chains[0], 0, 1, 1, in), 16000);
-  in.optimizer = Optimizer::kSgd;
-  EXPECT_EQ(StageMemoryBytes(in.chains[0], 0, 1, 1, in), 4000);
+  in.accelerators = 4;
+  in.chains = {MakeChain(1, {Layer(1, 1, 1000), Layer(1, 1, 1000)})};
+  // 2,000 B of fp16 weights = 1,000 parameters: 16,000 B of state.
+  Placement pl = PlaceFixed(in, {.pipeline = 1, .data = 4, .tensor = 1});
+  ASSERT_TRUE(pl.feasible);
+  EXPECT_EQ(pl.memory_per_device_bytes, 16000);
+  EXPECT_EQ(pl.memory.optimizer_bytes, 12000);
+  // ZeRO-1 over 4: 2 + 2 + 12 / 4 = 7 B per parameter; ZeRO-2: 2 + 14 / 4; ZeRO-3: 16 / 4, plus
+  // one layer's gathered weights (1,000 B).
+  pl = PlaceFixed(in, {.pipeline = 1, .data = 4, .tensor = 1, .sharding = Sharding::kZero1});
+  EXPECT_EQ(pl.memory_per_device_bytes, 7000);
+  pl = PlaceFixed(in, {.pipeline = 1, .data = 4, .tensor = 1, .sharding = Sharding::kZero2});
+  EXPECT_EQ(pl.memory_per_device_bytes, 5500);
+  pl = PlaceFixed(in, {.pipeline = 1, .data = 4, .tensor = 1, .sharding = Sharding::kZero3});
+  EXPECT_EQ(pl.memory_per_device_bytes, 4000 + 1000);
+}
+
+TEST(PlacementTest, DataParallelSyncAndOptimizerStepAreHandComputed) {
+  PlacementInput in = Base();
+  in.optimizer = Optimizer::kAdam;
+  in.network.scale_up = {1e9, 0, 1};
+  in.network.scale_out = in.network.scale_up;
+  in.hbm_bandwidth_bytes_per_s = 1e9;
+  in.chains = {MakeChain(1, {Layer(1, 1, 1000), Layer(1, 1, 1000)})};
+  // d = 4: all-reduce of 2,000 B: 2 x 3/4 x 2,000 / 1e9 = 3 us; Adam streams 28 B per parameter:
+  // 28,000 B / 1e9 = 28 us; 2 micro-batches x 4 s = 8 s.
+  Placement pl = PlaceFixed(in, {.pipeline = 1, .data = 4, .tensor = 1});
+  ASSERT_TRUE(pl.feasible);
+  EXPECT_NEAR(pl.time.data_comm_s, 3e-6, 1e-15);
+  EXPECT_NEAR(pl.time.optimizer_s, 28e-6, 1e-15);
+  EXPECT_NEAR(pl.time_per_batch_s, 8 + 31e-6, 1e-12);
+  // ZeRO-1: reduce-scatter + all-gather (the same bytes) and a quarter of the step.
+  pl = PlaceFixed(in, {.pipeline = 1, .data = 4, .tensor = 1, .sharding = Sharding::kZero1});
+  EXPECT_NEAR(pl.time.data_comm_s, 3e-6, 1e-15);
+  EXPECT_NEAR(pl.time.optimizer_s, 7e-6, 1e-15);
+}
+
+TEST(PlacementTest, InterleavingShrinksTheBubbleAndMultipliesSends) {
+  PlacementInput in = Base();
+  in.network.scale_up = {1000, 0, 1};  // 1,000-byte messages take 1 s
+  in.network.scale_out = in.network.scale_up;
+  in.accelerators = 2;
+  in.global_batch = 4;
+  std::vector<LayerCost> layers(6, Layer(1, 2));
+  in.chains = {MakeChain(1, layers)};
+  // p = 2, uniform split {3, 3}: per micro-batch 9 s + 2 sends = 11 s; (4 + 1) x 11 = 55 s.
+  Placement pl = PlaceFixed(in, {.pipeline = 2, .data = 1, .tensor = 1, .split = Split::kUniform});
+  ASSERT_TRUE(pl.feasible);
+  EXPECT_EQ(pl.stage_layers, (std::vector<int64_t>{3, 3}));
+  EXPECT_NEAR(pl.time_per_batch_s, 55.0, 1e-9);
+  // v = 2: chunks {2, 1, 1, 2} (4 blocks over 4 chunks, embedding and head at the ends); rank 0
+  // holds chunks 0 and 2 (3 layers, 9 s) + 4 sends; (4 + 1/2) x 13 = 58.5 s.
+  pl = PlaceFixed(in, {.pipeline = 2, .data = 1, .tensor = 1, .virtual_stages = 2});
+  ASSERT_TRUE(pl.feasible);
+  EXPECT_EQ(pl.stage_layers, (std::vector<int64_t>{2, 1, 1, 2}));
+  EXPECT_NEAR(pl.time_per_batch_s, 58.5, 1e-9);
+  EXPECT_NEAR(pl.time.bubble_s, 6.5, 1e-9);
+  EXPECT_NEAR(pl.time.pipeline_comm_s, 16.0, 1e-9);
+  // Megatron needs m to be a multiple of p.
+  in.global_batch = 3;
+  EXPECT_FALSE(
+      PlaceFixed(in, {.pipeline = 2, .data = 1, .tensor = 1, .virtual_stages = 2}).feasible);
+}
+
+TEST(PlacementTest, UniformSplitIsMegatronsAndDeepSpeedsWhenUneven) {
+  EXPECT_EQ(UniformSplit(42, 1), (std::vector<int64_t>{42}));
+  EXPECT_EQ(UniformSplit(10, 2), (std::vector<int64_t>{5, 5}));  // 8 blocks: 4 + emb, 4 + head
+  EXPECT_EQ(UniformSplit(10, 4), (std::vector<int64_t>{3, 2, 2, 3}));
+  EXPECT_EQ(UniformSplit(72, 12), std::vector<int64_t>(12, 6));  // BLOOM: 70 blocks over 12
+  EXPECT_TRUE(UniformSplit(3, 4).empty());
 }
 
 TEST(PlacementTest, InfeasibleFixedStrategyIsReportedAndNeverGatesTheSearch) {
   PlacementInput in = Base();
-  in.chains = {{1, {Layer(1, 2), Layer(1, 2)}}};
-  const Placement fixed = PlaceFixed(in, {2, 4, 1});  // 8 devices > 4
-  EXPECT_FALSE(fixed.feasible);
-  EXPECT_FALSE(PlaceFixed(in, {1, 1, 2}).feasible);  // no chain at t = 2
+  in.chains = {MakeChain(1, {Layer(1, 2), Layer(1, 2)})};
+  EXPECT_FALSE(PlaceFixed(in, {.pipeline = 3, .data = 1, .tensor = 1}).feasible);  // > layers
+  EXPECT_FALSE(PlaceFixed(in, {.pipeline = 1, .data = 8, .tensor = 1}).feasible);  // > devices
+  EXPECT_FALSE(PlaceFixed(in, {.pipeline = 1, .data = 1, .tensor = 2}).feasible);  // no chain
   EXPECT_TRUE(Place(in).feasible);
 }
 
-// Random small chains, enumerated exhaustively: every t, p, partition and d.
-struct Brute {
-  Placement best;
-  // Smallest slowest-stage time per (t index, p), over memory-feasible partitions.
-  std::vector<std::vector<double>> bottleneck;
-};
+// ---- exactness against brute force ---------------------------------------------------------
 
-Brute BruteForce(const PlacementInput& in) {
-  Brute out;
-  for (const Chain& chain : in.chains) {
-    const int n = static_cast<int>(chain.layers.size());
-    std::vector<double> per_p(n + 1, std::numeric_limits<double>::infinity());
-    for (uint32_t mask = 0; mask < (1u << (n - 1)); ++mask) {
-      std::vector<int64_t> stages;
-      int64_t len = 1;
-      for (int b = 0; b < n - 1; ++b) {
-        if ((mask >> b) & 1u) {
-          stages.push_back(len);
-          len = 1;
-        } else {
-          ++len;
-        }
-      }
-      stages.push_back(len);
-      const int64_t p = static_cast<int64_t>(stages.size());
-      for (int64_t d = 1; d <= in.accelerators; ++d) {
-        Placement pl;
-        pl.strategy = {p, d, chain.tensor_width};
-        pl.stage_layers = stages;
-        Finish(chain, in, pl);
-        if (!pl.feasible) continue;
-        per_p[static_cast<size_t>(p)] = std::min(per_p[static_cast<size_t>(p)], pl.bottleneck_s);
-        if (!out.best.feasible || pl.time_per_batch_s < out.best.time_per_batch_s) out.best = pl;
-      }
+void ForEachComposition(int n, int parts,
+                        const std::function<void(const std::vector<int64_t>&)>& f) {
+  std::vector<int64_t> sizes;
+  std::function<void(int, int)> rec = [&](int left, int k) {
+    if (k == 1) {
+      sizes.push_back(left);
+      f(sizes);
+      sizes.pop_back();
+      return;
     }
-    out.bottleneck.push_back(per_p);
-  }
-  return out;
+    for (int s = 1; s <= left - (k - 1); ++s) {
+      sizes.push_back(s);
+      rec(left - s, k - 1);
+      sizes.pop_back();
+    }
+  };
+  if (parts >= 1 && parts <= n) rec(n, parts);
 }
 
-TEST(PlacementTest, DynamicProgramAgreesWithBruteForce) {
-  std::mt19937 rng(42);
-  std::uniform_real_distribution<double> time(0.1, 2.0);
-  std::uniform_int_distribution<int64_t> bytes(0, 100);
-  int feasible_cases = 0;
-  for (int trial = 0; trial < 300; ++trial) {
-    PlacementInput in = Base();
-    in.accelerators = 1 + trial % 8;
-    in.global_batch = 1 + trial % 13;
-    in.micro_batch = 1 + trial % 2;
-    in.recompute = trial % 3 == 0;
-    in.optimizer = trial % 2 ? Optimizer::kAdam : Optimizer::kSgd;
-    in.link_bandwidth_bytes_per_s = 1000;
-    in.link_latency_s = 0.01;
-    const bool with_params = trial % 4 != 0;
-    in.hbm_bytes = 150 + bytes(rng) * 8;
-    const int n = 1 + trial % 7;
-    for (int64_t t : {1, 2}) {
-      Chain c;
-      c.tensor_width = t;
-      for (int l = 0; l < n; ++l) {
-        LayerCost layer =
-            Layer(time(rng) / static_cast<double>(t), time(rng) / static_cast<double>(t),
-                  with_params ? bytes(rng) / 4 : 0, bytes(rng), bytes(rng) / 4);
-        c.layers.push_back(layer);
-      }
-      in.chains.push_back(c);
-    }
-    const Placement dp = Place(in);
-    const Brute brute = BruteForce(in);
-    ASSERT_EQ(dp.feasible, brute.best.feasible) << trial;
-    if (!dp.feasible) continue;
-    ++feasible_cases;
-    // The DP's slowest stage is the true minimum for its (t, p).
-    const size_t ti = dp.strategy.tensor == 1 ? 0 : 1;
-    EXPECT_DOUBLE_EQ(dp.bottleneck_s,
-                     brute.bottleneck[ti][static_cast<size_t>(dp.strategy.pipeline)])
-        << trial;
-    // Recomputed from its strategy, the DP's answer is what it reported, and fits memory.
-    Placement again;
-    again.strategy = dp.strategy;
-    again.stage_layers = dp.stage_layers;
-    Finish(in.chains[ti], in, again);
-    EXPECT_TRUE(again.feasible);
-    EXPECT_DOUBLE_EQ(again.time_per_batch_s, dp.time_per_batch_s);
-    EXPECT_LE(dp.memory_per_device_bytes, in.hbm_bytes);
-    EXPECT_GE(dp.time_per_batch_s, brute.best.time_per_batch_s - 1e-12) << trial;
-    // Without parameters there is no gradient all-reduce, and the DP is exactly optimal.
-    if (!with_params) {
-      EXPECT_DOUBLE_EQ(dp.time_per_batch_s, brute.best.time_per_batch_s) << trial;
-    } else {
-      // The all-reduce is priced on the min-bottleneck partition: within the largest sync.
-      EXPECT_LE(dp.time_per_batch_s, brute.best.time_per_batch_s + dp.sync_s + 1e-12) << trial;
-    }
-    // The search is never worse than any fixed strategy on the same chip.
-    for (int64_t p = 1; p <= n; ++p) {
-      for (int64_t d = 1; d <= in.accelerators; ++d) {
-        for (int64_t t : {1, 2}) {
-          const Placement fixed = PlaceFixed(in, {p, d, t});
-          if (fixed.feasible) {
-            EXPECT_LE(dp.time_per_batch_s, fixed.time_per_batch_s + 1e-12);
+// The minimum of Evaluate over everything the input allows.
+Placement BruteForce(const PlacementInput& in) {
+  Placement best;
+  for (const Chain& chain : in.chains) {
+    const int n = static_cast<int>(chain.layers.size());
+    for (Sharding sharding : in.shardings) {
+      for (int64_t v : in.virtual_stages) {
+        for (int64_t p = 1; p <= n; ++p) {
+          for (int64_t d = 1; p * chain.tensor_width * d <= in.accelerators; ++d) {
+            Strategy s{.pipeline = p,
+                       .data = d,
+                       .tensor = chain.tensor_width,
+                       .virtual_stages = v,
+                       .sequence_parallel = chain.sequence_parallel,
+                       .sharding = sharding};
+            auto consider = [&](const std::vector<int64_t>& sizes) {
+              const Placement pl = Evaluate(in, s, sizes);
+              if (pl.feasible && (!best.feasible || pl.time_per_batch_s < best.time_per_batch_s)) {
+                best = pl;
+              }
+            };
+            if (v == 1) {
+              ForEachComposition(n, static_cast<int>(p), consider);
+            } else if ((n - 2) % (p * v) == 0) {
+              const std::vector<int64_t> sizes = UniformSplit(n, p * v);
+              if (!sizes.empty()) consider(sizes);
+            }
           }
         }
       }
     }
   }
-  EXPECT_GT(feasible_cases, 100);
+  return best;
+}
+
+PlacementInput RandomInput(std::mt19937& rng) {
+  auto uniform = [&](double lo, double hi) {
+    return std::uniform_real_distribution<>(lo, hi)(rng);
+  };
+  auto integer = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  PlacementInput in;
+  in.accelerators = integer(1, 12);
+  in.global_batch = integer(1, 24);
+  in.micro_batch = integer(1, 2);
+  in.optimizer = integer(0, 1) == 0 ? Optimizer::kSgd : Optimizer::kAdam;
+  in.recompute = static_cast<Recompute>(integer(0, 2));
+  in.hbm_bandwidth_bytes_per_s = uniform(1e3, 1e5);
+  in.network.scale_up = {uniform(1e3, 1e5), uniform(0, 1e-2), uniform(0.5, 1)};
+  in.network.scale_out = {uniform(1e2, 1e4), uniform(0, 1e-1), uniform(0.5, 1)};
+  in.network.domain_size = integer(0, 4);
+  in.rank_order =
+      integer(0, 1) == 0 ? RankOrder::kTensorDataPipeline : RankOrder::kTensorPipelineData;
+  in.virtual_stages = integer(0, 2) == 0 ? std::vector<int64_t>{1, 2} : std::vector<int64_t>{1};
+  in.shardings = {Sharding::kNone};
+  if (integer(0, 1) == 1) in.shardings = {Sharding::kNone, Sharding::kZero1, Sharding::kZero2};
+  const int n = static_cast<int>(integer(2, 7));
+  for (int64_t t : {int64_t{1}, int64_t{2}}) {
+    if (t > 1 && integer(0, 1) == 0) continue;
+    Chain c;
+    c.tensor_width = t;
+    for (int l = 0; l < n; ++l) {
+      LayerCost lc;
+      lc.fwd_s = uniform(0.1, 2) / static_cast<double>(t);
+      lc.bwd_s = 2 * lc.fwd_s * uniform(0.8, 1.2);
+      lc.recompute_selective_s = lc.fwd_s * uniform(0, 0.3);
+      lc.param_bytes = integer(0, 4000) / t;
+      lc.tied_param_bytes = l == n - 1 && integer(0, 1) == 1 ? lc.param_bytes / 2 : 0;
+      lc.stash_bytes = integer(10, 2000);
+      lc.stash_selective_bytes = lc.stash_bytes / 2;
+      lc.stash_full_bytes = lc.stash_bytes / 5;
+      lc.recompute_full_s = l == 0 || l == n - 1 ? 0.0 : lc.fwd_s;
+      lc.output_bytes = integer(100, 3000);
+      c.layers.push_back(lc);
+    }
+    in.chains.push_back(c);
+  }
+  // HBM between "barely anything fits" and "everything fits".
+  in.hbm_bytes = integer(2000, 40000);
+  return in;
+}
+
+TEST(PlacementTest, ExactAgainstBruteForceOnRandomChains) {
+  std::mt19937 rng(20261202);
+  int compared = 0, feasible = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    const PlacementInput in = RandomInput(rng);
+    const Placement fast = Place(in);
+    const Placement slow = BruteForce(in);
+    ASSERT_EQ(fast.feasible, slow.feasible) << "trial " << trial;
+    ++compared;
+    if (!slow.feasible) continue;
+    ++feasible;
+    ASSERT_NEAR(fast.time_per_batch_s, slow.time_per_batch_s, 1e-9 * slow.time_per_batch_s)
+        << "trial " << trial << ": p=" << slow.strategy.pipeline << " d=" << slow.strategy.data
+        << " t=" << slow.strategy.tensor << " v=" << slow.strategy.virtual_stages;
+    // The placement is what Evaluate says of its own strategy and split.
+    const Placement again = Evaluate(in, fast.strategy, fast.stage_layers);
+    EXPECT_DOUBLE_EQ(again.time_per_batch_s, fast.time_per_batch_s);
+  }
+  EXPECT_EQ(compared, 400);
+  EXPECT_GT(feasible, 200);
+}
+
+TEST(PlacementTest, FixedStrategyIsTheBestSplitOfThatStrategy) {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 150; ++trial) {
+    PlacementInput in = RandomInput(rng);
+    const Chain& chain = in.chains.front();
+    const int n = static_cast<int>(chain.layers.size());
+    for (int64_t p = 1; p <= n; ++p) {
+      const Strategy s{.pipeline = p, .data = 1, .tensor = chain.tensor_width};
+      double best = std::numeric_limits<double>::infinity();
+      ForEachComposition(n, static_cast<int>(p), [&](const std::vector<int64_t>& sizes) {
+        const Placement pl = Evaluate(in, s, sizes);
+        if (pl.feasible) best = std::min(best, pl.time_per_batch_s);
+      });
+      const Placement fixed = PlaceFixed(in, s);
+      ASSERT_EQ(fixed.feasible, std::isfinite(best)) << "trial " << trial << " p " << p;
+      if (fixed.feasible) {
+        ASSERT_NEAR(fixed.time_per_batch_s, best, 1e-9 * best);
+      }
+    }
+  }
+}
+
+// ---- properties: more resources never hurt -------------------------------------------------
+
+double Throughput(const PlacementInput& in) {
+  const Placement p = Place(in);
+  return p.feasible ? p.throughput_samples_per_s : 0.0;
+}
+
+TEST(PlacementTest, MoreResourcesOrOptionsNeverLowerThroughput) {
+  std::mt19937 rng(99);
+  int violations = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    const PlacementInput in = RandomInput(rng);
+    const double base = Throughput(in);
+    PlacementInput more = in;
+    more.hbm_bytes *= 2;
+    violations += Throughput(more) < base;
+    more = in;
+    more.accelerators += 3;
+    violations += Throughput(more) < base;
+    more = in;
+    more.network.scale_up.bandwidth_bytes_per_s *= 4;
+    more.network.scale_out.bandwidth_bytes_per_s *= 4;
+    violations += Throughput(more) < base;
+    more = in;
+    more.shardings = {Sharding::kNone, Sharding::kZero1, Sharding::kZero2, Sharding::kZero3};
+    more.virtual_stages = {1, 2, 3};
+    violations += Throughput(more) < base;
+  }
+  EXPECT_EQ(violations, 0);
 }
 
 }  // namespace

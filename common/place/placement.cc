@@ -3,47 +3,69 @@
 #include <limits>
 #include <vector>
 
-#include "common/cost/cost.h"
 #include "common/place/place.h"
 
 namespace phaze::place {
 
-using cost::RingAllReduceS;
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-double TransferS(int64_t bytes, const PlacementInput& in) {
-  return static_cast<double>(bytes) / in.link_bandwidth_bytes_per_s + in.link_latency_s;
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Bytes of state per byte of 2-byte weights: weights 1, gradients 1, and with Adam 6 (12 B of
+// fp32 master weight and moments per parameter), divided over d where the scheme shards them.
+struct StateFactors {
+  double weights = 1;
+  double gradients = 1;
+  double optimizer = 0;
+  double Total() const { return weights + gradients + optimizer; }
+};
+
+StateFactors StateOf(Optimizer optimizer, Sharding sharding, int64_t d) {
+  StateFactors f;
+  f.optimizer = optimizer == Optimizer::kAdam ? 6.0 : 0.0;
+  const double dd = static_cast<double>(d);
+  switch (sharding) {
+    case Sharding::kNone: break;
+    case Sharding::kZero3: f.weights /= dd; [[fallthrough]];
+    case Sharding::kZero2: f.gradients /= dd; [[fallthrough]];
+    case Sharding::kZero1: f.optimizer /= dd; break;
+  }
+  return f;
 }
 
-int64_t StateBytesPerParamByte(Optimizer optimizer) {
-  // Per 2-byte parameter: fp16 weight + fp16 gradient (4 B), plus fp32 master weight and two fp32
-  // moments (12 B) with Adam: 16 B per parameter in all (Rajbhandari et al. 2020).
-  return optimizer == Optimizer::kAdam ? 8 : 2;
+// Bytes the optimizer step streams per byte of weights it owns: mixed-precision Adam in one
+// fused pass reads the fp16 gradient, fp32 master and both moments (14 B per parameter) and
+// writes master, moments and the fp16 weight (14 B): 28 B per parameter. SGD reads gradient
+// and weight and writes the weight: 6 B (reference training-model.md section 8, a derived count).
+double OptimizerBytesPerWeightByte(Optimizer optimizer) {
+  return optimizer == Optimizer::kAdam ? 14.0 : 3.0;
 }
 
-// Prefix sums and a range-maximum table over the chain, so that any stage costs O(1).
-class ChainIndex {
+struct Groups {
+  net::Group dp;
+  int64_t pp_stride = 1;
+};
+
+Groups GroupsOf(RankOrder order, int64_t t, int64_t d, int64_t p) {
+  Groups g;
+  if (order == RankOrder::kTensorDataPipeline) {
+    g.dp = {d, t};
+    g.pp_stride = t * d;
+  } else {
+    g.dp = {d, t * p};
+    g.pp_stride = t;
+  }
+  return g;
+}
+
+// Largest value over [first, last) of a per-layer quantity in O(1).
+class RangeMax {
  public:
-  ChainIndex(const Chain& chain, const PlacementInput& in) : chain_(chain), in_(in) {
-    const size_t n = chain.layers.size();
-    work_.assign(n + 1, 0.0);
-    fwd_.assign(n + 1, 0.0);
-    params_.assign(n + 1, 0);
-    stash_.assign(n + 1, 0);
-    inputs_.assign(n + 1, 0);
-    for (size_t l = 0; l < n; ++l) {
-      const LayerCost& c = chain.layers[l];
-      work_[l + 1] = work_[l] + c.fwd_s + c.bwd_s;
-      fwd_[l + 1] = fwd_[l] + c.fwd_s;
-      params_[l + 1] = params_[l] + c.param_bytes;
-      stash_[l + 1] = stash_[l] + c.stash_bytes;
-      inputs_[l + 1] = inputs_[l] + c.input_bytes;
-    }
-    // Sparse table of max stash_bytes.
-    levels_.push_back({});
-    for (const LayerCost& c : chain.layers) levels_[0].push_back(c.stash_bytes);
+  explicit RangeMax(std::vector<int64_t> values) {
+    const size_t n = values.size();
+    levels_.push_back(std::move(values));
     for (size_t width = 1; 2 * width <= n; width *= 2) {
       const std::vector<int64_t>& prev = levels_.back();
       std::vector<int64_t> next(n - 2 * width + 1);
@@ -51,43 +73,7 @@ class ChainIndex {
       levels_.push_back(std::move(next));
     }
   }
-
-  int size() const { return static_cast<int>(chain_.layers.size()); }
-
-  double Load(int first, int last) const {
-    const bool is_last = last == size();
-    const bool recompute = in_.recompute && !is_last;
-    double s = work_[last] - work_[first];
-    if (recompute) s += fwd_[last] - fwd_[first];
-    if (first > 0) s += TransferS(chain_.layers[first - 1].output_bytes, in_);
-    if (!is_last) s += TransferS(chain_.layers[last - 1].output_bytes, in_);
-    return s;
-  }
-
-  int64_t Params(int first, int last) const {
-    int64_t p = params_[last] - params_[first];
-    // A tied LM head shares the embedding's matrix when both sit in the same stage.
-    if (first == 0 && last == size()) p -= chain_.layers.back().tied_param_bytes;
-    return p;
-  }
-
-  int64_t Memory(int first, int last, int64_t in_flight) const {
-    const bool recompute = in_.recompute && last != size();
-    int64_t bytes = Params(first, last) * StateBytesPerParamByte(in_.optimizer);
-    if (recompute) {
-      bytes += in_flight * (inputs_[last] - inputs_[first]) + MaxStash(first, last);
-    } else {
-      bytes += in_flight * (stash_[last] - stash_[first]);
-    }
-    return bytes;
-  }
-
-  bool Fits(int first, int last, int64_t in_flight) const {
-    return Memory(first, last, in_flight) <= in_.hbm_bytes;
-  }
-
- private:
-  int64_t MaxStash(int first, int last) const {
+  int64_t Max(int first, int last) const {
     const size_t len = static_cast<size_t>(last - first);
     size_t level = 0;
     while ((size_t{2} << level) <= len) ++level;
@@ -96,28 +82,131 @@ class ChainIndex {
                     row[static_cast<size_t>(last) - (size_t{1} << level)]);
   }
 
-  const Chain& chain_;
-  const PlacementInput& in_;
-  std::vector<double> work_, fwd_;
-  std::vector<int64_t> params_, stash_, inputs_;
+ private:
   std::vector<std::vector<int64_t>> levels_;
 };
 
-// best[k][i]: the smallest slowest-stage time covering layers [i, n) with exactly k stages, the
-// first of which is k-th from the end (k micro-batches in flight); cut[k][i] its end.
+std::vector<int64_t> Column(const Chain& chain, int64_t LayerCost::*field) {
+  std::vector<int64_t> v;
+  v.reserve(chain.layers.size());
+  for (const LayerCost& c : chain.layers) v.push_back(c.*field);
+  return v;
+}
+
+// Prefix sums over the chain under one (recompute, sharding, d), so that any stage costs O(1).
+class ChainIndex {
+ public:
+  ChainIndex(const Chain& chain, const PlacementInput& in, Sharding sharding, int64_t d,
+             net::Group dp)
+      : chain_(chain),
+        in_(in),
+        sharding_(sharding),
+        dp_(dp),
+        state_(StateOf(in.optimizer, sharding, d)),
+        max_stash_(Column(chain, &LayerCost::stash_bytes)),
+        max_params_(Column(chain, &LayerCost::param_bytes)) {
+    const size_t n = chain.layers.size();
+    compute_.assign(n + 1, 0.0);
+    fwd_.assign(n + 1, 0.0);
+    bwd_.assign(n + 1, 0.0);
+    re_.assign(n + 1, 0.0);
+    tp_fwd_.assign(n + 1, 0.0);
+    tp_bwd_.assign(n + 1, 0.0);
+    params_.assign(n + 1, 0);
+    kept_.assign(n + 1, 0);
+    for (size_t l = 0; l < n; ++l) {
+      const LayerCost& c = chain.layers[l];
+      const double re = in.recompute == Recompute::kFull        ? c.recompute_full_s
+                        : in.recompute == Recompute::kSelective ? c.recompute_selective_s
+                                                                : 0.0;
+      const int64_t kept = in.recompute == Recompute::kFull        ? c.stash_full_bytes
+                           : in.recompute == Recompute::kSelective ? c.stash_selective_bytes
+                                                                   : c.stash_bytes;
+      compute_[l + 1] = compute_[l] + c.fwd_s + c.bwd_s + re;
+      fwd_[l + 1] = fwd_[l] + c.fwd_s;
+      bwd_[l + 1] = bwd_[l] + c.bwd_s;
+      re_[l + 1] = re_[l] + re;
+      tp_fwd_[l + 1] = tp_fwd_[l] + c.fwd_tp_comm_s;
+      tp_bwd_[l + 1] = tp_bwd_[l] + c.bwd_tp_comm_s;
+      params_[l + 1] = params_[l] + c.param_bytes;
+      kept_[l + 1] = kept_[l] + kept;
+      if (l + 1 < n) max_boundary_ = std::max(max_boundary_, c.output_bytes);
+    }
+  }
+
+  int size() const { return static_cast<int>(chain_.layers.size()); }
+  int64_t max_boundary_bytes() const { return max_boundary_; }
+  const StateFactors& state() const { return state_; }
+
+  int64_t Params(int first, int last) const {
+    int64_t p = params_[last] - params_[first];
+    // A tied LM head shares the embedding's matrix when both sit in the same stage.
+    if (first == 0 && last == size()) p -= chain_.layers.back().tied_param_bytes;
+    return p;
+  }
+  // ZeRO-3: the stage's parameters all-gathered for forward and again for backward.
+  double GatherS(int first, int last) const {
+    if (sharding_ != Sharding::kZero3) return 0;
+    return 2.0 * net::AllGatherS(in_.network, dp_, static_cast<double>(Params(first, last)));
+  }
+  // Per micro-batch, without pipeline messages.
+  double Compute(int first, int last) const {
+    return compute_[last] - compute_[first] + GatherS(first, last);
+  }
+  double Forward(int first, int last) const { return fwd_[last] - fwd_[first]; }
+  double Backward(int first, int last) const { return bwd_[last] - bwd_[first]; }
+  double Recompute(int first, int last) const { return re_[last] - re_[first]; }
+  double TpForward(int first, int last) const { return tp_fwd_[last] - tp_fwd_[first]; }
+  double TpBackward(int first, int last) const { return tp_bwd_[last] - tp_bwd_[first]; }
+
+  // Activations of one micro-batch kept by [first, last), and the transient extras held once.
+  int64_t Kept(int first, int last) const { return kept_[last] - kept_[first]; }
+  int64_t Transient(int first, int last) const {
+    int64_t bytes = 0;
+    if (in_.recompute == Recompute::kFull) bytes += max_stash_.Max(first, last);
+    if (sharding_ == Sharding::kZero3) bytes += max_params_.Max(first, last);
+    return bytes;
+  }
+  double Memory(int first, int last, double in_flight) const {
+    return static_cast<double>(Params(first, last)) * state_.Total() +
+           in_flight * static_cast<double>(Kept(first, last)) +
+           static_cast<double>(Transient(first, last));
+  }
+  // Stage k-th from the end of a 1F1B pipeline (k micro-batches in flight), its parameters at
+  // most `cap`.
+  bool Fits(int first, int last, int64_t k, int64_t cap) const {
+    return Params(first, last) <= cap &&
+           Memory(first, last, static_cast<double>(k)) <= static_cast<double>(in_.hbm_bytes);
+  }
+
+ private:
+  const Chain& chain_;
+  const PlacementInput& in_;
+  Sharding sharding_;
+  net::Group dp_;
+  StateFactors state_;
+  RangeMax max_stash_, max_params_;
+  std::vector<double> compute_, fwd_, bwd_, re_, tp_fwd_, tp_bwd_;
+  std::vector<int64_t> params_, kept_;
+  int64_t max_boundary_ = 0;
+};
+
+// best[k][i]: the smallest slowest-stage compute covering layers [i, n) with exactly k stages,
+// the first of which is k-th from the end (k micro-batches in flight), every stage's parameters
+// at most `cap`; cut[k][i] its end.
 struct ChainDp {
   std::vector<std::vector<double>> best;
   std::vector<std::vector<int>> cut;
 };
 
-ChainDp SolveChain(const ChainIndex& ix, int max_stages) {
+ChainDp SolveChain(const ChainIndex& ix, int max_stages, int64_t cap) {
   const int n = ix.size();
   ChainDp dp;
   dp.best.assign(static_cast<size_t>(max_stages) + 1, std::vector<double>(n + 1, kInf));
   dp.cut.assign(static_cast<size_t>(max_stages) + 1, std::vector<int>(n + 1, -1));
   for (int i = 0; i < n; ++i) {
-    if (ix.Fits(i, n, 1)) {
-      dp.best[1][i] = ix.Load(i, n);
+    if (ix.Fits(i, n, 1, cap)) {
+      dp.best[1][i] = ix.Compute(i, n);
       dp.cut[1][i] = n;
     }
   }
@@ -125,21 +214,20 @@ ChainDp SolveChain(const ChainIndex& ix, int max_stages) {
     const std::vector<double>& rest = dp.best[static_cast<size_t>(k) - 1];
     // Two pointers, amortised O(n) per k: the longest stage that fits (j_max) never shrinks as
     // its start i moves right (a sub-interval fits wherever the interval does), and neither, in
-    // practice, does the crossing of Load(i, j) (rising in j) and rest[j] (falling in j). The
-    // crossing pointer is checked, and found by binary search where the guess is wrong, so the
-    // result is exact either way.
+    // practice, does the crossing of Compute(i, j) (rising in j) and rest[j] (falling in j).
+    // The crossing pointer is checked, and found by binary search where the guess is wrong, so
+    // the result is exact either way.
     int j_max = 0;
     int cross = 0;
     for (int i = 0; i + k <= n; ++i) {
       const int j_hi = n - k + 1;
-      if (!ix.Fits(i, i + 1, k)) continue;
+      if (!ix.Fits(i, i + 1, k, cap)) continue;
       j_max = std::max(j_max, i + 1);
-      while (j_max < j_hi && ix.Fits(i, j_max + 1, k)) ++j_max;
-      // First j in [i + 1, j_max + 1) with Load(i, j) >= rest[j]; j_max + 1 if none.
-      auto crossed = [&](int j) { return ix.Load(i, j) >= rest[j]; };
+      while (j_max < j_hi && ix.Fits(i, j_max + 1, k, cap)) ++j_max;
+      auto crossed = [&](int j) { return ix.Compute(i, j) >= rest[j]; };
       int lo = std::max(i + 1, std::min(cross, j_max + 1));
       if (lo > i + 1 && crossed(lo - 1)) {
-        int a = i + 1, b = lo - 1;  // the crossing is at or before lo - 1
+        int a = i + 1, b = lo - 1;
         while (a < b) {
           const int mid = a + (b - a) / 2;
           if (crossed(mid))
@@ -156,7 +244,7 @@ ChainDp SolveChain(const ChainIndex& ix, int max_stages) {
       int at = -1;
       for (int j : {lo - 1, lo}) {
         if (j < i + 1 || j > j_max) continue;
-        const double v = std::max(ix.Load(i, j), rest[j]);
+        const double v = std::max(ix.Compute(i, j), rest[j]);
         if (v < value) {
           value = v;
           at = j;
@@ -180,129 +268,426 @@ std::vector<int64_t> Partition(const ChainDp& dp, int stages) {
   return sizes;
 }
 
-const Chain* FindChain(const PlacementInput& in, int64_t t) {
+const Chain* FindChain(const PlacementInput& in, int64_t t, bool sp) {
   for (const Chain& c : in.chains) {
-    if (c.tensor_width == t) return &c;
+    if (c.tensor_width == t && c.sequence_parallel == sp) return &c;
   }
   return nullptr;
 }
 
-int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+// The terms of T that depend on the strategy but not on the split.
+struct StepCosts {
+  const PlacementInput* in = nullptr;
+  Strategy s;
+  int64_t m = 0;
+  Groups groups;
+  double pipeline_s = 0;  // per micro-batch, every rank
+
+  StepCosts(const PlacementInput& input, const Strategy& strategy, int64_t boundary_bytes)
+      : in(&input), s(strategy) {
+    m = CeilDiv(input.global_batch, s.data * input.micro_batch);
+    groups = GroupsOf(input.rank_order, s.tensor, s.data, s.pipeline);
+    pipeline_s = s.pipeline >= 2 ? 2.0 * static_cast<double>(s.virtual_stages) *
+                                       net::SendS(input.network, groups.pp_stride, s.pipeline - 1,
+                                                  static_cast<double>(boundary_bytes))
+                                 : 0.0;
+  }
+  double A() const {
+    return static_cast<double>(m) +
+           static_cast<double>(s.pipeline - 1) / static_cast<double>(s.virtual_stages);
+  }
+  double DataCommS(int64_t params) const {
+    const double bytes = static_cast<double>(params);  // fp16 gradients and weights
+    const net::Network& net = in->network;
+    switch (s.sharding) {
+      case Sharding::kNone: return net::AllReduceS(net, groups.dp, bytes);
+      case Sharding::kZero1:
+      case Sharding::kZero2:
+        return net::ReduceScatterS(net, groups.dp, bytes) + net::AllGatherS(net, groups.dp, bytes);
+      case Sharding::kZero3: return net::ReduceScatterS(net, groups.dp, bytes);
+    }
+    return 0;
+  }
+  double OptimizerS(int64_t params) const {
+    const double owned = static_cast<double>(params) /
+                         (s.sharding == Sharding::kNone ? 1.0 : static_cast<double>(s.data));
+    return owned * OptimizerBytesPerWeightByte(in->optimizer) / in->hbm_bandwidth_bytes_per_s;
+  }
+  double SyncS(int64_t max_params) const { return DataCommS(max_params) + OptimizerS(max_params); }
+  double TimeS(double max_compute, int64_t max_params) const {
+    return A() * (max_compute + pipeline_s) + SyncS(max_params);
+  }
+};
+
+bool WithinLimits(const PlacementInput& in, const Strategy& s) {
+  return s.pipeline >= 1 && s.data >= 1 && s.tensor >= 1 && s.virtual_stages >= 1 &&
+         s.pipeline * s.tensor * s.data <= in.accelerators &&
+         s.data * in.micro_batch <= in.global_batch;
+}
+
+// Rank r's chunks under interleaving: r, r + p, r + 2p, ...; with v = 1 its one stage.
+Placement EvaluateOn(const Chain& chain, const PlacementInput& in, const Strategy& s,
+                     const std::vector<int64_t>& sizes) {
+  Placement pl;
+  pl.strategy = s;
+  pl.recompute = in.recompute;
+  pl.stage_layers = sizes;
+  const int64_t p = s.pipeline, v = s.virtual_stages;
+  if (!WithinLimits(in, s) || static_cast<int64_t>(sizes.size()) != p * v) return pl;
+  if (v > 1 && p < 2) return pl;  // interleaving needs a pipeline
+  const ChainIndex ix(chain, in, s.sharding, s.data,
+                      GroupsOf(in.rank_order, s.tensor, s.data, p).dp);
+  const StepCosts step(in, s, ix.max_boundary_bytes());
+  if (v > 1 && step.m % p != 0) return pl;  // Megatron's interleaved schedule
+  std::vector<int> starts(sizes.size() + 1, 0);
+  for (size_t c = 0; c < sizes.size(); ++c) {
+    if (sizes[c] < 1) return pl;
+    starts[c + 1] = starts[c] + static_cast<int>(sizes[c]);
+  }
+  if (starts.back() != ix.size()) return pl;
+  bool fits = true;
+  double max_compute = -1;
+  int64_t max_params = 0;
+  double max_memory = -1;
+  int64_t bottleneck = 0;
+  for (int64_t r = 0; r < p; ++r) {
+    double compute = 0;
+    int64_t params = 0, kept = 0, transient = 0;
+    for (int64_t c = r; c < p * v; c += p) {
+      const int first = starts[static_cast<size_t>(c)], last = starts[static_cast<size_t>(c) + 1];
+      compute += ix.Compute(first, last);
+      params += ix.Params(first, last);
+      kept += ix.Kept(first, last);
+      transient = std::max(transient, ix.Transient(first, last));
+    }
+    const double in_flight = v == 1
+                                 ? static_cast<double>(p - r)
+                                 : std::min(static_cast<double>(step.m),
+                                            static_cast<double>(2 * (p - r - 1) + (v - 1) * p + 1) /
+                                                static_cast<double>(v));
+    const double memory = static_cast<double>(params) * ix.state().Total() +
+                          in_flight * static_cast<double>(kept) + static_cast<double>(transient);
+    fits = fits && memory <= static_cast<double>(in.hbm_bytes);
+    if (compute > max_compute) {
+      max_compute = compute;
+      bottleneck = r;
+    }
+    max_params = std::max(max_params, params);
+    if (memory > max_memory) {
+      max_memory = memory;
+      const StateFactors& f = ix.state();
+      pl.memory.weights_bytes =
+          static_cast<int64_t>(std::ceil(static_cast<double>(params) * f.weights));
+      pl.memory.gradients_bytes =
+          static_cast<int64_t>(std::ceil(static_cast<double>(params) * f.gradients));
+      pl.memory.optimizer_bytes =
+          static_cast<int64_t>(std::ceil(static_cast<double>(params) * f.optimizer));
+      pl.memory.activations_bytes = static_cast<int64_t>(
+          std::ceil(in_flight * static_cast<double>(kept) + static_cast<double>(transient)));
+    }
+  }
+  pl.feasible = fits;
+  pl.micro_batches = step.m;
+  pl.bottleneck_s = max_compute + step.pipeline_s;
+  pl.sync_s = step.SyncS(max_params);
+  pl.time_per_batch_s = step.TimeS(max_compute, max_params);
+  pl.throughput_samples_per_s =
+      pl.time_per_batch_s > 0 ? static_cast<double>(in.global_batch) / pl.time_per_batch_s : 0;
+  pl.bubble_fraction = (step.A() - static_cast<double>(step.m)) / step.A();
+  pl.memory_per_device_bytes = static_cast<int64_t>(std::ceil(max_memory));
+  // The breakdown of the slowest rank.
+  const double m = static_cast<double>(step.m);
+  TimeBreakdown& t = pl.time;
+  for (int64_t c = bottleneck; c < p * v; c += p) {
+    const int first = starts[static_cast<size_t>(c)], last = starts[static_cast<size_t>(c) + 1];
+    t.forward_s += m * (ix.Forward(first, last) - ix.TpForward(first, last));
+    t.backward_s += m * (ix.Backward(first, last) - ix.TpBackward(first, last));
+    t.recompute_s += m * ix.Recompute(first, last);
+    t.tp_comm_s += m * (ix.TpForward(first, last) + ix.TpBackward(first, last));
+    t.zero3_gather_s += m * ix.GatherS(first, last);
+  }
+  t.pipeline_comm_s = m * step.pipeline_s;
+  t.bubble_s = (step.A() - m) * pl.bottleneck_s;
+  t.data_comm_s = step.DataCommS(max_params);
+  t.optimizer_s = step.OptimizerS(max_params);
+  double energy = 0;
+  for (const LayerCost& c : chain.layers) {
+    energy += c.fwd_energy_j + c.bwd_energy_j +
+              (in.recompute == Recompute::kFull        ? c.recompute_full_energy_j
+               : in.recompute == Recompute::kSelective ? c.recompute_selective_energy_j
+                                                       : 0.0);
+  }
+  pl.energy_per_sample_j =
+      energy * static_cast<double>(s.tensor) / static_cast<double>(in.micro_batch);
+  return pl;
+}
+
+// Keeps the fastest feasible placement; ties keep the first found (the loops run in a fixed
+// order, so the answer is deterministic).
+struct Best {
+  Placement placement;
+  void Offer(Placement p) {
+    if (!p.feasible) return;
+    if (!placement.feasible || p.time_per_batch_s < placement.time_per_batch_s) {
+      placement = std::move(p);
+    }
+  }
+  double Bound() const { return placement.feasible ? placement.time_per_batch_s : kInf; }
+};
+
+// The d a pipeline of p stages of width t may use, optionally only one.
+std::vector<int64_t> DataDegrees(const PlacementInput& in, int64_t p, int64_t t, int64_t only) {
+  std::vector<int64_t> ds;
+  const int64_t d_max = std::min(in.accelerators / (p * t), in.global_batch / in.micro_batch);
+  for (int64_t d = 1; d <= d_max; ++d) {
+    if (only == 0 || d == only) ds.push_back(d);
+  }
+  return ds;
+}
+
+// Every p (or only `fixed_p`) with the uniform split, for the given v, sharding and chain.
+void SearchUniform(const Chain& chain, const PlacementInput& in, Strategy s, int64_t fixed_p,
+                   int64_t fixed_d, Best& best) {
+  const int64_t n = static_cast<int64_t>(chain.layers.size());
+  const int64_t p_max = std::min(n, in.accelerators / s.tensor);
+  for (int64_t p = fixed_p > 0 ? fixed_p : 1; p <= (fixed_p > 0 ? fixed_p : p_max); ++p) {
+    const std::vector<int64_t> sizes = UniformSplit(n, p * s.virtual_stages);
+    if (sizes.empty()) continue;
+    if (s.virtual_stages > 1 && (n - 2) % (p * s.virtual_stages) != 0) continue;
+    s.pipeline = p;
+    for (int64_t d : DataDegrees(in, p, s.tensor, fixed_d)) {
+      s.data = d;
+      best.Offer(EvaluateOn(chain, in, s, sizes));
+    }
+  }
+}
+
+// The exact best split for v = 1 over every p (or `fixed_p`) and every d of `ds`, which share
+// one memory model (all d when nothing is sharded; one d otherwise).
+void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, int64_t fixed_p,
+                     const std::vector<int64_t>& ds, Best& best) {
+  if (ds.empty()) return;
+  const int64_t t = s.tensor;
+  const ChainIndex ix(chain, in, s.sharding, ds.front(),
+                      GroupsOf(in.rank_order, t, ds.front(), 1).dp);
+  const int n = ix.size();
+  const int p_cap = static_cast<int>(std::min<int64_t>(n, in.accelerators / (t * ds.front())));
+  const int p_lo = fixed_p > 0 ? static_cast<int>(fixed_p) : 1;
+  const int p_hi = fixed_p > 0 ? static_cast<int>(std::min<int64_t>(fixed_p, p_cap)) : p_cap;
+  if (p_hi < p_lo) return;
+  s.virtual_stages = 1;
+  s.split = Split::kBest;
+
+  // T of a split for one p over every d; the best placement is rebuilt by EvaluateOn.
+  auto offer = [&](int p, const std::vector<int64_t>& sizes) {
+    double max_compute = 0;
+    int64_t max_params = 0;
+    int first = 0;
+    for (int64_t len : sizes) {
+      const int last = first + static_cast<int>(len);
+      max_compute = std::max(max_compute, ix.Compute(first, last));
+      max_params = std::max(max_params, ix.Params(first, last));
+      first = last;
+    }
+    for (int64_t d : ds) {
+      if (static_cast<int64_t>(p) * t * d > in.accelerators) break;
+      Strategy sd = s;
+      sd.pipeline = p;
+      sd.data = d;
+      const StepCosts step(in, sd, ix.max_boundary_bytes());
+      if (step.TimeS(max_compute, max_params) < best.Bound()) {
+        best.Offer(EvaluateOn(chain, in, sd, sizes));
+      }
+    }
+  };
+  // Lower bound on T for p over the d, given a lower bound on the slowest compute and on the
+  // largest stage's parameters.
+  auto lower_bound = [&](int p, double compute, int64_t params) {
+    double lb = kInf;
+    for (int64_t d : ds) {
+      if (static_cast<int64_t>(p) * t * d > in.accelerators) break;
+      Strategy sd = s;
+      sd.pipeline = p;
+      sd.data = d;
+      lb = std::min(lb, StepCosts(in, sd, ix.max_boundary_bytes()).TimeS(compute, params));
+    }
+    return lb;
+  };
+
+  constexpr int64_t kNoCap = std::numeric_limits<int64_t>::max();
+  const ChainDp free = SolveChain(ix, p_hi, kNoCap);
+  int64_t total = 0, largest = 0;
+  for (const LayerCost& c : chain.layers) {
+    total += c.param_bytes;
+    largest = std::max(largest, c.param_bytes);
+  }
+  // Per p: the split without a cap (its largest stage P_U) and the smallest possible largest
+  // stage P_lo; a cap helps p only in [P_lo, P_U).
+  std::vector<int64_t> p_upper(static_cast<size_t>(p_hi) + 1, -1), p_lower(p_upper);
+  std::vector<bool> alive(static_cast<size_t>(p_hi) + 1, false);
+  for (int p = p_lo; p <= p_hi; ++p) {
+    const double u = free.best[static_cast<size_t>(p)][0];
+    if (!(u < kInf)) continue;
+    const std::vector<int64_t> sizes = Partition(free, p);
+    offer(p, sizes);
+    int64_t max_params = 0;
+    int first = 0;
+    for (int64_t len : sizes) {
+      max_params = std::max(max_params, ix.Params(first, first + static_cast<int>(len)));
+      first += static_cast<int>(len);
+    }
+    p_upper[static_cast<size_t>(p)] = max_params;
+    p_lower[static_cast<size_t>(p)] = p == 1 ? max_params : std::max(largest, CeilDiv(total, p));
+    alive[static_cast<size_t>(p)] = p > 1 && p_lower[static_cast<size_t>(p)] < max_params;
+  }
+  // The caps worth trying: the parameter sizes of every possible stage, ascending.
+  std::vector<int64_t> caps;
+  for (int i = 0; i < n; ++i) {
+    for (int j = i + 1; j <= n; ++j) caps.push_back(ix.Params(i, j));
+  }
+  std::sort(caps.begin(), caps.end());
+  caps.erase(std::unique(caps.begin(), caps.end()), caps.end());
+  for (int64_t cap : caps) {
+    int k_max = 0;
+    for (int p = p_lo; p <= p_hi; ++p) {
+      const size_t pi = static_cast<size_t>(p);
+      if (!alive[pi] || cap < p_lower[pi] || cap >= p_upper[pi]) continue;
+      // Below P_U the slowest compute is at least the free optimum and the largest stage at
+      // least P_lo... and at least this cap's predecessor, so the bound only tightens.
+      if (lower_bound(p, free.best[pi][0], p_lower[pi]) >= best.Bound()) {
+        alive[pi] = false;
+        continue;
+      }
+      k_max = p;
+    }
+    if (k_max == 0) continue;
+    const ChainDp capped = SolveChain(ix, k_max, cap);
+    for (int p = p_lo; p <= k_max; ++p) {
+      const size_t pi = static_cast<size_t>(p);
+      if (!alive[pi] || cap < p_lower[pi] || cap >= p_upper[pi]) continue;
+      if (capped.best[pi][0] < kInf) offer(p, Partition(capped, p));
+    }
+  }
+}
+
+void SearchChain(const Chain& chain, const PlacementInput& in, const Strategy& fixed, bool is_fixed,
+                 Best& best) {
+  const std::vector<int64_t> vs =
+      is_fixed ? std::vector<int64_t>{fixed.virtual_stages} : in.virtual_stages;
+  const std::vector<Sharding> shardings =
+      is_fixed ? std::vector<Sharding>{fixed.sharding} : in.shardings;
+  const int64_t fixed_p = is_fixed ? fixed.pipeline : 0;
+  const int64_t fixed_d = is_fixed ? fixed.data : 0;
+  for (Sharding sharding : shardings) {
+    for (int64_t v : vs) {
+      Strategy s;
+      s.tensor = chain.tensor_width;
+      s.sequence_parallel = chain.sequence_parallel;
+      s.sharding = sharding;
+      s.virtual_stages = v;
+      const bool uniform = v > 1 || (is_fixed && fixed.split == Split::kUniform);
+      if (uniform) {
+        s.split = Split::kUniform;
+        SearchUniform(chain, in, s, fixed_p, fixed_d, best);
+        continue;
+      }
+      if (sharding == Sharding::kNone) {
+        // The memory model does not depend on d: one DP serves every d.
+        SearchBestSplit(chain, in, s, fixed_p, DataDegrees(in, 1, s.tensor, fixed_d), best);
+      } else {
+        // ZeRO's memory depends on d: one DP per d. (With the tp-pp-dp rank order the ZeRO-3
+        // gathers' group also depends on p; the DP then screens with p = 1's group and every
+        // offer is re-costed exactly, so only that combination may miss the optimum.)
+        for (int64_t d : DataDegrees(in, 1, s.tensor, fixed_d)) {
+          SearchBestSplit(chain, in, s, fixed_p, {d}, best);
+        }
+      }
+    }
+  }
+}
 
 }  // namespace
 
-double StageLoadS(const Chain& chain, int first, int last, const PlacementInput& in) {
-  return ChainIndex(chain, in).Load(first, last);
-}
-
-int64_t StageMemoryBytes(const Chain& chain, int first, int last, int64_t in_flight,
-                         const PlacementInput& in) {
-  return ChainIndex(chain, in).Memory(first, last, in_flight);
-}
-
-void Finish(const Chain& chain, const PlacementInput& in, Placement& pl) {
-  const ChainIndex ix(chain, in);
-  const Strategy& s = pl.strategy;
-  const int64_t p = static_cast<int64_t>(pl.stage_layers.size());
-  pl.feasible = p == s.pipeline && p >= 1 && s.data >= 1 &&
-                s.pipeline * s.tensor * s.data <= in.accelerators &&
-                s.data * in.micro_batch <= in.global_batch;
-  pl.micro_batches = CeilDiv(in.global_batch, s.data * in.micro_batch);
-  pl.bottleneck_s = 0;
-  pl.memory_per_device_bytes = 0;
-  int64_t max_params = 0;
-  double energy = 0;
-  int first = 0;
-  for (int64_t k = 0; k < p; ++k) {
-    const int last = first + static_cast<int>(pl.stage_layers[static_cast<size_t>(k)]);
-    if (last > ix.size() || last <= first) {
-      pl.feasible = false;
-      return;
-    }
-    const int64_t in_flight = p - k;
-    pl.bottleneck_s = std::max(pl.bottleneck_s, ix.Load(first, last));
-    const int64_t memory = ix.Memory(first, last, in_flight);
-    pl.memory_per_device_bytes = std::max(pl.memory_per_device_bytes, memory);
-    pl.feasible = pl.feasible && memory <= in.hbm_bytes;
-    max_params = std::max(max_params, ix.Params(first, last));
-    const bool recompute = in.recompute && last != ix.size();
-    for (int l = first; l < last; ++l) {
-      const LayerCost& c = chain.layers[static_cast<size_t>(l)];
-      energy += c.fwd_energy_j + c.bwd_energy_j + (recompute ? c.fwd_energy_j : 0.0);
-    }
-    first = last;
+const char* RecomputeName(Recompute r) {
+  switch (r) {
+    case Recompute::kNone: return "none";
+    case Recompute::kSelective: return "selective";
+    case Recompute::kFull: return "full";
   }
-  pl.feasible = pl.feasible && first == ix.size();
-  // Gradients are fp16: as many bytes as the parameters.
-  pl.sync_s = RingAllReduceS(max_params, s.data, in.link_bandwidth_bytes_per_s, in.link_latency_s);
-  const double m = static_cast<double>(pl.micro_batches);
-  const double stages = static_cast<double>(p);
-  pl.time_per_batch_s = (m + stages - 1) * pl.bottleneck_s + pl.sync_s;
-  pl.throughput_samples_per_s =
-      pl.time_per_batch_s > 0 ? static_cast<double>(in.global_batch) / pl.time_per_batch_s : 0;
-  pl.bubble_fraction = (stages - 1) / (m + stages - 1);
-  pl.energy_per_sample_j =
-      energy * static_cast<double>(s.tensor) / static_cast<double>(in.micro_batch);
+  return "?";
+}
+
+const char* ShardingName(Sharding s) {
+  switch (s) {
+    case Sharding::kNone: return "none";
+    case Sharding::kZero1: return "zero1";
+    case Sharding::kZero2: return "zero2";
+    case Sharding::kZero3: return "zero3";
+  }
+  return "?";
+}
+
+const char* SplitName(Split s) { return s == Split::kBest ? "best" : "uniform"; }
+
+const char* RankOrderName(RankOrder o) {
+  return o == RankOrder::kTensorDataPipeline ? "tp-dp-pp" : "tp-pp-dp";
+}
+
+std::vector<int64_t> UniformSplit(int64_t layers, int64_t pieces) {
+  if (pieces < 1 || layers < pieces) return {};
+  if (pieces == 1) return {layers};
+  const int64_t blocks = layers - 2;
+  std::vector<int64_t> sizes(static_cast<size_t>(pieces));
+  if (blocks >= pieces && blocks % pieces == 0) {
+    // Megatron: blocks / pieces each, the embedding joins the first and the head the last.
+    std::fill(sizes.begin(), sizes.end(), blocks / pieces);
+    sizes.front() += 1;
+    sizes.back() += 1;
+    return sizes;
+  }
+  // The embedding and the head count as one block each (DeepSpeed's type:transformer|embedding
+  // partition): layers / pieces each, the remainder one more on the middle pieces.
+  const int64_t base = layers / pieces, extra = layers % pieces;
+  const int64_t offset = (pieces - extra) / 2;
+  for (int64_t c = 0; c < pieces; ++c) {
+    sizes[static_cast<size_t>(c)] = base + (c >= offset && c < offset + extra ? 1 : 0);
+  }
+  return sizes;
+}
+
+Placement Evaluate(const PlacementInput& in, const Strategy& s,
+                   const std::vector<int64_t>& stage_layers) {
+  const Chain* chain = FindChain(in, s.tensor, s.sequence_parallel);
+  if (chain == nullptr) {
+    Placement pl;
+    pl.strategy = s;
+    pl.recompute = in.recompute;
+    return pl;
+  }
+  return EvaluateOn(*chain, in, s, stage_layers);
 }
 
 Placement Place(const PlacementInput& in) {
-  Placement best;
-  for (const Chain& chain : in.chains) {
-    const int64_t t = chain.tensor_width;
-    const ChainIndex ix(chain, in);
-    const int n = ix.size();
-    const int max_stages = static_cast<int>(std::min<int64_t>(n, in.accelerators / t));
-    if (max_stages < 1) continue;
-    const ChainDp dp = SolveChain(ix, max_stages);
-    for (int p = 1; p <= max_stages; ++p) {
-      const double bottleneck = dp.best[static_cast<size_t>(p)][0];
-      if (!(bottleneck < kInf)) continue;
-      const std::vector<int64_t> stages = Partition(dp, p);
-      int64_t max_params = 0;
-      int first = 0;
-      for (int64_t len : stages) {
-        max_params = std::max(max_params, ix.Params(first, first + static_cast<int>(len)));
-        first += static_cast<int>(len);
-      }
-      const int64_t d_max = std::min(in.accelerators / (p * t), in.global_batch / in.micro_batch);
-      // Only the smallest d of each distinct micro-batch count can win: a larger d with the same
-      // count only adds to the gradient all-reduce.
-      const int64_t samples = in.global_batch;
-      for (int64_t d = 1; d <= d_max;) {
-        const int64_t m = CeilDiv(samples, d * in.micro_batch);
-        const double tpb =
-            static_cast<double>(m + p - 1) * bottleneck +
-            RingAllReduceS(max_params, d, in.link_bandwidth_bytes_per_s, in.link_latency_s);
-        if (!best.feasible || tpb < best.time_per_batch_s) {
-          best.feasible = true;
-          best.time_per_batch_s = tpb;
-          best.strategy = {p, d, t};
-          best.stage_layers = stages;
-        }
-        if (m <= 1) break;
-        d = std::max(d + 1, CeilDiv(samples, (m - 1) * in.micro_batch));
-      }
-    }
-  }
-  if (best.feasible) {
-    const Chain* chain = FindChain(in, best.strategy.tensor);
-    Finish(*chain, in, best);
-  }
-  return best;
+  Best best;
+  for (const Chain& chain : in.chains) SearchChain(chain, in, Strategy{}, false, best);
+  best.placement.recompute = in.recompute;
+  return best.placement;
 }
 
 Placement PlaceFixed(const PlacementInput& in, const Strategy& s) {
-  Placement pl;
-  pl.strategy = s;
-  const Chain* chain = FindChain(in, s.tensor);
-  if (chain == nullptr || s.pipeline < 1 || s.data < 1) return pl;
-  const ChainIndex ix(chain[0], in);
-  if (s.pipeline > ix.size()) return pl;
-  const ChainDp dp = SolveChain(ix, static_cast<int>(s.pipeline));
-  if (!(dp.best[static_cast<size_t>(s.pipeline)][0] < kInf)) return pl;
-  pl.stage_layers = Partition(dp, static_cast<int>(s.pipeline));
-  Finish(*chain, in, pl);
-  return pl;
+  Best best;
+  const Chain* chain = FindChain(in, s.tensor, s.sequence_parallel);
+  if (chain != nullptr && WithinLimits(in, s) &&
+      s.pipeline <= static_cast<int64_t>(chain->layers.size())) {
+    SearchChain(*chain, in, s, true, best);
+  }
+  if (!best.placement.feasible) {
+    Placement pl;
+    pl.strategy = s;
+    pl.recompute = in.recompute;
+    return pl;
+  }
+  return best.placement;
 }
 
 }  // namespace phaze::place

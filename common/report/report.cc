@@ -30,8 +30,12 @@ nlohmann::json ArchJson(const Architecture& a, double area_um2) {
           {"describe", a.Describe()}};
 }
 
+}  // namespace
+
 nlohmann::json PlacementJson(const place::Placement& p) {
   if (!p.feasible) return {{"feasible", false}};
+  const place::TimeBreakdown& t = p.time;
+  const place::MemoryBreakdown& m = p.memory;
   return {{"feasible", true},
           {"throughput_samples_per_s", p.throughput_samples_per_s},
           {"time_per_batch_s", p.time_per_batch_s},
@@ -44,10 +48,28 @@ nlohmann::json PlacementJson(const place::Placement& p) {
           {"memory_per_device_gib", static_cast<double>(p.memory_per_device_bytes) / kGiB},
           {"bubble_fraction", p.bubble_fraction},
           {"gradient_sync_s", p.sync_s},
-          {"energy_per_sample_j", p.energy_per_sample_j}};
+          {"energy_per_sample_j", p.energy_per_sample_j},
+          {"virtual_stages", p.strategy.virtual_stages},
+          {"sequence_parallel", p.strategy.sequence_parallel},
+          {"sharding", place::ShardingName(p.strategy.sharding)},
+          {"split", place::SplitName(p.strategy.split)},
+          {"recompute", place::RecomputeName(p.recompute)},
+          {"time_s",
+           {{"forward", t.forward_s},
+            {"backward", t.backward_s},
+            {"recompute", t.recompute_s},
+            {"tp_comm", t.tp_comm_s},
+            {"pipeline_comm", t.pipeline_comm_s},
+            {"zero3_gather", t.zero3_gather_s},
+            {"bubble", t.bubble_s},
+            {"data_comm", t.data_comm_s},
+            {"optimizer", t.optimizer_s}}},
+          {"memory_gib",
+           {{"weights", static_cast<double>(m.weights_bytes) / kGiB},
+            {"gradients", static_cast<double>(m.gradients_bytes) / kGiB},
+            {"optimizer", static_cast<double>(m.optimizer_bytes) / kGiB},
+            {"activations", static_cast<double>(m.activations_bytes) / kGiB}}}};
 }
-
-}  // namespace
 
 nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& point) {
   const EvaluationResult& r = state.results().at(point.candidate_index);
@@ -57,7 +79,7 @@ nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& poin
                       {"architecture", ArchJson(r.arch, r.area_um2)},
                       {"micro_batch", r.micro_batch},
                       {"hbm_gib", pr.hbm_bytes / kGiB},
-                      {"recompute", pr.recompute},
+                      {"recompute", place::RecomputeName(pr.recompute)},
                       {"placement", PlacementJson(pr.search)}};
   if (pr.has_fixed) j["fixed_strategy"] = PlacementJson(pr.fixed);
   return j;
@@ -114,11 +136,11 @@ std::string ResultsCsv(const SearchState& state) {
     for (const PointResult& p : r.points) {
       const place::Placement& s = p.search;
       out << absl::StrFormat(
-          "%d,%d,%d,%d,%d,%d,%d,%d,%.6f,%d,%d,%d,%d,%.9g,%.9g,%d,%d,%d,%.6f,%.6f,"
+          "%d,%d,%d,%d,%d,%d,%d,%d,%.6f,%d,%d,%s,%d,%.9g,%.9g,%d,%d,%d,%.6f,%.6f,"
           "%.9g,%s,%s,%s,%.6f\n",
           index, r.arch_index, r.arch.num_tc, r.arch.tc_width, r.arch.tc_depth, r.arch.num_vc,
           r.arch.vc_width, r.arch.glb_bytes / kMiB, r.area_um2 / 1e6, r.micro_batch,
-          p.hbm_bytes / kGiB, p.recompute ? 1 : 0, s.feasible ? 1 : 0,
+          p.hbm_bytes / kGiB, place::RecomputeName(p.recompute), s.feasible ? 1 : 0,
           s.feasible ? s.throughput_samples_per_s : 0.0, s.feasible ? s.time_per_batch_s : 0.0,
           s.feasible ? s.strategy.pipeline : 0, s.feasible ? s.strategy.tensor : 0,
           s.feasible ? s.strategy.data : 0, static_cast<double>(s.memory_per_device_bytes) / kGiB,
@@ -149,7 +171,7 @@ std::string FrontSvg(const SearchState& state, ColorBy color_by, const std::stri
         "%s, %.1f mm2: %.4g samples/s, %.3g J/sample; mbs %d, HBM %d GiB, "
         "recompute %s, (p,t,d) (%d,%d,%d)",
         r.arch.Describe(), q.x, q.y, p.energy_per_sample_j, r.micro_batch, pr.hbm_bytes / kGiB,
-        pr.recompute ? "on" : "off", st.pipeline, st.tensor, st.data);
+        place::RecomputeName(pr.recompute), st.pipeline, st.tensor, st.data);
     q.highlight = best.has_value() && best->Key() == p.Key();
     points.push_back(std::move(q));
   }
@@ -201,7 +223,8 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state, const JobP
         "<tr><th class=\"l\">energy</th><td>%.4g J/sample</td></tr></table>\n",
         best->throughput_samples_per_s, EscapeXml(r.arch.Describe()), best->area_um2 / 1e6,
         r.arch.PeakFlopsPerS() / 1e12, r.micro_batch, pr.hbm_bytes / kGiB,
-        pr.recompute ? "on" : "off", st.pipeline, st.tensor, st.data, best->energy_per_sample_j);
+        place::RecomputeName(pr.recompute), st.pipeline, st.tensor, st.data,
+        best->energy_per_sample_j);
   }
   const std::vector<DesignPoint> front = state.front().Points();
   absl::StrAppendFormat(&html, "<h2>Pareto front (%d points)</h2>\n", front.size());
@@ -223,7 +246,7 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state, const JobP
                           "<td>%d</td><td>%d</td><td>%s</td><td>(%d, %d, %d)</td></tr>\n",
                           p.area_um2 / 1e6, p.throughput_samples_per_s, p.energy_per_sample_j,
                           EscapeXml(r.arch.Describe()), r.micro_batch, pr.hbm_bytes / kGiB,
-                          pr.recompute ? "on" : "off", st.pipeline, st.tensor, st.data);
+                          place::RecomputeName(pr.recompute), st.pipeline, st.tensor, st.data);
   }
   html += "</table>\n";
   html +=

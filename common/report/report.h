@@ -12,6 +12,8 @@
 
 namespace phaze::report {
 
+// A placement with its strategy, time breakdown (seconds per step) and memory (GiB per device).
+nlohmann::json PlacementJson(const place::Placement& placement);
 nlohmann::json DesignPointJson(const search::SearchState& state, const search::DesignPoint& point);
 nlohmann::json BestJson(const job::JobSpec& job, const search::SearchState& state);
 nlohmann::json FrontJson(const job::JobSpec& job, const search::SearchState& state);

@@ -32,10 +32,37 @@ v1::Strategy ToProto(const Strategy& s) {
   p.set_pipeline(s.pipeline);
   p.set_data(s.data);
   p.set_tensor(s.tensor);
+  p.set_virtual_stages(s.virtual_stages);
+  p.set_sequence_parallel(s.sequence_parallel);
+  p.set_sharding(static_cast<v1::Sharding>(static_cast<int>(s.sharding) + 1));
+  p.set_split(static_cast<v1::Split>(static_cast<int>(s.split) + 1));
   return p;
 }
 
 namespace {
+
+// Proto enum value = domain value + 1; out-of-range values map to the first (the checks of
+// common/rpc/checks refuse them where it matters).
+template <typename Domain>
+Domain Clamped(int value, int count) {
+  return static_cast<Domain>(value >= 1 && value <= count ? value - 1 : 0);
+}
+
+Strategy StrategyFromProto(const v1::Strategy& p) {
+  Strategy s;
+  s.pipeline = p.pipeline();
+  s.data = p.data();
+  s.tensor = p.tensor();
+  s.virtual_stages = p.virtual_stages() > 0 ? p.virtual_stages() : 1;
+  s.sequence_parallel = p.sequence_parallel();
+  s.sharding = Clamped<place::Sharding>(p.sharding(), 4);
+  s.split = Clamped<place::Split>(p.split(), 2);
+  return s;
+}
+
+v1::Recompute RecomputeToProto(place::Recompute r) {
+  return static_cast<v1::Recompute>(static_cast<int>(r) + 1);
+}
 
 v1::Placement ToProto(const place::Placement& p) {
   v1::Placement out;
@@ -50,13 +77,29 @@ v1::Placement ToProto(const place::Placement& p) {
   out.set_bubble_fraction(p.bubble_fraction);
   out.set_memory_per_device_bytes(p.memory_per_device_bytes);
   out.set_energy_per_sample_j(p.energy_per_sample_j);
+  out.set_recompute(RecomputeToProto(p.recompute));
+  v1::TimeBreakdown* t = out.mutable_time();
+  t->set_forward_s(p.time.forward_s);
+  t->set_backward_s(p.time.backward_s);
+  t->set_recompute_s(p.time.recompute_s);
+  t->set_tp_comm_s(p.time.tp_comm_s);
+  t->set_pipeline_comm_s(p.time.pipeline_comm_s);
+  t->set_zero3_gather_s(p.time.zero3_gather_s);
+  t->set_bubble_s(p.time.bubble_s);
+  t->set_data_comm_s(p.time.data_comm_s);
+  t->set_optimizer_s(p.time.optimizer_s);
+  v1::MemoryBreakdown* m = out.mutable_memory();
+  m->set_weights_bytes(p.memory.weights_bytes);
+  m->set_gradients_bytes(p.memory.gradients_bytes);
+  m->set_optimizer_bytes(p.memory.optimizer_bytes);
+  m->set_activations_bytes(p.memory.activations_bytes);
   return out;
 }
 
 place::Placement FromProto(const v1::Placement& p) {
   place::Placement out;
   out.feasible = p.feasible();
-  out.strategy = {p.strategy().pipeline(), p.strategy().data(), p.strategy().tensor()};
+  out.strategy = StrategyFromProto(p.strategy());
   out.stage_layers.assign(p.stage_layers().begin(), p.stage_layers().end());
   out.micro_batches = p.micro_batches();
   out.bottleneck_s = p.bottleneck_s();
@@ -66,6 +109,13 @@ place::Placement FromProto(const v1::Placement& p) {
   out.bubble_fraction = p.bubble_fraction();
   out.memory_per_device_bytes = p.memory_per_device_bytes();
   out.energy_per_sample_j = p.energy_per_sample_j();
+  out.recompute = Clamped<place::Recompute>(p.recompute(), 3);
+  const v1::TimeBreakdown& t = p.time();
+  out.time = {t.forward_s(), t.backward_s(),      t.recompute_s(),
+              t.tp_comm_s(), t.pipeline_comm_s(), t.zero3_gather_s(),
+              t.bubble_s(),  t.data_comm_s(),     t.optimizer_s()};
+  const v1::MemoryBreakdown& m = p.memory();
+  out.memory = {m.weights_bytes(), m.gradients_bytes(), m.optimizer_bytes(), m.activations_bytes()};
   return out;
 }
 
@@ -123,6 +173,15 @@ v1::Architecture ToProto(const Architecture& a) {
   p.set_link_bandwidth_bytes_per_s(a.link_bandwidth_bytes_per_s);
   p.set_link_latency_s(a.link_latency_s);
   p.set_hbm_bytes(a.hbm_bytes);
+  p.set_link_efficiency(a.link_efficiency);
+  p.set_scale_up_domain(a.scale_up_domain);
+  p.set_scale_out_bandwidth_bytes_per_s(a.scale_out_bandwidth_bytes_per_s);
+  p.set_scale_out_latency_s(a.scale_out_latency_s);
+  p.set_scale_out_efficiency(a.scale_out_efficiency);
+  p.set_tc_efficiency(a.tc_efficiency);
+  p.set_hbm_efficiency(a.hbm_efficiency);
+  p.set_memory_exposed(1.0 - a.memory_overlap);
+  p.set_op_overhead_s(a.op_overhead_s);
   return p;
 }
 
@@ -154,6 +213,16 @@ Architecture FromProto(const v1::Architecture& p) {
   a.link_bandwidth_bytes_per_s = p.link_bandwidth_bytes_per_s();
   a.link_latency_s = p.link_latency_s();
   a.hbm_bytes = p.hbm_bytes();
+  auto efficiency = [](double v) { return v == 0 ? 1.0 : v; };
+  a.link_efficiency = efficiency(p.link_efficiency());
+  a.scale_up_domain = p.scale_up_domain();
+  a.scale_out_bandwidth_bytes_per_s = p.scale_out_bandwidth_bytes_per_s();
+  a.scale_out_latency_s = p.scale_out_latency_s();
+  a.scale_out_efficiency = efficiency(p.scale_out_efficiency());
+  a.tc_efficiency = efficiency(p.tc_efficiency());
+  a.hbm_efficiency = efficiency(p.hbm_efficiency());
+  a.memory_overlap = 1.0 - p.memory_exposed();
+  a.op_overhead_s = p.op_overhead_s();
   return a;
 }
 
@@ -174,7 +243,7 @@ v1::CandidateResult ToProto(const EvaluationResult& r) {
   for (const PointResult& pt : r.points) {
     v1::PlacementPoint* out = p.add_points();
     out->set_hbm_bytes(pt.hbm_bytes);
-    out->set_recompute(pt.recompute);
+    out->set_recompute(RecomputeToProto(pt.recompute));
     *out->mutable_search() = ToProto(pt.search);
     if (pt.has_fixed) *out->mutable_fixed() = ToProto(pt.fixed);
   }
@@ -204,7 +273,7 @@ EvaluationResult FromProto(const v1::CandidateResult& p) {
   for (const v1::PlacementPoint& pt : p.points()) {
     PointResult out;
     out.hbm_bytes = pt.hbm_bytes();
-    out.recompute = pt.recompute();
+    out.recompute = Clamped<place::Recompute>(pt.recompute(), 3);
     out.search = FromProto(pt.search());
     out.has_fixed = pt.has_fixed();
     if (pt.has_fixed()) out.fixed = FromProto(pt.fixed());
@@ -315,7 +384,14 @@ v1::Job ToProto(const JobSpec& job) {
   t->set_accelerators(job.training.accelerators);
   t->set_global_batch(job.training.global_batch);
   for (int64_t b : job.training.micro_batch_sizes) t->add_micro_batch_sizes(b);
-  for (bool r : job.training.recompute) t->add_recompute(r);
+  for (place::Recompute r : job.training.recompute) t->add_recompute(RecomputeToProto(r));
+  for (int64_t v : job.training.virtual_stages) t->add_virtual_stages(v);
+  for (place::Sharding s : job.training.sharding) {
+    t->add_sharding(EnumToProto<place::Sharding, v1::Sharding>(s));
+  }
+  t->set_rank_order(EnumToProto<place::RankOrder, v1::RankOrder>(job.training.rank_order));
+  t->set_tp_overlap(job.training.tp_overlap);
+  for (bool sp : job.training.sequence_parallel) t->add_sequence_parallel(sp);
   t->set_optimizer(EnumToProto<Optimizer, v1::Optimizer>(job.training.optimizer));
   t->set_max_tensor_width(job.training.max_tensor_width);
   if (job.training.fixed_strategy.has_value()) {
@@ -363,13 +439,38 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& p) {
   job.training.accelerators = t.accelerators();
   job.training.global_batch = t.global_batch();
   job.training.micro_batch_sizes.assign(t.micro_batch_sizes().begin(), t.micro_batch_sizes().end());
-  job.training.recompute.assign(t.recompute().begin(), t.recompute().end());
+  job.training.recompute.clear();
+  for (int r : t.recompute()) {
+    PHAZE_ASSIGN_OR_RETURN(place::Recompute mode,
+                           EnumFromProto<place::Recompute>(r, 3, "training.recompute"));
+    job.training.recompute.push_back(mode);
+  }
+  job.training.virtual_stages.assign(t.virtual_stages().begin(), t.virtual_stages().end());
+  job.training.sharding.clear();
+  for (int v : t.sharding()) {
+    PHAZE_ASSIGN_OR_RETURN(place::Sharding s,
+                           EnumFromProto<place::Sharding>(v, 4, "training.sharding"));
+    job.training.sharding.push_back(s);
+  }
+  PHAZE_ASSIGN_OR_RETURN(job.training.rank_order,
+                         EnumFromProto<place::RankOrder>(t.rank_order(), 2, "training.rank_order"));
+  job.training.tp_overlap = t.tp_overlap();
+  job.training.sequence_parallel.assign(t.sequence_parallel().begin(), t.sequence_parallel().end());
+  if (job.training.sequence_parallel.empty()) {
+    return absl::InvalidArgumentError("job.training.sequence_parallel: must not be empty");
+  }
+  for (int64_t v : job.training.virtual_stages) {
+    if (v < 1) return absl::InvalidArgumentError("job.training.virtual_stages: must be >= 1");
+  }
+  if (job.training.virtual_stages.empty() || job.training.sharding.empty()) {
+    return absl::InvalidArgumentError(
+        "job.training: virtual_stages and sharding must not be empty");
+  }
   PHAZE_ASSIGN_OR_RETURN(job.training.optimizer,
                          EnumFromProto<Optimizer>(t.optimizer(), 2, "training.optimizer"));
   job.training.max_tensor_width = t.max_tensor_width();
   if (t.has_fixed_strategy()) {
-    job.training.fixed_strategy = Strategy{t.fixed_strategy().pipeline(), t.fixed_strategy().data(),
-                                           t.fixed_strategy().tensor()};
+    job.training.fixed_strategy = StrategyFromProto(t.fixed_strategy());
   }
   if (job.training.accelerators < 1 || job.training.global_batch < 1 ||
       job.training.max_tensor_width < 1 || job.training.micro_batch_sizes.empty() ||

@@ -28,6 +28,9 @@ inline constexpr int64_t kBytesPerElement = 2;  // fp16/bf16 activations and wei
 enum class OpKind { kGemm, kVector, kAllReduce };
 enum class Engine { kTensor, kVector, kLink };
 enum class Direction { kForward, kBackward };
+// The tensor-parallel collective of a kAllReduce operator: an all-reduce, or with sequence
+// parallelism the reduce-scatter and all-gather pair that replaces it.
+enum class Collective { kAllReduce, kReduceScatter, kAllGather };
 
 // What a vector-core operator computes; the cost model maps it to cycles per element.
 enum class VectorFn {
@@ -67,12 +70,14 @@ struct Operator {
   int64_t row_length = 0;  // softmax / norm / cross-entropy reduction length
   int64_t inputs = 1;      // tensors read of `elements` size (2 for a residual add)
   // kAllReduce
-  int64_t allreduce_bytes = 0;  // bytes per rank before the reduction
+  int64_t allreduce_bytes = 0;  // the full buffer per rank (all-gather: its output)
   int64_t group_size = 1;       // ranks in the ring (t)
+  Collective collective = Collective::kAllReduce;
   // Memory traffic and storage.
   int64_t bytes_in = 0;     // bytes read
   int64_t bytes_out = 0;    // bytes written
   int64_t saved_bytes = 0;  // forward only: activation bytes kept for backward
+  bool attention_core = false;  // QK^T, softmax, dropout, PV: what selective recompute redoes
   std::vector<int> deps;    // indices of the operators this one waits for (same graph)
 
   Engine engine() const {
@@ -93,6 +98,7 @@ struct LayerGraph {
   int64_t param_bytes = 0;         // parameters held by one tensor-parallel rank
   int64_t tied_param_bytes = 0;    // of which shared with the embedding (tied LM head)
   int64_t stash_bytes = 0;         // activations one micro-batch keeps for backward (no recompute)
+  int64_t stash_selective_bytes = 0;  // ... when the attention core is recomputed
   int64_t input_bytes = 0;         // the layer's input activation (what full recompute keeps)
   int64_t output_bytes = 0;        // activation sent to the next layer (pipeline edge)
 };
@@ -101,6 +107,13 @@ struct GraphOptions {
   // The original PHAZE backward: the forward graph reversed with one GEMM per GEMM (no weight
   // gradients), for reproducing its numbers only.
   bool compat_backward = false;
+  // Backward tensor-parallel all-reduces may run under the weight-gradient GEMMs (Megatron's
+  // async all-reduce). Off: each waits for both GEMMs of its layer (fully exposed).
+  bool tp_overlap = false;
+  // Megatron's sequence parallelism (Korthikanti et al. 2022): norms, dropouts and residual adds
+  // on s/t tokens per rank, all-gather before and reduce-scatter after each tensor-parallel
+  // region, the layer inputs stored sharded and re-gathered for the weight gradients.
+  bool sequence_parallel = false;
 };
 
 // The distinct layers of a model at (micro-batch, t). The layer chain of one pipeline replica is
@@ -108,6 +121,7 @@ struct GraphOptions {
 struct ModelGraph {
   int64_t micro_batch = 0;
   int64_t tensor_width = 0;
+  bool sequence_parallel = false;
   int64_t num_blocks = 0;
   LayerGraph embedding;
   LayerGraph block;

@@ -187,5 +187,77 @@ TEST(LayerGraphTest, GroupedQueryAttentionShrinksTheKvProjection) {
   EXPECT_EQ(qkv.gemm.n, (64 + 2 * 8) * 128 / 8);
 }
 
+// Korthikanti et al. 2022, Table 2, on the GPT-3 block at t = 8, b = 1: the stash of one layer
+// is sbh(10 + 24/t + 5as/(ht)) with TP, sbh(34 + 5as/h)/t with TP + SP, and selective recompute
+// drops the 5as/h term; SP moves the same collective bytes as TP (four all-gathers and four
+// reduce-scatters per layer, forward and backward, instead of four all-reduces), plus the two
+// re-gathers of the weight gradients.
+TEST(LayerGraphTest, SequenceParallelMatchesKorthikantiTable2) {
+  const ModelSpec m = *FindModel("megatrongpt3");
+  const int64_t t = 8, s = m.seq_len, h = m.hidden, a = m.heads;
+  const int64_t sbh = s * h;
+  GraphOptions tp;
+  GraphOptions sp;
+  sp.sequence_parallel = true;
+  const ModelGraph g_tp = *BuildModelGraph(m, 1, t, tp);
+  const ModelGraph g_sp = *BuildModelGraph(m, 1, t, sp);
+  const int64_t quadratic = 5 * a * s * s / t;  // 5as^2b/t
+  EXPECT_EQ(g_tp.block.stash_bytes, sbh * 10 + sbh * 24 / t + quadratic);
+  EXPECT_EQ(g_tp.block.stash_selective_bytes, sbh * 10 + sbh * 24 / t);
+  EXPECT_EQ(g_sp.block.stash_bytes, sbh * 34 / t + quadratic);
+  EXPECT_EQ(g_sp.block.stash_selective_bytes, sbh * 34 / t);
+  EXPECT_EQ(g_sp.block.input_bytes, 2 * sbh / t);
+  auto collective_bytes = [](const std::vector<Operator>& ops, Collective c, int* n) {
+    int64_t bytes = 0;
+    *n = 0;
+    for (const Operator& op : ops) {
+      if (op.kind == OpKind::kAllReduce && op.collective == c) {
+        bytes += op.allreduce_bytes;
+        ++*n;
+      }
+    }
+    return bytes;
+  };
+  int n = 0;
+  EXPECT_EQ(collective_bytes(g_tp.block.forward, Collective::kAllReduce, &n), 2 * 2 * sbh);
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(collective_bytes(g_sp.block.forward, Collective::kAllGather, &n), 2 * 2 * sbh);
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(collective_bytes(g_sp.block.forward, Collective::kReduceScatter, &n), 2 * 2 * sbh);
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(collective_bytes(g_sp.block.forward, Collective::kAllReduce, &n), 0);
+  EXPECT_EQ(collective_bytes(g_sp.block.backward, Collective::kReduceScatter, &n), 2 * 2 * sbh);
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(collective_bytes(g_sp.block.backward, Collective::kAllGather, &n), 4 * 2 * sbh);
+  EXPECT_EQ(n, 4);  // two for the reduce-scatters' gradients, two re-gathers
+  // Norms and residual adds work on s/t tokens.
+  for (const Operator& op : g_sp.block.forward) {
+    if (op.fn == VectorFn::kLayerNorm) {
+      EXPECT_EQ(op.elements, sbh / t) << op.name;
+    }
+  }
+}
+
+// Without overlap a backward tensor-parallel all-reduce waits for the weight-gradient GEMM.
+TEST(LayerGraphTest, TensorParallelOverlapIsAnOption) {
+  const ModelSpec m = *FindModel("megatrongpt3");
+  GraphOptions serial, overlap;
+  overlap.tp_overlap = true;
+  for (const GraphOptions& o : {serial, overlap}) {
+    const ModelGraph g = *BuildModelGraph(m, 1, 4, o);
+    const std::vector<Operator>& bwd = g.block.backward;
+    bool found = false;
+    for (const Operator& op : bwd) {
+      if (op.kind != OpKind::kAllReduce) continue;
+      bool waits_for_dw = false;
+      for (int dep : op.deps)
+        waits_for_dw |= bwd[static_cast<size_t>(dep)].name.find(".dW") != std::string::npos;
+      EXPECT_EQ(waits_for_dw, !o.tp_overlap) << op.name;
+      found = true;
+    }
+    EXPECT_TRUE(found);
+  }
+}
+
 }  // namespace
 }  // namespace phaze::workload

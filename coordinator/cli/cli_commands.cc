@@ -20,6 +20,7 @@
 #include "common/base/status_macros.h"
 #include "common/cost/cost.h"
 #include "common/experiments/experiments.h"
+#include "common/experiments/predict.h"
 #include "common/job/job.h"
 #include "common/report/report.h"
 #include "common/sched/sched.h"
@@ -120,6 +121,46 @@ absl::Status ListModels(std::ostream& out) {
   return absl::OkStatus();
 }
 
+absl::Status PredictJob(const std::string& job_path, bool json, std::ostream& out) {
+  std::string text;
+  PHAZE_RETURN_IF_ERROR(ReadFile(job_path, &text));
+  PHAZE_ASSIGN_OR_RETURN(JobSpec job, ParseJobYaml(text));
+  sched::CbcBackend cbc;
+  PHAZE_ASSIGN_OR_RETURN(experiments::Prediction p, experiments::Predict(job, cbc));
+  if (json) {
+    out << experiments::PredictionJson(p).dump(2) << "\n";
+  } else {
+    out << experiments::PredictionText(p);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRuns(const std::string& path, bool json, std::ostream& out) {
+  std::string text;
+  PHAZE_RETURN_IF_ERROR(ReadFile(path, &text));
+  nlohmann::json runs = nlohmann::json::parse(text, nullptr, false);
+  if (runs.is_discarded()) return absl::InvalidArgumentError(path + ": not valid JSON");
+  sched::CbcBackend cbc;
+  PHAZE_ASSIGN_OR_RETURN(std::vector<experiments::ValidationRow> rows,
+                         experiments::ValidateAgainstPublished(runs, cbc, true));
+  if (!json) {
+    out << experiments::ValidationTable(rows);
+    return absl::OkStatus();
+  }
+  nlohmann::json j = nlohmann::json::array();
+  for (const experiments::ValidationRow& r : rows) {
+    j.push_back({{"id", r.id},
+                 {"measured", r.measured_what},
+                 {"measured_iteration_s", r.measured_iteration_s},
+                 {"error", r.error},
+                 {"assumed", r.assumed},
+                 {"as_published", experiments::PredictionJson(r.as_published)},
+                 {"dp_best", experiments::PredictionJson(r.dp_best)}});
+  }
+  out << j.dump(2) << "\n";
+  return absl::OkStatus();
+}
+
 absl::Status DescribeSpace(const std::string& job_path, std::ostream& out) {
   std::string text;
   PHAZE_RETURN_IF_ERROR(ReadFile(job_path, &text));
@@ -186,10 +227,28 @@ const char* EngineName(Engine e) {
 }  // namespace
 
 absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out) {
-  PHAZE_ASSIGN_OR_RETURN(ModelSpec model, FindModel(args.model));
-  PHAZE_ASSIGN_OR_RETURN(Architecture arch, FindPreset(args.arch));
+  ModelSpec model;
+  Architecture arch;
   GraphOptions graph_options;
   graph_options.compat_backward = args.compat;
+  if (!args.job.empty()) {
+    std::string text;
+    PHAZE_RETURN_IF_ERROR(ReadFile(args.job, &text));
+    PHAZE_ASSIGN_OR_RETURN(JobSpec job, ParseJobYaml(text));
+    if (job.fixed_architectures.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(args.job, ": architecture: phaze layer needs a fixed chip, not a space"));
+    }
+    model = job.model;
+    arch = job.fixed_architectures.front();
+    graph_options.compat_backward = args.compat || job.compat_backward;
+    graph_options.tp_overlap = job.training.tp_overlap;
+    graph_options.sequence_parallel = job.training.sequence_parallel.back();
+  } else {
+    if (args.model.empty()) return absl::InvalidArgumentError("layer: give --model or --job");
+    PHAZE_ASSIGN_OR_RETURN(model, FindModel(args.model));
+    PHAZE_ASSIGN_OR_RETURN(arch, FindPreset(args.arch));
+  }
   PHAZE_ASSIGN_OR_RETURN(
       ModelGraph g, BuildModelGraph(model, args.micro_batch, args.tensor_width, graph_options));
   CostOptions cost;
@@ -446,7 +505,7 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
           "(p, t, d) = (%d, %d, %d)\n",
           key, row["throughput_samples_per_s"].get<double>(),
           row["architecture"].get<std::string>(), row["micro_batch"].get<int>(),
-          row["hbm_gib"].get<int>(), row["recompute"].get<bool>() ? "on" : "off",
+          row["hbm_gib"].get<int>(), row["recompute"].get<std::string>(),
           row["pipeline"].get<int>(), row["tensor"].get<int>(), row["data"].get<int>());
     } else {
       out << "  (" << key << ") infeasible\n";
@@ -481,7 +540,7 @@ void PrintSummary(const SearchState& state, double elapsed_s, const std::string&
         pl["throughput_samples_per_s"].get<double>(),
         best["architecture"]["describe"].get<std::string>(),
         best["architecture"]["area_mm2"].get<double>(), best["micro_batch"].get<int64_t>(),
-        best["hbm_gib"].get<int64_t>(), best["recompute"].get<bool>() ? "on" : "off",
+        best["hbm_gib"].get<int64_t>(), best["recompute"].get<std::string>(),
         pl["pipeline"].get<int64_t>(), pl["tensor"].get<int64_t>(), pl["data"].get<int64_t>());
   } else {
     out << "best: no feasible design (nothing fits the HBM sizes or device count)\n";

@@ -20,10 +20,18 @@ namespace phaze::cli {
 // `phaze models`: the zoo with parameter counts.
 absl::Status ListModels(std::ostream& out);
 
+// `phaze predict JOB`: one step of the job's first chip with its fixed strategy (or the DP's
+// best), with the time, memory and FLOP-utilisation breakdown.
+absl::Status PredictJob(const std::string& job_path, bool json, std::ostream& out);
+// `phaze validate FILE`: every published run of FILE (tests/validation/published-runs.json)
+// predicted with the "a100" preset, measured against predicted.
+absl::Status ValidateRuns(const std::string& path, bool json, std::ostream& out);
+
 // `phaze space JOB.yaml`: size, valid count and area range of the job's architectures.
 absl::Status DescribeSpace(const std::string& job_path, std::ostream& out);
 
 struct LayerArgs {
+  std::string job;  // a job file: its model, its first fixed chip (with its network) and options
   std::string model;
   std::string arch = "tpuv4";
   int64_t micro_batch = 1;

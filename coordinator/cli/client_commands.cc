@@ -1,5 +1,6 @@
 #include "coordinator/cli/client_commands.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -80,8 +81,10 @@ std::string StatusLine(const v1::JobStatus& s) {
         b.throughput_samples_per_s(), b.architecture().num_tc(), b.architecture().tc_width(),
         b.architecture().tc_depth(), b.architecture().num_vc(), b.architecture().vc_width(),
         b.architecture().glb_bytes() >> 20, b.area_um2() / 1e6, b.micro_batch_size(),
-        b.hbm_bytes() >> 30, b.recompute() ? "on" : "off", b.strategy().pipeline(),
-        b.strategy().tensor(), b.strategy().data());
+        b.hbm_bytes() >> 30,
+        place::RecomputeName(
+            static_cast<place::Recompute>(std::max(0, static_cast<int>(b.recompute()) - 1))),
+        b.strategy().pipeline(), b.strategy().tensor(), b.strategy().data());
   }
   if (!s.error().empty()) absl::StrAppend(&line, "\n  error: ", s.error());
   return line;

@@ -32,10 +32,27 @@ int main(int argc, char** argv) {
   CLI::App* space = app.add_subcommand("space", "Describe a job's architecture space");
   space->add_option("job", space_job, "Job file (YAML)")->required();
 
+  std::string predict_job;
+  bool predict_json = false;
+  CLI::App* predict = app.add_subcommand(
+      "predict", "Predict one training step of a job's chip and strategy, term by term");
+  predict->add_option("job", predict_job, "Job file (YAML) with a fixed chip")->required();
+  predict->add_flag("--json", predict_json, "Print JSON");
+
+  std::string validate_file;
+  bool validate_json = false;
+  CLI::App* validate =
+      app.add_subcommand("validate", "Predict published training runs and print the error of each");
+  validate->add_option("runs", validate_file, "Runs file (tests/validation/published-runs.json)")
+      ->required();
+  validate->add_flag("--json", validate_json, "Print JSON");
+
   phaze::cli::LayerArgs layer_args;
   CLI::App* layer =
       app.add_subcommand("layer", "Show every operator of every layer with latencies");
-  layer->add_option("--model", layer_args.model, "Zoo model name")->required();
+  layer->add_option("--job", layer_args.job,
+                    "Job file: its model, fixed chip, network and graph options");
+  layer->add_option("--model", layer_args.model, "Zoo model name (without --job)");
   layer->add_option("--arch", layer_args.arch, "Architecture preset")->capture_default_str();
   layer->add_option("--mbs", layer_args.micro_batch, "Micro-batch size")->capture_default_str();
   layer->add_option("--tp", layer_args.tensor_width, "Tensor-parallel width")
@@ -110,6 +127,10 @@ int main(int argc, char** argv) {
   }
   if (*models) return Report(phaze::cli::ListModels(std::cout));
   if (*space) return Report(phaze::cli::DescribeSpace(space_job, std::cout));
+  if (*predict) return Report(phaze::cli::PredictJob(predict_job, predict_json, std::cout));
+  if (*validate) {
+    return Report(phaze::cli::ValidateRuns(validate_file, validate_json, std::cout));
+  }
   if (*layer) return Report(phaze::cli::DescribeLayers(layer_args, std::cout));
   if (*compare) return Report(phaze::cli::CompareJob(compare_args, std::cout));
   if (*run) {

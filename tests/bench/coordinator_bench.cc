@@ -63,7 +63,7 @@ search: {strategy: exhaustive}
       for (int k = 0; k < 6; ++k) {
         phaze::v1::PlacementPoint* p = r.add_points();
         p->set_hbm_bytes((32ll + 16 * k) << 30);
-        p->set_recompute(k % 2);
+        p->set_recompute(k % 2 ? phaze::v1::RECOMPUTE_FULL : phaze::v1::RECOMPUTE_NONE);
         p->mutable_search()->set_feasible(true);
         p->mutable_search()->set_throughput_samples_per_s(100 * u(rng));
         p->mutable_search()->set_energy_per_sample_j(50 * u(rng));
