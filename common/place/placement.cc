@@ -525,6 +525,7 @@ void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, i
   // stage P_lo; a cap helps p only in [P_lo, P_U).
   std::vector<int64_t> p_upper(static_cast<size_t>(p_hi) + 1, -1), p_lower(p_upper);
   std::vector<bool> alive(static_cast<size_t>(p_hi) + 1, false);
+  std::vector<double> p_bound(static_cast<size_t>(p_hi) + 1, kInf);
   for (int p = p_lo; p <= p_hi; ++p) {
     const double u = free.best[static_cast<size_t>(p)][0];
     if (!(u < kInf)) continue;
@@ -536,14 +537,31 @@ void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, i
       max_params = std::max(max_params, ix.Params(first, first + static_cast<int>(len)));
       first += static_cast<int>(len);
     }
-    p_upper[static_cast<size_t>(p)] = max_params;
-    p_lower[static_cast<size_t>(p)] = p == 1 ? max_params : std::max(largest, CeilDiv(total, p));
-    alive[static_cast<size_t>(p)] = p > 1 && p_lower[static_cast<size_t>(p)] < max_params;
+    const size_t pi = static_cast<size_t>(p);
+    p_upper[pi] = max_params;
+    p_lower[pi] = p == 1 ? max_params : std::max(largest, CeilDiv(total, p));
+    alive[pi] = p > 1 && p_lower[pi] < max_params;
+    // Below P_U the slowest compute is at least the free optimum and the largest stage at least
+    // P_lo: a bound on every capped split of p, whatever the cap.
+    if (alive[pi]) p_bound[pi] = lower_bound(p, u, p_lower[pi]);
   }
-  // The caps worth trying: the parameter sizes of every possible stage, ascending.
+  // The caps worth trying: the parameter sizes of every possible stage inside some p's window,
+  // ascending.
+  int64_t window_lo = std::numeric_limits<int64_t>::max(), window_hi = 0;
+  for (int p = p_lo; p <= p_hi; ++p) {
+    const size_t pi = static_cast<size_t>(p);
+    if (alive[pi] && p_bound[pi] < best.Bound()) {
+      window_lo = std::min(window_lo, p_lower[pi]);
+      window_hi = std::max(window_hi, p_upper[pi]);
+    }
+  }
+  if (window_hi == 0) return;
   std::vector<int64_t> caps;
   for (int i = 0; i < n; ++i) {
-    for (int j = i + 1; j <= n; ++j) caps.push_back(ix.Params(i, j));
+    for (int j = i + 1; j <= n; ++j) {
+      const int64_t cap = ix.Params(i, j);
+      if (cap >= window_lo && cap < window_hi) caps.push_back(cap);
+    }
   }
   std::sort(caps.begin(), caps.end());
   caps.erase(std::unique(caps.begin(), caps.end()), caps.end());
@@ -552,9 +570,7 @@ void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, i
     for (int p = p_lo; p <= p_hi; ++p) {
       const size_t pi = static_cast<size_t>(p);
       if (!alive[pi] || cap < p_lower[pi] || cap >= p_upper[pi]) continue;
-      // Below P_U the slowest compute is at least the free optimum and the largest stage at
-      // least P_lo... and at least this cap's predecessor, so the bound only tightens.
-      if (lower_bound(p, free.best[pi][0], p_lower[pi]) >= best.Bound()) {
+      if (p_bound[pi] >= best.Bound()) {
         alive[pi] = false;
         continue;
       }
