@@ -21,7 +21,7 @@ runs=$( [[ -n "${PHAZE_RESULTS_MODELS:-}" && -f "$out/machine.txt" ]] && grep '^
 {
   echo "$machine"
   [[ -n "$runs" ]] && echo "$runs"
-  echo "- run at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u +%F): $models, fidelity, scaling"
+  echo "- run at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u +%F): $models, validation, scaling"
 } > "$out/machine.txt"
 for m in $models; do
   echo "== compare $m"
