@@ -35,7 +35,7 @@ v1::DesignPointSummary Summarize(const SearchState& search, const DesignPoint& p
   v1::DesignPointSummary s;
   s.set_candidate(p.candidate_index);
   s.set_hbm_bytes(point.hbm_bytes);
-  s.set_recompute(static_cast<v1::Recompute>(static_cast<int>(point.recompute) + 1));
+  s.set_recompute(ToProto(point.recompute));
   s.set_throughput_samples_per_s(p.throughput_samples_per_s);
   s.set_area_um2(p.area_um2);
   s.set_energy_per_sample_j(p.energy_per_sample_j);

@@ -73,7 +73,8 @@ std::vector<int64_t> Front(JobManager& m, const std::string& id) {
   if (!response.ok()) return keys;
   const v1::ListResultsResponse& r = *response;
   for (const v1::DesignPointSummary& p : r.front()) {
-    keys.push_back(p.candidate() * 1000 + p.hbm_bytes() % 997 + static_cast<int>(p.recompute()) * 250);
+    keys.push_back(p.candidate() * 1000 + p.hbm_bytes() % 997 +
+                   static_cast<int>(p.recompute()) * 250);
   }
   return keys;
 }

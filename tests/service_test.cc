@@ -182,7 +182,8 @@ std::vector<int64_t> RemoteFront(v1::Coordinator::Stub& stub, const std::string&
   EXPECT_TRUE(stub.ListResults(&ctx, req, &r).ok());
   std::vector<int64_t> keys;
   for (const auto& p : r.front()) {
-    keys.push_back(p.candidate() * 10000 + (p.hbm_bytes() >> 30) * 10 + (p.recompute() == phaze::v1::RECOMPUTE_FULL ? 1 : 0));
+    keys.push_back(p.candidate() * 10000 + (p.hbm_bytes() >> 30) * 10 +
+                   (p.recompute() == phaze::v1::RECOMPUTE_FULL ? 1 : 0));
   }
   return keys;
 }

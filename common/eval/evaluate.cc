@@ -480,9 +480,7 @@ absl::StatusOr<Evaluator::SingleDevice> Evaluator::SingleDeviceCost(
   const ModelGraph& g = it->second;
   const sched::SolveOptions solve = SolveOptionsOf(spec_.solver);
   SingleDevice total;
-  const std::pair<const LayerGraph*, double> layers[3] = {
-      {&g.embedding, 1.0}, {&g.block, static_cast<double>(g.num_blocks)}, {&g.head, 1.0}};
-  for (const auto& [layer, count] : layers) {
+  for (const auto& [layer, count] : workload::RepeatedLayers(g)) {
     for (const std::vector<Operator>* ops : {&layer->forward, &layer->backward}) {
       const std::vector<OpCost> costs = cost_model_->CostAll(*ops, arch);
       const sched::Problem problem = ToProblem(*ops, costs, arch);

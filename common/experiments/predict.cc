@@ -16,7 +16,6 @@ using arch::Architecture;
 using eval::EvaluationResult;
 using eval::Evaluator;
 using job::JobSpec;
-using workload::LayerGraph;
 using workload::ModelGraph;
 using workload::Operator;
 using workload::OpKind;
@@ -31,9 +30,7 @@ struct Flops {
 
 Flops GemmFlops(const ModelGraph& g) {
   Flops f;
-  const std::pair<const LayerGraph*, double> layers[3] = {
-      {&g.embedding, 1.0}, {&g.block, static_cast<double>(g.num_blocks)}, {&g.head, 1.0}};
-  for (const auto& [layer, count] : layers) {
+  for (const auto& [layer, count] : workload::RepeatedLayers(g)) {
     for (const Operator& op : layer->forward) {
       if (op.kind != OpKind::kGemm) continue;
       const double flops = count * static_cast<double>(op.Flops());

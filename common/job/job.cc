@@ -268,6 +268,33 @@ absl::StatusOr<Sharding> ParseSharding(const YAML::Node& node, const Path& path)
   return Invalid(path, absl::StrCat("'", v, "' is not none, zero1, zero2 or zero3"));
 }
 
+// A list of distinct values, each read by `parse` (with `scalar_ok`, a scalar is a list of one).
+// Errors name the element: an empty list, or a value listed twice ("'name' is listed twice"
+// where `name` gives one).
+template <typename T, typename Parse, typename Name>
+absl::StatusOr<std::vector<T>> DistinctList(const YAML::Node& node, const Path& path,
+                                            bool scalar_ok, Parse parse, Name name) {
+  std::vector<T> values;
+  if (!node.IsSequence()) {
+    if (!scalar_ok) return Invalid(path, "must be a list");
+    PHAZE_ASSIGN_OR_RETURN(T v, parse(node, path));
+    values.push_back(v);
+    return values;
+  }
+  for (size_t i = 0; i < node.size(); ++i) {
+    const Path at = absl::StrCat(path, "[", i, "]");
+    PHAZE_ASSIGN_OR_RETURN(T v, parse(node[i], at));
+    if (std::find(values.begin(), values.end(), v) != values.end()) {
+      const std::string named = name(v);
+      return Invalid(at, named.empty() ? std::string("is listed twice")
+                                       : absl::StrCat("'", named, "' is listed twice"));
+    }
+    values.push_back(v);
+  }
+  if (values.empty()) return Invalid(path, "must not be empty");
+  return values;
+}
+
 absl::StatusOr<Strategy> ParseStrategy(const YAML::Node& node, const Path& path) {
   PHAZE_RETURN_IF_ERROR(CheckKeys(
       node, path,
@@ -329,40 +356,18 @@ absl::Status ParseTraining(const YAML::Node& node, const Path& path, const Model
     }
   }
   if (node["recompute"]) {
-    const YAML::Node r = node["recompute"];
-    t.recompute.clear();
-    if (r.IsSequence()) {
-      for (size_t i = 0; i < r.size(); ++i) {
-        const Path at = absl::StrCat(path, ".recompute[", i, "]");
-        PHAZE_ASSIGN_OR_RETURN(Recompute mode, ParseRecompute(r[i], at));
-        if (std::find(t.recompute.begin(), t.recompute.end(), mode) != t.recompute.end()) {
-          return Invalid(at, absl::StrCat("'", RecomputeName(mode), "' is listed twice"));
-        }
-        t.recompute.push_back(mode);
-      }
-    } else {
-      PHAZE_ASSIGN_OR_RETURN(Recompute mode, ParseRecompute(r, Join(path, "recompute")));
-      t.recompute.push_back(mode);
-    }
-    if (t.recompute.empty()) return Invalid(Join(path, "recompute"), "must not be empty");
+    PHAZE_ASSIGN_OR_RETURN(t.recompute,
+                           DistinctList<Recompute>(node["recompute"], Join(path, "recompute"), true,
+                                                   ParseRecompute, RecomputeName));
   }
   if (node["virtual_stages"]) {
     PHAZE_ASSIGN_OR_RETURN(t.virtual_stages,
                            IntRange(node["virtual_stages"], Join(path, "virtual_stages")));
   }
   if (node["sharding"]) {
-    const YAML::Node r = node["sharding"];
-    t.sharding.clear();
-    if (!r.IsSequence()) return Invalid(Join(path, "sharding"), "must be a list");
-    for (size_t i = 0; i < r.size(); ++i) {
-      const Path at = absl::StrCat(path, ".sharding[", i, "]");
-      PHAZE_ASSIGN_OR_RETURN(Sharding s, ParseSharding(r[i], at));
-      if (std::find(t.sharding.begin(), t.sharding.end(), s) != t.sharding.end()) {
-        return Invalid(at, absl::StrCat("'", ShardingName(s), "' is listed twice"));
-      }
-      t.sharding.push_back(s);
-    }
-    if (t.sharding.empty()) return Invalid(Join(path, "sharding"), "must not be empty");
+    PHAZE_ASSIGN_OR_RETURN(t.sharding,
+                           DistinctList<Sharding>(node["sharding"], Join(path, "sharding"), false,
+                                                  ParseSharding, ShardingName));
   }
   if (node["rank_order"]) {
     PHAZE_ASSIGN_OR_RETURN(std::string v, String(node["rank_order"], Join(path, "rank_order")));
@@ -383,16 +388,9 @@ absl::Status ParseTraining(const YAML::Node& node, const Path& path, const Model
     if (!r.IsSequence() || r.size() == 0 || r.size() > 2) {
       return Invalid(Join(path, "sequence_parallel"), "must be a list of one or two booleans");
     }
-    t.sequence_parallel.clear();
-    for (size_t i = 0; i < r.size(); ++i) {
-      const Path at = absl::StrCat(path, ".sequence_parallel[", i, "]");
-      PHAZE_ASSIGN_OR_RETURN(bool b, Bool(r[i], at));
-      if (std::find(t.sequence_parallel.begin(), t.sequence_parallel.end(), b) !=
-          t.sequence_parallel.end()) {
-        return Invalid(at, "is listed twice");
-      }
-      t.sequence_parallel.push_back(b);
-    }
+    PHAZE_ASSIGN_OR_RETURN(t.sequence_parallel,
+                           DistinctList<bool>(r, Join(path, "sequence_parallel"), false, Bool,
+                                              [](bool) { return std::string(); }));
   }
   if (node["optimizer"]) {
     PHAZE_ASSIGN_OR_RETURN(std::string v, String(node["optimizer"], Join(path, "optimizer")));

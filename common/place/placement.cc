@@ -43,6 +43,25 @@ double OptimizerBytesPerWeightByte(Optimizer optimizer) {
   return optimizer == Optimizer::kAdam ? 14.0 : 3.0;
 }
 
+// What one layer adds under a recompute mode: the recomputed forward's time and energy per
+// micro-batch, and the activation bytes it keeps for backward.
+struct Recomputed {
+  double time_s = 0;
+  double energy_j = 0;
+  int64_t kept_bytes = 0;
+};
+
+Recomputed RecomputedOf(const LayerCost& c, Recompute mode) {
+  switch (mode) {
+    case Recompute::kNone: return {0.0, 0.0, c.stash_bytes};
+    case Recompute::kSelective:
+      return {c.recompute_selective_s, c.recompute_selective_energy_j, c.stash_selective_bytes};
+    case Recompute::kFull:
+      return {c.recompute_full_s, c.recompute_full_energy_j, c.stash_full_bytes};
+  }
+  return {};
+}
+
 struct Groups {
   net::Group dp;
   int64_t pp_stride = 1;
@@ -116,12 +135,9 @@ class ChainIndex {
     kept_.assign(n + 1, 0);
     for (size_t l = 0; l < n; ++l) {
       const LayerCost& c = chain.layers[l];
-      const double re = in.recompute == Recompute::kFull        ? c.recompute_full_s
-                        : in.recompute == Recompute::kSelective ? c.recompute_selective_s
-                                                                : 0.0;
-      const int64_t kept = in.recompute == Recompute::kFull        ? c.stash_full_bytes
-                           : in.recompute == Recompute::kSelective ? c.stash_selective_bytes
-                                                                   : c.stash_bytes;
+      const Recomputed r = RecomputedOf(c, in.recompute);
+      const double re = r.time_s;
+      const int64_t kept = r.kept_bytes;
       compute_[l + 1] = compute_[l] + c.fwd_s + c.bwd_s + re;
       fwd_[l + 1] = fwd_[l] + c.fwd_s;
       bwd_[l + 1] = bwd_[l] + c.bwd_s;
@@ -190,6 +206,24 @@ class ChainIndex {
   std::vector<int64_t> params_, kept_;
   int64_t max_boundary_ = 0;
 };
+
+// The slowest stage's compute and the largest stage's parameters of a split (v = 1).
+struct SplitMaxima {
+  double compute_s = 0;
+  int64_t params = 0;
+};
+
+SplitMaxima MaximaOf(const ChainIndex& ix, const std::vector<int64_t>& sizes) {
+  SplitMaxima m;
+  int first = 0;
+  for (int64_t len : sizes) {
+    const int last = first + static_cast<int>(len);
+    m.compute_s = std::max(m.compute_s, ix.Compute(first, last));
+    m.params = std::max(m.params, ix.Params(first, last));
+    first = last;
+  }
+  return m;
+}
 
 // best[k][i]: the smallest slowest-stage compute covering layers [i, n) with exactly k stages,
 // the first of which is k-th from the end (k micro-batches in flight), every stage's parameters
@@ -389,7 +423,6 @@ Placement EvaluateOn(const Chain& chain, const PlacementInput& in, const Strateg
   pl.feasible = fits;
   pl.micro_batches = step.m;
   pl.bottleneck_s = max_compute + step.pipeline_s;
-  pl.sync_s = step.SyncS(max_params);
   pl.time_per_batch_s = step.TimeS(max_compute, max_params);
   pl.throughput_samples_per_s =
       pl.time_per_batch_s > 0 ? static_cast<double>(in.global_batch) / pl.time_per_batch_s : 0;
@@ -410,12 +443,10 @@ Placement EvaluateOn(const Chain& chain, const PlacementInput& in, const Strateg
   t.bubble_s = (step.A() - m) * pl.bottleneck_s;
   t.data_comm_s = step.DataCommS(max_params);
   t.optimizer_s = step.OptimizerS(max_params);
+  pl.sync_s = t.data_comm_s + t.optimizer_s;
   double energy = 0;
   for (const LayerCost& c : chain.layers) {
-    energy += c.fwd_energy_j + c.bwd_energy_j +
-              (in.recompute == Recompute::kFull        ? c.recompute_full_energy_j
-               : in.recompute == Recompute::kSelective ? c.recompute_selective_energy_j
-                                                       : 0.0);
+    energy += c.fwd_energy_j + c.bwd_energy_j + RecomputedOf(c, in.recompute).energy_j;
   }
   pl.energy_per_sample_j =
       energy * static_cast<double>(s.tensor) / static_cast<double>(in.micro_batch);
@@ -479,23 +510,23 @@ void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, i
   s.split = Split::kBest;
 
   // T of a split for one p over every d; the best placement is rebuilt by EvaluateOn.
-  auto offer = [&](int p, const std::vector<int64_t>& sizes) {
-    double max_compute = 0;
-    int64_t max_params = 0;
-    int first = 0;
-    for (int64_t len : sizes) {
-      const int last = first + static_cast<int>(len);
-      max_compute = std::max(max_compute, ix.Compute(first, last));
-      max_params = std::max(max_params, ix.Params(first, last));
-      first = last;
-    }
+  // The strategies of p stages over the d that fit the devices.
+  auto strategies = [&](int p) {
+    std::vector<Strategy> out;
     for (int64_t d : ds) {
       if (static_cast<int64_t>(p) * t * d > in.accelerators) break;
       Strategy sd = s;
       sd.pipeline = p;
       sd.data = d;
+      out.push_back(sd);
+    }
+    return out;
+  };
+  // T of a split for one p over every d; the best placement is rebuilt by EvaluateOn.
+  auto offer = [&](int p, const std::vector<int64_t>& sizes, const SplitMaxima& split) {
+    for (const Strategy& sd : strategies(p)) {
       const StepCosts step(in, sd, ix.max_boundary_bytes());
-      if (step.TimeS(max_compute, max_params) < best.Bound()) {
+      if (step.TimeS(split.compute_s, split.params) < best.Bound()) {
         best.Offer(EvaluateOn(chain, in, sd, sizes));
       }
     }
@@ -504,11 +535,7 @@ void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, i
   // largest stage's parameters.
   auto lower_bound = [&](int p, double compute, int64_t params) {
     double lb = kInf;
-    for (int64_t d : ds) {
-      if (static_cast<int64_t>(p) * t * d > in.accelerators) break;
-      Strategy sd = s;
-      sd.pipeline = p;
-      sd.data = d;
+    for (const Strategy& sd : strategies(p)) {
       lb = std::min(lb, StepCosts(in, sd, ix.max_boundary_bytes()).TimeS(compute, params));
     }
     return lb;
@@ -530,17 +557,12 @@ void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, i
     const double u = free.best[static_cast<size_t>(p)][0];
     if (!(u < kInf)) continue;
     const std::vector<int64_t> sizes = Partition(free, p);
-    offer(p, sizes);
-    int64_t max_params = 0;
-    int first = 0;
-    for (int64_t len : sizes) {
-      max_params = std::max(max_params, ix.Params(first, first + static_cast<int>(len)));
-      first += static_cast<int>(len);
-    }
+    const SplitMaxima split = MaximaOf(ix, sizes);
+    offer(p, sizes, split);
     const size_t pi = static_cast<size_t>(p);
-    p_upper[pi] = max_params;
-    p_lower[pi] = p == 1 ? max_params : std::max(largest, CeilDiv(total, p));
-    alive[pi] = p > 1 && p_lower[pi] < max_params;
+    p_upper[pi] = split.params;
+    p_lower[pi] = p == 1 ? split.params : std::max(largest, CeilDiv(total, p));
+    alive[pi] = p > 1 && p_lower[pi] < split.params;
     // Below P_U the slowest compute is at least the free optimum and the largest stage at least
     // P_lo: a bound on every capped split of p, whatever the cap.
     if (alive[pi]) p_bound[pi] = lower_bound(p, u, p_lower[pi]);
@@ -581,7 +603,10 @@ void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, i
     for (int p = p_lo; p <= k_max; ++p) {
       const size_t pi = static_cast<size_t>(p);
       if (!alive[pi] || cap < p_lower[pi] || cap >= p_upper[pi]) continue;
-      if (capped.best[pi][0] < kInf) offer(p, Partition(capped, p));
+      if (capped.best[pi][0] < kInf) {
+        const std::vector<int64_t> sizes = Partition(capped, p);
+        offer(p, sizes, MaximaOf(ix, sizes));
+      }
     }
   }
 }

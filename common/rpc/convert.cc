@@ -27,6 +27,36 @@ using workload::NormPosition;
 using workload::PositionKind;
 using workload::ValidateModel;
 
+namespace {
+
+// Proto enum value = domain enum value + 1 (phaze.proto); 0 and anything past the last are bad.
+template <typename Domain, typename Proto>
+Proto EnumToProto(Domain d) {
+  return static_cast<Proto>(static_cast<int>(d) + 1);
+}
+template <typename Domain>
+absl::StatusOr<Domain> EnumFromProto(int value, int count, const char* field) {
+  if (value < 1 || value > count) {
+    return absl::InvalidArgumentError(absl::StrCat("job.", field, ": ", value, " is not a value"));
+  }
+  return static_cast<Domain>(value - 1);
+}
+
+// The same mapping for values of a worker's result, which are not refused: out-of-range values
+// map to the first.
+template <typename Domain>
+Domain Clamped(int value, int count) {
+  return static_cast<Domain>(value >= 1 && value <= count ? value - 1 : 0);
+}
+
+}  // namespace
+
+v1::Recompute ToProto(place::Recompute r) {
+  return EnumToProto<place::Recompute, v1::Recompute>(r);
+}
+
+place::Recompute RecomputeFromProto(int value) { return Clamped<place::Recompute>(value, 3); }
+
 v1::Strategy ToProto(const Strategy& s) {
   v1::Strategy p;
   p.set_pipeline(s.pipeline);
@@ -34,19 +64,12 @@ v1::Strategy ToProto(const Strategy& s) {
   p.set_tensor(s.tensor);
   p.set_virtual_stages(s.virtual_stages);
   p.set_sequence_parallel(s.sequence_parallel);
-  p.set_sharding(static_cast<v1::Sharding>(static_cast<int>(s.sharding) + 1));
-  p.set_split(static_cast<v1::Split>(static_cast<int>(s.split) + 1));
+  p.set_sharding(EnumToProto<place::Sharding, v1::Sharding>(s.sharding));
+  p.set_split(EnumToProto<place::Split, v1::Split>(s.split));
   return p;
 }
 
 namespace {
-
-// Proto enum value = domain value + 1; out-of-range values map to the first (the checks of
-// common/rpc/checks refuse them where it matters).
-template <typename Domain>
-Domain Clamped(int value, int count) {
-  return static_cast<Domain>(value >= 1 && value <= count ? value - 1 : 0);
-}
 
 Strategy StrategyFromProto(const v1::Strategy& p) {
   Strategy s;
@@ -58,10 +81,6 @@ Strategy StrategyFromProto(const v1::Strategy& p) {
   s.sharding = Clamped<place::Sharding>(p.sharding(), 4);
   s.split = Clamped<place::Split>(p.split(), 2);
   return s;
-}
-
-v1::Recompute RecomputeToProto(place::Recompute r) {
-  return static_cast<v1::Recompute>(static_cast<int>(r) + 1);
 }
 
 v1::Placement ToProto(const place::Placement& p) {
@@ -77,7 +96,7 @@ v1::Placement ToProto(const place::Placement& p) {
   out.set_bubble_fraction(p.bubble_fraction);
   out.set_memory_per_device_bytes(p.memory_per_device_bytes);
   out.set_energy_per_sample_j(p.energy_per_sample_j);
-  out.set_recompute(RecomputeToProto(p.recompute));
+  out.set_recompute(phaze::ToProto(p.recompute));
   v1::TimeBreakdown* t = out.mutable_time();
   t->set_forward_s(p.time.forward_s);
   t->set_backward_s(p.time.backward_s);
@@ -109,7 +128,7 @@ place::Placement FromProto(const v1::Placement& p) {
   out.bubble_fraction = p.bubble_fraction();
   out.memory_per_device_bytes = p.memory_per_device_bytes();
   out.energy_per_sample_j = p.energy_per_sample_j();
-  out.recompute = Clamped<place::Recompute>(p.recompute(), 3);
+  out.recompute = RecomputeFromProto(p.recompute());
   const v1::TimeBreakdown& t = p.time();
   out.time = {t.forward_s(), t.backward_s(),      t.recompute_s(),
               t.tp_comm_s(), t.pipeline_comm_s(), t.zero3_gather_s(),
@@ -243,7 +262,7 @@ v1::CandidateResult ToProto(const EvaluationResult& r) {
   for (const PointResult& pt : r.points) {
     v1::PlacementPoint* out = p.add_points();
     out->set_hbm_bytes(pt.hbm_bytes);
-    out->set_recompute(RecomputeToProto(pt.recompute));
+    out->set_recompute(phaze::ToProto(pt.recompute));
     *out->mutable_search() = ToProto(pt.search);
     if (pt.has_fixed) *out->mutable_fixed() = ToProto(pt.fixed);
   }
@@ -273,7 +292,7 @@ EvaluationResult FromProto(const v1::CandidateResult& p) {
   for (const v1::PlacementPoint& pt : p.points()) {
     PointResult out;
     out.hbm_bytes = pt.hbm_bytes();
-    out.recompute = Clamped<place::Recompute>(pt.recompute(), 3);
+    out.recompute = RecomputeFromProto(pt.recompute());
     out.search = FromProto(pt.search());
     out.has_fixed = pt.has_fixed();
     if (pt.has_fixed()) out.fixed = FromProto(pt.fixed());
@@ -297,19 +316,6 @@ EvaluationResult FromProto(const v1::CandidateResult& p) {
 
 namespace phaze {
 namespace {
-
-// Proto enum value = domain enum value + 1 (phaze.proto); 0 and anything past the last are bad.
-template <typename Domain, typename Proto>
-Proto EnumToProto(Domain d) {
-  return static_cast<Proto>(static_cast<int>(d) + 1);
-}
-template <typename Domain>
-absl::StatusOr<Domain> EnumFromProto(int value, int count, const char* field) {
-  if (value < 1 || value > count) {
-    return absl::InvalidArgumentError(absl::StrCat("job.", field, ": ", value, " is not a value"));
-  }
-  return static_cast<Domain>(value - 1);
-}
 
 v1::ModelSpec ToProto(const ModelSpec& m) {
   v1::ModelSpec p;
@@ -384,7 +390,7 @@ v1::Job ToProto(const JobSpec& job) {
   t->set_accelerators(job.training.accelerators);
   t->set_global_batch(job.training.global_batch);
   for (int64_t b : job.training.micro_batch_sizes) t->add_micro_batch_sizes(b);
-  for (place::Recompute r : job.training.recompute) t->add_recompute(RecomputeToProto(r));
+  for (place::Recompute r : job.training.recompute) t->add_recompute(phaze::ToProto(r));
   for (int64_t v : job.training.virtual_stages) t->add_virtual_stages(v);
   for (place::Sharding s : job.training.sharding) {
     t->add_sharding(EnumToProto<place::Sharding, v1::Sharding>(s));

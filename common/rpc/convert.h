@@ -21,6 +21,9 @@ eval::EvaluationResult FromProto(const v1::CandidateResult& p);
 
 v1::Architecture ToProto(const arch::Architecture& a);
 v1::Strategy ToProto(const place::Strategy& s);
+v1::Recompute ToProto(place::Recompute r);
+// Out-of-range values (a worker's result is not refused for them) map to kNone.
+place::Recompute RecomputeFromProto(int value);
 
 // The job as a structured message, and back. FromProto checks what the domain assumes (enums in
 // range, the model, the architectures and the space valid, positive sizes): kInvalidArgument

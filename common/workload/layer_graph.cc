@@ -421,6 +421,10 @@ absl::StatusOr<ModelGraph> BuildModelGraph(const ModelSpec& model, int64_t micro
   return g;
 }
 
+std::array<RepeatedLayer, 3> RepeatedLayers(const ModelGraph& g) {
+  return {{{&g.embedding, 1.0}, {&g.block, static_cast<double>(g.num_blocks)}, {&g.head, 1.0}}};
+}
+
 const char* VectorFnName(VectorFn fn) {
   switch (fn) {
     case VectorFn::kAdd: return "add";

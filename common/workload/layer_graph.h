@@ -14,6 +14,7 @@
 #ifndef PHAZE_COMMON_WORKLOAD_LAYER_GRAPH_H_
 #define PHAZE_COMMON_WORKLOAD_LAYER_GRAPH_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -74,11 +75,11 @@ struct Operator {
   int64_t group_size = 1;       // ranks in the ring (t)
   Collective collective = Collective::kAllReduce;
   // Memory traffic and storage.
-  int64_t bytes_in = 0;     // bytes read
-  int64_t bytes_out = 0;    // bytes written
-  int64_t saved_bytes = 0;  // forward only: activation bytes kept for backward
+  int64_t bytes_in = 0;         // bytes read
+  int64_t bytes_out = 0;        // bytes written
+  int64_t saved_bytes = 0;      // forward only: activation bytes kept for backward
   bool attention_core = false;  // QK^T, softmax, dropout, PV: what selective recompute redoes
-  std::vector<int> deps;    // indices of the operators this one waits for (same graph)
+  std::vector<int> deps;        // indices of the operators this one waits for (same graph)
 
   Engine engine() const {
     return kind == OpKind::kGemm     ? Engine::kTensor
@@ -99,8 +100,8 @@ struct LayerGraph {
   int64_t tied_param_bytes = 0;    // of which shared with the embedding (tied LM head)
   int64_t stash_bytes = 0;         // activations one micro-batch keeps for backward (no recompute)
   int64_t stash_selective_bytes = 0;  // ... when the attention core is recomputed
-  int64_t input_bytes = 0;         // the layer's input activation (what full recompute keeps)
-  int64_t output_bytes = 0;        // activation sent to the next layer (pipeline edge)
+  int64_t input_bytes = 0;            // the layer's input activation (what full recompute keeps)
+  int64_t output_bytes = 0;           // activation sent to the next layer (pipeline edge)
 };
 
 struct GraphOptions {
@@ -127,6 +128,14 @@ struct ModelGraph {
   LayerGraph block;
   LayerGraph head;
 };
+
+// The chain's distinct layers with how often each occurs in it: the embedding once, the block
+// num_blocks times, the head once.
+struct RepeatedLayer {
+  const LayerGraph* layer = nullptr;
+  double count = 1;
+};
+std::array<RepeatedLayer, 3> RepeatedLayers(const ModelGraph& g);
 
 // Errors: kInvalidArgument if the model is invalid, micro_batch < 1, or t does not divide the
 // heads, KV heads or FFN size (the message names which).

@@ -81,9 +81,7 @@ std::string StatusLine(const v1::JobStatus& s) {
         b.throughput_samples_per_s(), b.architecture().num_tc(), b.architecture().tc_width(),
         b.architecture().tc_depth(), b.architecture().num_vc(), b.architecture().vc_width(),
         b.architecture().glb_bytes() >> 20, b.area_um2() / 1e6, b.micro_batch_size(),
-        b.hbm_bytes() >> 30,
-        place::RecomputeName(
-            static_cast<place::Recompute>(std::max(0, static_cast<int>(b.recompute()) - 1))),
+        b.hbm_bytes() >> 30, place::RecomputeName(RecomputeFromProto(b.recompute())),
         b.strategy().pipeline(), b.strategy().tensor(), b.strategy().data());
   }
   if (!s.error().empty()) absl::StrAppend(&line, "\n  error: ", s.error());
