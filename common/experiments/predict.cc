@@ -1,6 +1,8 @@
 #include "common/experiments/predict.h"
 
 #include <cmath>
+#include <regex>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -43,6 +45,24 @@ Flops GemmFlops(const ModelGraph& g) {
     }
   }
   return f;
+}
+
+// The scale-out network a row describes in words, e.g. "NVLink inside a node of 8; 4 x 100 Gb/s
+// Omni-Path per node between nodes": the node's links shared by its GPUs. Returns false (and
+// leaves `a` alone) when the text names no "N x G Gb/s ... per node".
+bool ApplyNetworkText(const std::string& text, Architecture& a) {
+  static const std::regex kScaleOut(R"((\d+)\s*x\s*(\d+(?:\.\d+)?)\s*Gb/s[^;]*per node)");
+  static const std::regex kNode(R"(node of (\d+))");
+  std::smatch m;
+  if (!std::regex_search(text, m, kScaleOut)) return false;
+  const double node_bytes_per_s = std::stod(m[1].str()) * std::stod(m[2].str()) * 1e9 / 8;
+  std::smatch n;
+  const int64_t gpus_per_node =
+      std::regex_search(text, n, kNode) ? std::stoll(n[1].str()) : a.scale_up_domain;
+  if (gpus_per_node <= 0 || node_bytes_per_s <= 0) return false;
+  a.scale_up_domain = gpus_per_node;
+  a.scale_out_bandwidth_bytes_per_s = node_bytes_per_s / static_cast<double>(gpus_per_node);
+  return true;
 }
 
 }  // namespace
@@ -179,7 +199,13 @@ absl::StatusOr<JobSpec> PublishedRunJob(const nlohmann::json& row) {
         absl::StrCat("run ", job.name, ": gpus ", gpus, " is not a multiple of t p = ", t * p));
   }
   const int64_t d = row.contains("data") ? row["data"].get<int64_t>() : gpus / (t * p);
-  job.fixed_architectures = {arch::A100()};
+  Architecture chip = arch::A100();
+  // A row that names its own network (BLOOM: Omni-Path on Jean Zay) uses it; otherwise, or when
+  // the text is not understood, the preset's Selene InfiniBand (NetworkNote says which).
+  if (row.contains("network") && row["network"].is_string()) {
+    ApplyNetworkText(row["network"].get<std::string>(), chip);
+  }
+  job.fixed_architectures = {chip};
   job.hbm_bytes = {job.fixed_architectures.front().hbm_bytes};
   job.training.accelerators = gpus;
   job.training.global_batch = batch;
@@ -213,6 +239,15 @@ absl::StatusOr<std::vector<ValidationRow>> ValidateAgainstPublished(
                                run.contains("micro_batch") ? " (published)" : " (assumed)",
                                ", v = 1, uniform split, ",
                                place::ShardingName(job.training.fixed_strategy->sharding));
+    if (run.contains("network")) {
+      Architecture probe = arch::A100();
+      absl::StrAppend(&row.assumed,
+                      run["network"].is_string() &&
+                              ApplyNetworkText(run["network"].get<std::string>(), probe)
+                          ? absl::StrFormat(", scale-out %.2f GB/s per GPU (the row's network)",
+                                            probe.scale_out_bandwidth_bytes_per_s / 1e9)
+                          : ", network text not understood: the preset's InfiniBand");
+    }
     PHAZE_ASSIGN_OR_RETURN(row.as_published, Predict(job, backend));
     const nlohmann::json& measured = run["measured"];
     if (measured.contains("iteration_s")) {

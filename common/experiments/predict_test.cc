@@ -57,6 +57,22 @@ TEST(PredictTest, DpBestIsNeverSlowerThanThePublishedStrategy) {
   }
 }
 
+TEST(PredictTest, RowsThatNameTheirNetworkUseIt) {
+  const nlohmann::json runs = PublishedRuns();
+  nlohmann::json row = runs["runs"][10];  // BLOOM: 4 x 100 Gb/s Omni-Path per node of 8
+  ASSERT_EQ(row["id"], "bloom-176b");
+  absl::StatusOr<job::JobSpec> job = PublishedRunJob(row);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_DOUBLE_EQ(job->fixed_architectures.front().scale_out_bandwidth_bytes_per_s, 6.25e9);
+  EXPECT_EQ(job->fixed_architectures.front().scale_up_domain, 8);
+  // Text that names no "N x G Gb/s per node" keeps the preset's InfiniBand.
+  row["network"] = "a fast one";
+  job = PublishedRunJob(row);
+  ASSERT_TRUE(job.ok());
+  EXPECT_DOUBLE_EQ(job->fixed_architectures.front().scale_out_bandwidth_bytes_per_s,
+                   arch::A100().scale_out_bandwidth_bytes_per_s);
+}
+
 TEST(PredictTest, BadRowIsANamedError) {
   nlohmann::json row = {{"id", "x"}, {"layers", 2}};
   absl::StatusOr<job::JobSpec> job = PublishedRunJob(row);
