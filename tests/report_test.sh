@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The job page: the coordinator serves it at /jobs/ID (token as bearer or basic-auth password),
-# `phaze report ID` writes the same bytes to a file, and headless Chromium (Debian's) lays the
-# page out and its plot check reports every front point drawn with a size.
+# `phaze report ID` writes the same bytes to a file, `phaze run` writes one too (with front.svg),
+# and headless Chromium (Debian's) lays each page out: its own check reports, for each of the
+# six axis choices, every front point drawn with a size and none hidden behind another colour,
+# and the front table sorting on a header click.
 # Exits 77 (ctest: skipped) when Chromium is not installed.
 #   tests/report_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -40,14 +42,33 @@ front=$("$phaze" results "$id" --coordinator "$addr" --format json |
   /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["front"]))')
 grep -q "data-points=\"$front\"" "$work/report.html"
 
-echo "== headless Chromium renders the plot ($front front points)"
-"$chromium" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
-  --user-data-dir="$work/profile" --virtual-time-budget=5000 --dump-dom \
-  "file://$work/report.html" > "$work/dom.html" 2> "$work/chromium.log" || {
-  cat "$work/chromium.log"; exit 1; }
-grep -o 'data-plot-[a-z]*="[^"]*"' "$work/dom.html" | tr '\n' ' '; echo
-grep -q "data-plot-rendered=\"yes\"" "$work/dom.html" || { echo "FAIL: plot not rendered"; exit 1; }
-grep -q "data-plot-points=\"$front\"" "$work/dom.html" || { echo "FAIL: not every point drawn"; exit 1; }
+# Lays PAGE out in headless Chromium; its own check must find, for every one of the six axis
+# choices, every point drawn with a size and none hidden behind another colour, and the front
+# table sorted both ways by a header click.
+check_page() {
+  local page=$1 points=$2
+  echo "== headless Chromium renders $page ($points front points)"
+  "$chromium" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
+    --user-data-dir="$work/profile" --window-size=1280,1024 --virtual-time-budget=5000 --dump-dom \
+    "file://$page" > "$work/dom.html" 2> "$work/chromium.log" || {
+    cat "$work/chromium.log"; exit 1; }
+  grep -o 'data-\(plot\|table\)-[a-z-]*="[^"]*"' "$work/dom.html" | tr '\n' ' '; echo
+  for want in 'data-plot-rendered="yes"' "data-plot-points=\"$points\"" 'data-plot-choices="6"' \
+      'data-plot-choices-ok="6"' 'data-plot-hidden="0"' 'data-table-sorted="yes"'; do
+    grep -q "$want" "$work/dom.html" || { echo "FAIL: $page: want $want"; exit 1; }
+  done
+}
+check_page "$work/report.html" "$front"
+
+echo "== phaze run writes report.html and front.svg, and prints where"
+"$phaze" run --in-process "$src/tests/data/small-space-job.yaml" --out "$work/run" \
+  > "$work/run.log" 2>&1 || { cat "$work/run.log"; exit 1; }
+grep -qx "report: $work/run/report.html" "$work/run.log" || { echo "FAIL: no report line"; cat "$work/run.log"; exit 1; }
+grep -qx "plot: $work/run/front.svg" "$work/run.log" || { echo "FAIL: no plot line"; exit 1; }
+run_front=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["points"]))' \
+  "$work/run/front.json")
+grep -q "data-points=\"$run_front\"" "$work/run/front.svg" || { echo "FAIL: front.svg points"; exit 1; }
+check_page "$work/run/report.html" "$run_front"
 if [[ -n "${PHAZE_REPORT_SCREENSHOT:-}" ]]; then
   "$chromium" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
     --user-data-dir="$work/profile" --window-size=1200,1400 \

@@ -241,12 +241,12 @@ absl::StatusOr<std::vector<ValidationRow>> ValidateAgainstPublished(
                                place::ShardingName(job.training.fixed_strategy->sharding));
     if (run.contains("network")) {
       Architecture probe = arch::A100();
-      absl::StrAppend(&row.assumed,
-                      run["network"].is_string() &&
-                              ApplyNetworkText(run["network"].get<std::string>(), probe)
-                          ? absl::StrFormat(", scale-out %.2f GB/s per GPU (the row's network)",
-                                            probe.scale_out_bandwidth_bytes_per_s / 1e9)
-                          : ", network text not understood: the preset's InfiniBand");
+      absl::StrAppend(
+          &row.assumed,
+          run["network"].is_string() && ApplyNetworkText(run["network"].get<std::string>(), probe)
+              ? absl::StrFormat(", scale-out %.2f GB/s per GPU (the row's network)",
+                                probe.scale_out_bandwidth_bytes_per_s / 1e9)
+              : ", network text not understood: the preset's InfiniBand");
     }
     PHAZE_ASSIGN_OR_RETURN(row.as_published, Predict(job, backend));
     const nlohmann::json& measured = run["measured"];

@@ -155,28 +155,67 @@ std::string ResultsCsv(const SearchState& state) {
   return out.str();
 }
 
-std::string FrontSvg(const SearchState& state, ColorBy color_by, const std::string& title) {
+namespace {
+
+// The objectives a front can be plotted along, in the units their labels name.
+struct Objective {
+  const char* key;
+  const char* label;
+  double (*of)(const DesignPoint&);
+};
+constexpr Objective kObjectives[] = {
+    {"area", "chip area (mm^2)", [](const DesignPoint& p) { return p.area_um2 / 1e6; }},
+    {"throughput", "throughput (samples/s)",
+     [](const DesignPoint& p) { return p.throughput_samples_per_s; }},
+    {"energy", "energy per sample (J)", [](const DesignPoint& p) { return p.energy_per_sample_j; }},
+};
+
+const Objective& ObjectiveOf(const std::string& key) {
+  for (const Objective& o : kObjectives) {
+    if (key == o.key) return o;
+  }
+  return kObjectives[0];
+}
+
+}  // namespace
+
+std::vector<std::string> PlotObjectives() {
+  std::vector<std::string> keys;
+  for (const Objective& o : kObjectives) keys.emplace_back(o.key);
+  return keys;
+}
+
+std::string FrontSvg(const SearchState& state, ColorBy color_by, const std::string& title,
+                     const FrontPlotAxes& axes) {
+  const Objective& xo = ObjectiveOf(axes.x);
+  const Objective& yo = ObjectiveOf(axes.y);
   std::vector<PlotPoint> points;
   const std::optional<DesignPoint> best = state.best().Get();
   for (const DesignPoint& p : state.front().Points()) {
     const EvaluationResult& r = state.results().at(p.candidate_index);
     const PointResult& pr = state.PointOf(p);
     PlotPoint q;
-    q.x = p.area_um2 / 1e6;
-    q.y = p.throughput_samples_per_s;
+    q.x = xo.of(p);
+    q.y = yo.of(p);
     q.group = color_by == ColorBy::kHbm ? absl::StrFormat("HBM %d GiB", pr.hbm_bytes / kGiB)
                                         : absl::StrFormat("micro-batch %d", r.micro_batch);
     const Strategy& st = pr.search.strategy;
     q.tooltip = absl::StrFormat(
         "%s, %.1f mm2: %.4g samples/s, %.3g J/sample; mbs %d, HBM %d GiB, "
         "recompute %s, (p,t,d) (%d,%d,%d)",
-        r.arch.Describe(), q.x, q.y, p.energy_per_sample_j, r.micro_batch, pr.hbm_bytes / kGiB,
-        place::RecomputeName(pr.recompute), st.pipeline, st.tensor, st.data);
+        r.arch.Describe(), p.area_um2 / 1e6, p.throughput_samples_per_s, p.energy_per_sample_j,
+        r.micro_batch, pr.hbm_bytes / kGiB, place::RecomputeName(pr.recompute), st.pipeline,
+        st.tensor, st.data);
     q.highlight = best.has_value() && best->Key() == p.Key();
     points.push_back(std::move(q));
   }
   PlotOptions options;
   options.title = title;
+  options.x_label = xo.label;
+  options.y_label = yo.label;
+  options.id = axes.id;
+  options.width_px = axes.width_px;
+  options.height_px = axes.height_px;
   return ScatterSvg(points, options);
 }
 
@@ -185,7 +224,7 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state, const JobP
   if (info.state == "running") html += "<meta http-equiv=\"refresh\" content=\"5\">\n";
   absl::StrAppend(&html, "<title>phaze: ", EscapeXml(job.name), " (", EscapeXml(info.job_id),
                   ")</title>\n",
-                  "<style>body{font-family:sans-serif;margin:2em;max-width:70em;color:#222}"
+                  "<style>body{font-family:sans-serif;margin:2em;max-width:80em;color:#222}"
                   "table{border-collapse:collapse}td,th{padding:2px 10px;text-align:right;"
                   "border-bottom:1px solid #ddd}th{background:#f4f4f4}td.l,th.l{text-align:left}"
                   "progress{width:30em}.muted{color:#777}</style></head>\n<body>\n");
@@ -228,11 +267,48 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state, const JobP
   }
   const std::vector<DesignPoint> front = state.front().Points();
   absl::StrAppendFormat(&html, "<h2>Pareto front (%d points)</h2>\n", front.size());
-  html += FrontSvg(state, ColorBy::kHbm, absl::StrCat(job.name, ": throughput against chip area"));
+  // One plot per ordered pair of objectives, the user's pick shown (area, throughput first).
+  html += "<p id=\"axes\">x <select id=\"x-axis\">";
+  const std::vector<std::string> objectives = PlotObjectives();
+  for (const std::string& key : objectives) {
+    absl::StrAppend(&html, "<option value=\"", key, "\"", key == "area" ? " selected" : "", ">",
+                    EscapeXml(ObjectiveOf(key).label), "</option>");
+  }
+  html += "</select> y <select id=\"y-axis\">";
+  for (const std::string& key : objectives) {
+    absl::StrAppend(&html, "<option value=\"", key, "\"", key == "throughput" ? " selected" : "",
+                    ">", EscapeXml(ObjectiveOf(key).label), "</option>");
+  }
   html +=
-      "<table id=\"front\"><tr><th>area (mm<sup>2</sup>)</th><th>samples/s</th><th>J/sample</th>"
-      "<th class=\"l\">architecture</th><th>micro-batch</th><th>HBM (GiB)</th><th>recompute</th>"
-      "<th>(p, t, d)</th></tr>\n";
+      "</select> <span id=\"same-axis\" class=\"muted\" hidden>pick two different "
+      "objectives</span></p>\n<div id=\"plots\">\n";
+  for (const std::string& x : objectives) {
+    for (const std::string& y : objectives) {
+      if (x == y) continue;
+      FrontPlotAxes axes{.x = x,
+                         .y = y,
+                         .id = absl::StrCat("plot-", x, "-", y),
+                         .width_px = 1000,
+                         .height_px = 580};
+      std::string svg = FrontSvg(
+          state, ColorBy::kHbm,
+          absl::StrCat(job.name, ": ", ObjectiveOf(y).label, " against ", ObjectiveOf(x).label),
+          axes);
+      // Shown by the script; without it, only the default plot.
+      const bool shown = x == "area" && y == "throughput";
+      svg.insert(4, absl::StrCat(" data-x=\"", x, "\" data-y=\"", y, "\"",
+                                 shown ? "" : " style=\"display:none\""));
+      html += svg;
+    }
+  }
+  html += "</div>\n";
+  // The front's points, sortable by any column (click its header).
+  html +=
+      "<table id=\"front\"><thead><tr><th data-sort=\"n\">area (mm<sup>2</sup>)</th>"
+      "<th data-sort=\"n\">samples/s</th><th data-sort=\"n\">J/sample</th>"
+      "<th class=\"l\" data-sort=\"s\">architecture</th><th data-sort=\"n\">micro-batch</th>"
+      "<th data-sort=\"n\">HBM (GiB)</th><th data-sort=\"s\">recompute</th>"
+      "<th data-sort=\"s\">(p, t, d)</th></tr></thead><tbody>\n";
   std::vector<DesignPoint> rows = front;
   std::sort(rows.begin(), rows.end(), [](const DesignPoint& a, const DesignPoint& b) {
     return a.area_um2 != b.area_um2 ? a.area_um2 < b.area_um2 : a.Key() < b.Key();
@@ -241,31 +317,110 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state, const JobP
     const EvaluationResult& r = state.results().at(p.candidate_index);
     const PointResult& pr = state.PointOf(p);
     const Strategy& st = pr.search.strategy;
-    absl::StrAppendFormat(&html,
-                          "<tr><td>%.2f</td><td>%.5g</td><td>%.4g</td><td class=\"l\">%s</td>"
-                          "<td>%d</td><td>%d</td><td>%s</td><td>(%d, %d, %d)</td></tr>\n",
-                          p.area_um2 / 1e6, p.throughput_samples_per_s, p.energy_per_sample_j,
-                          EscapeXml(r.arch.Describe()), r.micro_batch, pr.hbm_bytes / kGiB,
-                          place::RecomputeName(pr.recompute), st.pipeline, st.tensor, st.data);
+    absl::StrAppendFormat(
+        &html,
+        "<tr><td data-v=\"%.17g\">%.2f</td><td data-v=\"%.17g\">%.5g</td>"
+        "<td data-v=\"%.17g\">%.4g</td><td class=\"l\">%s</td><td>%d</td><td>%d</td><td>%s</td>"
+        "<td>(%d, %d, %d)</td></tr>\n",
+        p.area_um2 / 1e6, p.area_um2 / 1e6, p.throughput_samples_per_s, p.throughput_samples_per_s,
+        p.energy_per_sample_j, p.energy_per_sample_j, EscapeXml(r.arch.Describe()), r.micro_batch,
+        pr.hbm_bytes / kGiB, place::RecomputeName(pr.recompute), st.pipeline, st.tensor, st.data);
   }
-  html += "</table>\n";
-  html +=
-      "<script>\n"
-      "window.addEventListener('load', function () {\n"
-      "  var svg = document.getElementById('front-plot');\n"
-      "  var points = svg ? svg.querySelectorAll('circle.phaze-point') : [];\n"
-      "  var drawn = 0;\n"
-      "  for (var i = 0; i < points.length; ++i) {\n"
-      "    var box = points[i].getBoundingClientRect();\n"
-      "    if (box.width > 0 && box.height > 0) ++drawn;\n"
-      "  }\n"
-      "  var frame = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};\n"
-      "  document.body.setAttribute('data-plot-points', String(drawn));\n"
-      "  document.body.setAttribute('data-plot-rendered',\n"
-      "      svg && frame.width > 0 && frame.height > 0 && drawn === points.length ? 'yes' : "
-      "'no');\n"
-      "});\n"
-      "</script>\n</body></html>\n";
+  html += "</tbody></table>\n";
+  html += R"js(<script>
+(function () {
+  var xs = document.getElementById('x-axis'), ys = document.getElementById('y-axis');
+  function show() {
+    var id = 'plot-' + xs.value + '-' + ys.value;
+    var plots = document.querySelectorAll('svg.phaze-plot');
+    for (var i = 0; i < plots.length; ++i) plots[i].style.display = plots[i].id === id ? '' : 'none';
+    document.getElementById('same-axis').hidden = xs.value !== ys.value;
+  }
+  xs.addEventListener('change', show);
+  ys.addEventListener('change', show);
+  var table = document.getElementById('front'), headers = table.querySelectorAll('th');
+  function cellKey(row, col, numeric) {
+    var cell = row.cells[col];
+    return numeric ? parseFloat(cell.getAttribute('data-v') || cell.textContent) : cell.textContent;
+  }
+  function sortBy(col) {
+    var th = headers[col], numeric = th.getAttribute('data-sort') === 'n';
+    var up = th.getAttribute('data-dir') !== 'up';
+    for (var i = 0; i < headers.length; ++i) headers[i].removeAttribute('data-dir');
+    th.setAttribute('data-dir', up ? 'up' : 'down');
+    var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var ka = cellKey(a, col, numeric), kb = cellKey(b, col, numeric);
+      var c = ka < kb ? -1 : ka > kb ? 1 : 0;
+      return up ? c : -c;
+    });
+    for (var j = 0; j < rows.length; ++j) body.appendChild(rows[j]);
+  }
+  for (var c = 0; c < headers.length; ++c) {
+    headers[c].style.cursor = 'pointer';
+    headers[c].addEventListener('click', sortBy.bind(null, c));
+  }
+  // Once laid out: for every axis choice, every point has a size and its colour is on top at some
+  // part of it (no point hidden behind one of another colour); the result goes on <body> for
+  // tests.
+  window.addEventListener('load', function () {
+    var plots = document.querySelectorAll('svg.phaze-plot'), ok = 0, hidden = 0, first = -1;
+    for (var i = 0; i < plots.length; ++i) {
+      xs.value = plots[i].getAttribute('data-x');
+      ys.value = plots[i].getAttribute('data-y');
+      xs.dispatchEvent(new Event('change'));
+      plots[i].scrollIntoView();
+      var points = plots[i].querySelectorAll('circle.phaze-point'), drawn = 0, seen = 0;
+      for (var k = 0; k < points.length; ++k) {
+        var box = points[k].getBoundingClientRect();
+        if (!(box.width > 0 && box.height > 0)) continue;
+        ++drawn;
+        // Its centre and eight points at 0.9 of its radius (common/report/plot.cc, Probes).
+        var cx = box.left + box.width / 2, cy = box.top + box.height / 2, r = 0.45 * box.width;
+        var probes = [[0, 0]];
+        for (var a = 0; a < 8; ++a) {
+          probes.push([r * Math.cos(a * Math.PI / 4), r * Math.sin(a * Math.PI / 4)]);
+        }
+        for (var q = 0; q < probes.length; ++q) {
+          // On top there: this point, or one of its own colour (the same <g>).
+          var top = document.elementFromPoint(cx + probes[q][0], cy + probes[q][1]);
+          if (top && top.parentNode === points[k].parentNode) {
+            ++seen;
+            break;
+          }
+        }
+      }
+      hidden += drawn - seen;
+      if (drawn === points.length && seen === drawn &&
+          String(points.length) === plots[i].getAttribute('data-points')) ++ok;
+      if (plots[i].id === 'plot-area-throughput') first = drawn;
+    }
+    xs.value = 'area';
+    ys.value = 'throughput';
+    xs.dispatchEvent(new Event('change'));
+    window.scrollTo(0, 0);
+    var col = 1, sorted = true;
+    sortBy(col);
+    var rows = table.tBodies[0].rows;
+    for (var m = 1; m < rows.length; ++m) {
+      if (cellKey(rows[m - 1], col, true) > cellKey(rows[m], col, true)) sorted = false;
+    }
+    sortBy(col);
+    for (var n = 1; n < rows.length; ++n) {
+      if (cellKey(rows[n - 1], col, true) < cellKey(rows[n], col, true)) sorted = false;
+    }
+    var b = document.body;
+    b.setAttribute('data-plot-points', String(first));
+    b.setAttribute('data-plot-choices', String(plots.length));
+    b.setAttribute('data-plot-choices-ok', String(ok));
+    b.setAttribute('data-plot-hidden', String(hidden));
+    b.setAttribute('data-table-sorted', sorted ? 'yes' : 'no');
+    b.setAttribute('data-plot-rendered', plots.length > 0 && ok === plots.length ? 'yes' : 'no');
+  });
+})();
+</script>
+</body></html>
+)js";
   return html;
 }
 

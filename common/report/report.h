@@ -5,6 +5,7 @@
 #define PHAZE_COMMON_REPORT_REPORT_H_
 
 #include <string>
+#include <vector>
 
 #include "common/job/job.h"
 #include "common/search/search.h"
@@ -23,8 +24,21 @@ nlohmann::json StatsJson(const search::SearchStats& stats);
 
 enum class ColorBy { kHbm, kMicroBatch };
 
-// The Pareto front as an SVG scatter plot (throughput against chip area), the best point ringed.
-std::string FrontSvg(const search::SearchState& state, ColorBy color_by, const std::string& title);
+// What a front plot shows: objectives by key (PlotObjectives: "area" in mm^2, "throughput" in
+// samples/s, "energy" in J per sample; an unknown key means "area"), the <svg> id and its size.
+struct FrontPlotAxes {
+  std::string x = "area";
+  std::string y = "throughput";
+  std::string id = "front-plot";
+  int width_px = 760;
+  int height_px = 460;
+};
+std::vector<std::string> PlotObjectives();
+
+// The Pareto front as an SVG scatter plot (by default throughput against chip area), the best
+// point ringed.
+std::string FrontSvg(const search::SearchState& state, ColorBy color_by, const std::string& title,
+                     const FrontPlotAxes& axes = {});
 
 // Where a job stands, for its HTML page (the coordinator's view; filled from JobStatus).
 struct JobPageInfo {

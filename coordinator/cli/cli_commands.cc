@@ -357,14 +357,37 @@ std::string DescribeBest(const std::optional<DesignPoint>& best) {
 }
 
 absl::Status WriteOutputs(const JobSpec& job, const SearchState& state,
-                          const std::string& out_dir) {
+                          const report::JobPageInfo& info, const std::string& out_dir) {
   const std::filesystem::path dir(out_dir);
   PHAZE_RETURN_IF_ERROR(
       WriteFile((dir / "best.json").string(), BestJson(job, state).dump(2) + "\n"));
   PHAZE_RETURN_IF_ERROR(
       WriteFile((dir / "front.json").string(), FrontJson(job, state).dump(2) + "\n"));
-  return WriteFile((dir / "results.csv").string(), ResultsCsv(state));
+  PHAZE_RETURN_IF_ERROR(WriteFile((dir / "results.csv").string(), ResultsCsv(state)));
+  PHAZE_RETURN_IF_ERROR(
+      WriteFile((dir / "report.html").string(), report::JobPageHtml(job, state, info)));
+  return WriteFile(
+      (dir / "front.svg").string(),
+      FrontSvg(state, ColorBy::kHbm, absl::StrCat(job.name, ": throughput against chip area")));
 }
+
+namespace {
+
+// The job page of a search that ran to completion in this process: every candidate of its plan
+// (the space less what the area window and the search strategy leave out) was evaluated or pruned.
+report::JobPageInfo LocalPageInfo(const SearchState& state) {
+  report::JobPageInfo info;
+  info.job_id = "in-process";
+  info.state = "succeeded";
+  const SearchStats& s = state.stats();
+  info.candidates_done = s.evaluated + s.pruned + s.errors;
+  info.candidates_total = info.candidates_done;
+  info.candidates_pruned = s.pruned;
+  info.candidates_failed = s.errors;
+  return info;
+}
+
+}  // namespace
 
 absl::Status RunJob(const RunArgs& args, std::ostream& out) {
   std::string text;
@@ -384,7 +407,7 @@ absl::Status RunJob(const RunArgs& args, std::ostream& out) {
   bar.Finish();
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  PHAZE_RETURN_IF_ERROR(WriteOutputs(job, state, args.out_dir));
+  PHAZE_RETURN_IF_ERROR(WriteOutputs(job, state, LocalPageInfo(state), args.out_dir));
   PrintSummary(state, elapsed, args.out_dir, out);
   return absl::OkStatus();
 }
@@ -497,6 +520,10 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
       (dir / "front-mbs.svg").string(),
       FrontSvg(full.first, ColorBy::kMicroBatch,
                absl::StrCat(job.model.name, ": Pareto front, coloured by micro-batch size"))));
+  const std::string page = (dir / "report.html").string();
+  report::JobPageInfo info = LocalPageInfo(full.first);
+  info.job_id = "compare (e)";
+  PHAZE_RETURN_IF_ERROR(WriteFile(page, report::JobPageHtml(job, full.first, info)));
   for (const char* key : {"a", "b", "c", "d", "e"}) {
     const nlohmann::json& row = result["rows"][key];
     if (row.value("feasible", false)) {
@@ -511,7 +538,8 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
       out << "  (" << key << ") infeasible\n";
     }
   }
-  out << "wrote " << (dir / "compare.json").string() << ", front.svg, front-mbs.svg\n";
+  out << "wrote " << (dir / "compare.json").string() << ", front.svg, front-mbs.svg\n"
+      << "report: " << page << "\nplot: " << (dir / "front.svg").string() << "\n";
   return absl::OkStatus();
 }
 
@@ -545,8 +573,11 @@ void PrintSummary(const SearchState& state, double elapsed_s, const std::string&
   } else {
     out << "best: no feasible design (nothing fits the HBM sizes or device count)\n";
   }
-  out << "front: " << state.front().size() << " points; wrote "
-      << (std::filesystem::path(out_dir) / "best.json").string() << ", front.json, results.csv\n";
+  const std::filesystem::path dir(out_dir);
+  out << "front: " << state.front().size() << " points; wrote " << (dir / "best.json").string()
+      << ", front.json, results.csv\n"
+      << "report: " << (dir / "report.html").string() << "\nplot: " << (dir / "front.svg").string()
+      << "\n";
 }
 
 }  // namespace phaze::cli

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "common/job/job.h"
+#include "common/report/report.h"
 #include "common/search/search.h"
 
 namespace phaze::cli {
@@ -55,7 +56,8 @@ absl::Status RunJob(const RunArgs& args, std::ostream& out);
 
 // `phaze compare JOB.yaml`: the paper's comparison (a)-(e) for one job
 // (common/experiments/experiments.h), timed, in this process. Writes compare.json, front.svg
-// (coloured by HBM size) and front-mbs.svg (coloured by micro-batch size) into out_dir.
+// (coloured by HBM size), front-mbs.svg (coloured by micro-batch size) and report.html (the job
+// page of the co-optimised search (e)) into out_dir.
 struct CompareArgs {
   std::string job_path;
   std::string out_dir = "phaze-compare";
@@ -63,9 +65,10 @@ struct CompareArgs {
 };
 absl::Status CompareJob(const CompareArgs& args, std::ostream& out);
 
-// Writes best.json, front.json and results.csv into out_dir.
+// Writes best.json, front.json, results.csv, report.html (the job page the coordinator serves,
+// for `info`) and front.svg (throughput against area) into out_dir.
 absl::Status WriteOutputs(const job::JobSpec& job, const search::SearchState& state,
-                          const std::string& out_dir);
+                          const report::JobPageInfo& info, const std::string& out_dir);
 void PrintSummary(const search::SearchState& state, double elapsed_s, const std::string& out_dir,
                   std::ostream& out);
 std::string DescribeBest(const std::optional<search::DesignPoint>& best);

@@ -311,7 +311,7 @@ absl::Status RunEmbedded(const RunArgs& args, std::ostream& out) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   PHAZE_ASSIGN_OR_RETURN(Fetched f, Fetch(*stub, job_id));
   server->Shutdown();
-  PHAZE_RETURN_IF_ERROR(WriteOutputs(f.spec, *f.state, args.out_dir));
+  PHAZE_RETURN_IF_ERROR(WriteOutputs(f.spec, *f.state, ToPageInfo(f.status), args.out_dir));
   PrintSummary(*f.state, elapsed, args.out_dir, out);
   return absl::OkStatus();
 }
