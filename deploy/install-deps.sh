@@ -12,7 +12,7 @@ BUILD_PKGS=(
   coinor-libcbc-dev libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev sqlite3
-  python3 python3-grpcio python3-grpc-tools
+  python3 python3-grpcio python3-grpc-tools python3-venv python3-pip python3-setuptools
   prometheus curl yamllint openssl iproute2 chromium
   clang libclang-rt-14-dev
 )
