@@ -3,18 +3,26 @@
 # Idempotent: packages already present are left alone. Run as root (or with sudo available).
 #
 #   deploy/install-deps.sh            # build + test dependencies
+#   deploy/install-deps.sh --build    # only what compiling the binaries needs (image build stage)
 #   deploy/install-deps.sh --runtime  # only the shared libraries the binaries need (container image)
 set -euo pipefail
 
-BUILD_PKGS=(
+# What compiling the three binaries needs (the container image's build stage: --build).
+COMPILE_PKGS=(
   cmake ninja-build g++ pkg-config git ca-certificates
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   coinor-libcbc-dev libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev sqlite3
+)
+# ... and what the tests use besides: the Python client, Prometheus rules, the browser, the
+# fuzzers (clang) and the container test (podman, debootstrap).
+BUILD_PKGS=(
+  "${COMPILE_PKGS[@]}"
   python3 python3-grpcio python3-grpc-tools python3-venv python3-pip python3-setuptools
   prometheus curl yamllint openssl iproute2 chromium
   clang libclang-rt-14-dev
+  podman debootstrap
 )
 RUNTIME_PKGS=(
   libgrpc++1.51 libprotobuf32 coinor-libcbc3 libabsl20220623 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
@@ -22,7 +30,12 @@ RUNTIME_PKGS=(
 )
 
 pkgs=("${BUILD_PKGS[@]}")
-if [[ "${1:-}" == "--runtime" ]]; then pkgs=("${RUNTIME_PKGS[@]}"); fi
+case "${1:-}" in
+  --runtime) pkgs=("${RUNTIME_PKGS[@]}") ;;
+  --build) pkgs=("${COMPILE_PKGS[@]}") ;;
+  "") ;;
+  *) echo "install-deps: unknown option '$1' (use --build, --runtime or nothing)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do
