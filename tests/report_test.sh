@@ -69,6 +69,14 @@ run_front=$(/usr/bin/python3 -c 'import json,sys; print(len(json.load(open(sys.a
   "$work/run/front.json")
 grep -q "data-points=\"$run_front\"" "$work/run/front.svg" || { echo "FAIL: front.svg points"; exit 1; }
 check_page "$work/run/report.html" "$run_front"
+
+echo "== the axis pick lives in the address, so a running job's reload keeps it"
+"$chromium" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
+  --user-data-dir="$work/profile" --window-size=1280,1024 --virtual-time-budget=5000 --dump-dom \
+  "file://$work/run/report.html#x=energy&y=throughput" > "$work/dom.html" 2> "$work/chromium.log"
+shown=$(grep -o '<svg[^>]*class="phaze-plot"[^>]*>' "$work/dom.html" | grep -v 'display: none' |
+  grep -o 'id="plot-[a-z-]*"')
+[[ "$shown" == 'id="plot-energy-throughput"' ]] || { echo "FAIL: shown after reload: $shown"; exit 1; }
 if [[ -n "${PHAZE_REPORT_SCREENSHOT:-}" ]]; then
   "$chromium" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
     --user-data-dir="$work/profile" --window-size=1200,1400 \

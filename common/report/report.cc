@@ -335,9 +335,20 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state, const JobP
     var plots = document.querySelectorAll('svg.phaze-plot');
     for (var i = 0; i < plots.length; ++i) plots[i].style.display = plots[i].id === id ? '' : 'none';
     document.getElementById('same-axis').hidden = xs.value !== ys.value;
+    // Kept in the address, so that the running job's 5 s reload keeps the pick.
+    if (history.replaceState) history.replaceState(null, '', '#x=' + xs.value + '&y=' + ys.value);
   }
   xs.addEventListener('change', show);
   ys.addEventListener('change', show);
+  var picked = /^#x=([a-z]+)&y=([a-z]+)$/.exec(location.hash);
+  var initial = picked ? [picked[1], picked[2]] : ['area', 'throughput'];
+  if (picked && document.getElementById('plot-' + initial[0] + '-' + initial[1])) {
+    xs.value = initial[0];
+    ys.value = initial[1];
+    show();
+  } else {
+    initial = ['area', 'throughput'];
+  }
   var table = document.getElementById('front'), headers = table.querySelectorAll('th');
   function cellKey(row, col, numeric) {
     var cell = row.cells[col];
@@ -395,8 +406,8 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state, const JobP
           String(points.length) === plots[i].getAttribute('data-points')) ++ok;
       if (plots[i].id === 'plot-area-throughput') first = drawn;
     }
-    xs.value = 'area';
-    ys.value = 'throughput';
+    xs.value = initial[0];
+    ys.value = initial[1];
     xs.dispatchEvent(new Event('change'));
     window.scrollTo(0, 0);
     var col = 1, sorted = true;
