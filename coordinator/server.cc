@@ -33,6 +33,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   PHAZE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                          ServerCredentials(options.tls));
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default, which lets a second coordinator bind the same port and
+  // take half the clients: refuse a port that is taken instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(options.listen, credentials, &s->port_);
   builder.RegisterService(s->coordinator_.get());
   builder.RegisterService(s->dispatch_.get());
@@ -40,7 +43,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   builder.SetMaxSendMessageSize(64 << 20);
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen, " (in use, or not an address here)"));
   }
   if (!options.metrics_listen.empty()) {
     s->registry_ = std::make_shared<prometheus::Registry>();

@@ -1,7 +1,12 @@
 #include "coordinator/store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -65,7 +70,26 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
     sqlite3_close(db);
     return absl::UnavailableError(absl::StrCat("cannot open database '", path, "': ", message));
   }
-  std::unique_ptr<Store> store(new Store(db));
+  // One coordinator per database: an exclusive flock on the file (independent of SQLite's own
+  // fcntl locks), released by the kernel when the process ends however it ends.
+  int lock_fd = -1;
+  if (path != ":memory:" && !path.empty()) {
+    lock_fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      if (lock_fd >= 0) ::close(lock_fd);
+      sqlite3_close(db);
+      if (error == EWOULDBLOCK) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("database '", path,
+                         "' is in use by another coordinator (one coordinator per "
+                         "database; stop the other one or use another --database)"));
+      }
+      return absl::UnavailableError(
+          absl::StrCat("cannot lock database '", path, "': ", std::strerror(error)));
+    }
+  }
+  std::unique_ptr<Store> store(new Store(db, lock_fd));
   sqlite3_busy_timeout(db, 5000);
   for (const char* sql :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
@@ -79,7 +103,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   return store;
 }
 
-Store::~Store() { sqlite3_close(db_); }
+Store::~Store() {
+  sqlite3_close(db_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
 
 absl::Status Store::Exec(const std::string& sql) {
   char* error = nullptr;

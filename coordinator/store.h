@@ -54,10 +54,11 @@ class Store {
   absl::StatusOr<std::string> IntegrityCheck();
 
  private:
-  explicit Store(sqlite3* db) : db_(db) {}
+  Store(sqlite3* db, int lock_fd) : db_(db), lock_fd_(lock_fd) {}
   absl::Status Exec(const std::string& sql);
   absl::Mutex mu_;
   sqlite3* db_;
+  int lock_fd_ = -1;  // holds flock(LOCK_EX) on the database file while the store is open
 };
 
 }  // namespace phaze

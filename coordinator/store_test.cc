@@ -39,6 +39,27 @@ TEST(StoreTest, SurvivesReopening) {
   EXPECT_EQ(results[0].data, std::string("\0bin\1", 5));
 }
 
+TEST(StoreTest, OneStorePerDatabaseFile) {
+  const std::string path = testing::TempDir() + "/phaze_store_lock_test.db";
+  std::remove(path.c_str());
+  {
+    auto first = Store::Open(path);
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_TRUE((*first)->PutJob({"job-1", "yaml", "running", "", 1}).ok());
+    auto second = Store::Open(path);
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(std::string(second.status().message()).find("in use by another coordinator"),
+              std::string::npos);
+    EXPECT_EQ((*first)->Jobs()->size(), 1u);  // the refused open changed nothing
+  }
+  auto again = Store::Open(path);  // released with the first store
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)->Jobs()->size(), 1u);
+  EXPECT_TRUE(Store::Open(":memory:").ok());  // in-memory stores are private: never locked
+  EXPECT_TRUE(Store::Open(":memory:").ok());
+}
+
 TEST(StoreTest, UnopenableDatabaseIsAnError) {
   EXPECT_FALSE(Store::Open("/nonexistent-dir/x/y.db").ok());
 }

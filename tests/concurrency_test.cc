@@ -3,6 +3,7 @@
 // watch, poll, list and page results at the same time. CI runs these under TSan (label
 // "concurrency"); in the normal build they check the outcome.
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -118,6 +119,38 @@ TEST(ConcurrencyTest, ClientsWorkersAndMetricsShareOneCoordinator) {
               finals[i % 2].best().throughput_samples_per_s());
     EXPECT_EQ(finals[i].front_size(), finals[i % 2].front_size());
   }
+}
+
+// One coordinator per port and per database: a second one is refused with a clear error instead
+// of starting and taking half of the clients.
+TEST(CoordinatorServerTest, APortOrADatabaseInUseIsRefused) {
+  const std::string db = testing::TempDir() + "/phaze_server_lock_test.db";
+  std::remove(db.c_str());
+  ServerOptions options;
+  options.token = kToken;
+  options.listen = "127.0.0.1:0";
+  options.database = db;
+  auto first = CoordinatorServer::Start(options);
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  ServerOptions same_port = options;
+  same_port.listen = absl::StrCat("127.0.0.1:", (*first)->port());
+  same_port.database = ":memory:";
+  auto second = CoordinatorServer::Start(same_port);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(std::string(second.status().message()).find("cannot listen on"), std::string::npos);
+
+  auto third = CoordinatorServer::Start(options);  // another port, the same database
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(third.status().message()).find("in use by another coordinator"),
+            std::string::npos);
+
+  (*first)->Shutdown();
+  first->reset();
+  auto after = CoordinatorServer::Start(options);  // free again once the first has stopped
+  EXPECT_TRUE(after.ok()) << after.status();
+  if (after.ok()) (*after)->Shutdown();
 }
 
 TEST(ConcurrencyTest, JobManagerLeasesReportsAndReadsFromManyThreads) {
