@@ -201,7 +201,8 @@ absl::StatusOr<JobSpec> PublishedRunJob(const nlohmann::json& row) {
   const int64_t d = row.contains("data") ? row["data"].get<int64_t>() : gpus / (t * p);
   Architecture chip = arch::A100();
   // A row that names its own network (BLOOM: Omni-Path on Jean Zay) uses it; otherwise, or when
-  // the text is not understood, the preset's Selene InfiniBand (NetworkNote says which).
+  // the text is not understood, the preset's Selene InfiniBand (the validation row's `assumed`
+  // says which).
   if (row.contains("network") && row["network"].is_string()) {
     ApplyNetworkText(row["network"].get<std::string>(), chip);
   }
