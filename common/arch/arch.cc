@@ -103,6 +103,7 @@ Architecture Architecture::WithChipParameters(const Architecture& shared) const 
   a.hbm_efficiency = shared.hbm_efficiency;
   a.memory_overlap = shared.memory_overlap;
   a.op_overhead_s = shared.op_overhead_s;
+  a.single_stream = shared.single_stream;
   return a;
 }
 
@@ -221,6 +222,10 @@ Architecture A100() {
   // Kernel launch: 4-6 us per launch measured on the host (reference section 10.4); a floor per
   // operator, since launches overlap the previous kernel.
   a.op_overhead_s = 5e-6;
+  // Megatron-LM issues every GEMM and element-wise kernel on one CUDA stream, each kernel over all
+  // 108 SMs; tensor cores and CUDA cores are parts of the same SMs, so tensor and vector work do
+  // not overlap (NCCL collectives run on their own streams).
+  a.single_stream = true;
   return a;
 }
 

@@ -68,6 +68,12 @@ struct Architecture {
   double hbm_efficiency = 1;
   double memory_overlap = 1;
   double op_overhead_s = 0;
+  // How the chip runs a layer's operators. false: tensor and vector cores are separate units that
+  // the layer schedule may use at the same time (a systolic-array chip; the original's model).
+  // true: one operator at a time over the whole chip (a GPU running a framework's kernels on one
+  // compute stream: GEMMs and element-wise kernels share the same SMs and never overlap); only
+  // collectives, on their own stream, may overlap compute.
+  bool single_stream = false;
 
   int64_t TcMacs() const { return num_tc * tc_width * tc_depth; }
   int64_t VcLanes() const { return num_vc * vc_width; }

@@ -127,6 +127,15 @@ place::PlacementInput PlacementInputFor(const EvaluationSpec& spec, const arch::
                                         int64_t micro_batch, std::vector<place::Chain> chains,
                                         int64_t hbm, place::Recompute recompute);
 
+// The scheduling problem of one layer direction on `arch`: one task per operator with its
+// single-core and all-cores latency. On a single-stream chip (a GPU) every compute operator takes
+// the whole chip (all its cores) and no two compute operators overlap: they share one unit.
+// Collectives run beside compute there only with `tp_overlap` (where the graph's dependencies
+// let them); without it the compute stream waits for each collective, so it joins that unit too.
+sched::Problem SchedulingProblem(const std::vector<workload::Operator>& ops,
+                                 const std::vector<cost::OpCost>& costs,
+                                 const arch::Architecture& arch, bool tp_overlap);
+
 }  // namespace phaze::eval
 
 #endif  // PHAZE_COMMON_EVAL_EVAL_H_

@@ -33,23 +33,6 @@ int Severity(sched::SolveStatus s) {
   return 3;
 }
 
-sched::Problem ToProblem(const std::vector<Operator>& ops, const std::vector<OpCost>& costs,
-                         const Architecture& arch) {
-  sched::Problem p;
-  p.num_tc = arch.num_tc;
-  p.num_vc = arch.num_vc;
-  p.tasks.reserve(ops.size());
-  for (size_t i = 0; i < ops.size(); ++i) {
-    sched::Task t;
-    t.engine = ops[i].engine();
-    t.single_core_s = costs[i].single_core_s;
-    t.all_cores_s = costs[i].all_cores_s;
-    t.deps = ops[i].deps;
-    p.tasks.push_back(std::move(t));
-  }
-  return p;
-}
-
 double SumEnergy(const std::vector<OpCost>& costs) {
   double e = 0;
   for (const OpCost& c : costs) e += c.energy_j;
@@ -412,7 +395,7 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
       const std::vector<Operator>* dirs[2] = {&layers[l]->forward, &layers[l]->backward};
       for (int d = 0; d < 2; ++d) {
         const std::vector<OpCost> costs = cost_model_->CostAll(*dirs[d], r.arch);
-        lw.problem[d] = ToProblem(*dirs[d], costs, r.arch);
+        lw.problem[d] = SchedulingProblem(*dirs[d], costs, r.arch, spec_.training.tp_overlap);
         PHAZE_RETURN_IF_ERROR(sched::ValidateProblem(lw.problem[d]));
         lw.bound[d] = sched::BoundLayer(lw.problem[d], solve, cache);
         lw.energy_j[d] = SumEnergy(costs);
@@ -457,6 +440,29 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
   return r;
 }
 
+sched::Problem SchedulingProblem(const std::vector<Operator>& ops,
+                                 const std::vector<OpCost>& costs, const Architecture& arch,
+                                 bool tp_overlap) {
+  sched::Problem p;
+  p.num_tc = arch.single_stream ? 1 : arch.num_tc;
+  p.num_vc = arch.single_stream ? 1 : arch.num_vc;
+  p.tasks.reserve(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    sched::Task t;
+    t.engine = ops[i].engine();
+    t.single_core_s = costs[i].single_core_s;
+    t.all_cores_s = costs[i].all_cores_s;
+    if (arch.single_stream && (t.engine != workload::Engine::kLink || !tp_overlap)) {
+      // One compute unit: the whole chip, at its all-cores latency.
+      t.engine = workload::Engine::kTensor;
+      t.single_core_s = costs[i].all_cores_s;
+    }
+    t.deps = ops[i].deps;
+    p.tasks.push_back(std::move(t));
+  }
+  return p;
+}
+
 double Evaluator::ThroughputUpperBound(const Architecture& arch, int64_t micro_batch) const {
   // Sum over t ranks of a layer's GEMM work equals its t = 1 work, so the t = 1 graph gives the
   // whole model's MACs per micro-batch.
@@ -483,7 +489,7 @@ absl::StatusOr<Evaluator::SingleDevice> Evaluator::SingleDeviceCost(
   for (const auto& [layer, count] : workload::RepeatedLayers(g)) {
     for (const std::vector<Operator>* ops : {&layer->forward, &layer->backward}) {
       const std::vector<OpCost> costs = cost_model_->CostAll(*ops, arch);
-      const sched::Problem problem = ToProblem(*ops, costs, arch);
+      const sched::Problem problem = SchedulingProblem(*ops, costs, arch, spec_.training.tp_overlap);
       PHAZE_RETURN_IF_ERROR(sched::ValidateProblem(problem));
       const sched::Schedule s = sched::BoundLayer(problem, solve, cache);
       total.latency_s += count * s.makespan_s;

@@ -438,7 +438,8 @@ const std::set<std::string> kChipKeys = {"hbm_bandwidth_gb_per_s",
                                          "tc_efficiency",
                                          "hbm_efficiency",
                                          "memory_overlap",
-                                         "op_overhead_us"};
+                                         "op_overhead_us",
+                                         "single_stream"};
 
 // A fraction in [0, 1] (zero_allowed) or (0, 1].
 absl::StatusOr<double> Fraction(const YAML::Node& node, const Path& path, bool zero_allowed) {
@@ -505,6 +506,10 @@ absl::Status ParseChipShared(const YAML::Node& node, const Path& path, Architect
       if (!(v >= 0) || !std::isfinite(v)) return Invalid(Join(path, key), "must not be negative");
       *target = v * 1e-6;
     }
+  }
+  if (node["single_stream"]) {
+    PHAZE_ASSIGN_OR_RETURN(a.single_stream,
+                           Bool(node["single_stream"], Join(path, "single_stream")));
   }
   return absl::OkStatus();
 }

@@ -16,6 +16,26 @@ void ExpectInvalid(const std::string& yaml, const std::string& field) {
       << "message '" << job.status().message() << "' does not name " << field;
 }
 
+TEST(JobTest, SingleStreamComesFromThePresetAndCanBeSet) {
+  const std::string base = R"(
+name: x
+model: bertlarge
+training: {accelerators: 8, global_batch: 8}
+architecture:
+  hbm_gib: [80]
+)";
+  absl::StatusOr<JobSpec> gpu = ParseJobYaml(base + "  preset: a100\n");
+  ASSERT_TRUE(gpu.ok()) << gpu.status();
+  EXPECT_TRUE(gpu->fixed_architectures[0].single_stream);
+  absl::StatusOr<JobSpec> tpu = ParseJobYaml(base + "  preset: tpuv4\n");
+  ASSERT_TRUE(tpu.ok()) << tpu.status();
+  EXPECT_FALSE(tpu->fixed_architectures[0].single_stream);
+  absl::StatusOr<JobSpec> set = ParseJobYaml(base + "  preset: tpuv4\n  single_stream: true\n");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_TRUE(set->fixed_architectures[0].single_stream);
+  ExpectInvalid(base + "  preset: a100\n  single_stream: 3\n", "architecture.single_stream");
+}
+
 TEST(JobTest, ParsesAPresetJob) {
   absl::StatusOr<JobSpec> job = ParseJobYaml(R"(
 name: gpt3-on-tpu

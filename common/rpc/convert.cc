@@ -201,6 +201,7 @@ v1::Architecture ToProto(const Architecture& a) {
   p.set_hbm_efficiency(a.hbm_efficiency);
   p.set_memory_exposed(1.0 - a.memory_overlap);
   p.set_op_overhead_s(a.op_overhead_s);
+  p.set_single_stream(a.single_stream);
   return p;
 }
 
@@ -242,6 +243,7 @@ Architecture FromProto(const v1::Architecture& p) {
   a.hbm_efficiency = efficiency(p.hbm_efficiency());
   a.memory_overlap = 1.0 - p.memory_exposed();
   a.op_overhead_s = p.op_overhead_s();
+  a.single_stream = p.single_stream();
   return a;
 }
 

@@ -19,6 +19,7 @@
 #include "common/arch/arch.h"
 #include "common/base/status_macros.h"
 #include "common/cost/cost.h"
+#include "common/eval/eval.h"
 #include "common/experiments/experiments.h"
 #include "common/experiments/predict.h"
 #include "common/job/job.h"
@@ -299,13 +300,7 @@ absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out) {
       if (!args.json) {
         out << absl::StrFormat("  %-28s %-4s %-34s %12.3f %12.3f\n", "sum (serial)", "", "",
                                sum_one * 1e6, sum_all * 1e6);
-        sched::Problem problem;
-        problem.num_tc = arch.num_tc;
-        problem.num_vc = arch.num_vc;
-        for (size_t i = 0; i < ops->size(); ++i) {
-          problem.tasks.push_back(
-              {(*ops)[i].engine(), costs[i].single_core_s, costs[i].all_cores_s, (*ops)[i].deps});
-        }
+        const sched::Problem problem = eval::SchedulingProblem(*ops, costs, arch, graph_options.tp_overlap);
         sched::CbcBackend cbc;
         sched::SolveOptions solve;
         solve.time_limit_s = args.time_limit_s;
