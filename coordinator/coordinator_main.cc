@@ -45,10 +45,14 @@ int main(int argc, char** argv) {
   app.add_option("--http-listen", options.http_listen,
                  "Serve the read-only job pages (GET /, /jobs/ID) on this address (empty: off)")
       ->capture_default_str();
-  std::string token_file;
+  std::string token_file, worker_token_file;
   bool insecure = false;
   app.add_option("--token-file", token_file,
-                 "File holding the bearer token every call must carry (else $PHAZE_TOKEN)");
+                 "File holding the users' bearer token (else $PHAZE_TOKEN): submit, watch, "
+                 "cancel, results");
+  app.add_option("--worker-token-file", worker_token_file,
+                 "File holding the workers' bearer token (else $PHAZE_WORKER_TOKEN): lease "
+                 "shards and report results; must differ from the users' token");
   app.add_flag("--insecure", insecure, "Accept calls without a token (trusted networks only)");
   phaze::AddTlsServerFlags(&app, &options.tls);
   CLI11_PARSE(app, argc, argv);
@@ -63,6 +67,22 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.token = *token;
+  absl::StatusOr<std::string> worker_token =
+      phaze::LoadBearerToken(worker_token_file, phaze::kWorkerTokenEnv, "--worker-token-file");
+  if (!worker_token.ok()) {
+    std::cerr << "phaze-coordinator: " << worker_token.status().message() << "\n";
+    return 2;
+  }
+  if (!options.token.empty() && worker_token->empty()) {
+    std::cerr << "phaze-coordinator: no worker token: give --worker-token-file or "
+                 "PHAZE_WORKER_TOKEN (workers and users hold different credentials)\n";
+    return 2;
+  }
+  if (!worker_token->empty() && *worker_token == options.token) {
+    std::cerr << "phaze-coordinator: the worker token must differ from the users' token\n";
+    return 2;
+  }
+  options.worker_token = *worker_token;
 
   absl::StatusOr<std::unique_ptr<phaze::CoordinatorServer>> server =
       phaze::CoordinatorServer::Start(options);

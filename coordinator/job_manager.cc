@@ -293,7 +293,9 @@ v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
       Shard& shard = job.shards[s];
       if (shard.state != Shard::State::kPending) continue;
       shard.state = Shard::State::kLeased;
-      shard.lease_id = absl::StrCat("lease-", next_lease_++, "-", worker_id);
+      // Unguessable: the id is the capability to report results for this shard.
+      shard.lease_id = absl::StrFormat("lease-%d-%016x%016x", next_lease_++, lease_secret_(),
+                                       lease_secret_());
       shard.deadline_s = now_s + options_.lease_s;
       leases_[shard.lease_id] = {job.id, s};
       lease.set_lease_id(shard.lease_id);
@@ -318,15 +320,40 @@ v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
   return lease;
 }
 
-absl::StatusOr<int64_t> JobManager::Report(const std::string& lease_id, const std::string& job_id,
-                                           const v1::CandidateResult& result) {
+absl::StatusOr<int64_t> JobManager::Report(const v1::ResultReport& report, double now_s) {
   MutexLock lock(&mu_);
-  auto it = jobs_.find(job_id);
-  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
-  Job& job = *it->second;
-  PHAZE_RETURN_IF_ERROR(CheckWorkerResult(*job.evaluator, result));
-  const int64_t c = result.candidate().index();
-  (void)lease_id;  // results are accepted from late or expired leases too: they are idempotent
+  const std::string& lease_id = report.lease_id();
+  auto lease = leases_.find(lease_id);
+  if (lease == leases_.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("lease '", lease_id.substr(0, 64),
+                     "' is not live (unknown, expired or completed); nothing was stored"));
+  }
+  Job& job = *jobs_.at(lease->second.first);
+  Shard& shard = job.shards[lease->second.second];
+  if (report.job_id() != job.id) {
+    return absl::PermissionDeniedError(absl::StrCat("lease '", lease_id, "' is for job '", job.id,
+                                                    "', not '", report.job_id().substr(0, 64),
+                                                    "'; nothing was stored"));
+  }
+  if (shard.state != Shard::State::kLeased || shard.lease_id != lease_id ||
+      shard.deadline_s < now_s) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("lease '", lease_id, "' has expired; nothing was stored"));
+  }
+  if (!report.has_result()) {  // a heartbeat
+    shard.deadline_s = now_s + options_.lease_s;
+    return 0;
+  }
+  const int64_t c = report.result().candidate().index();
+  if (std::find(shard.candidates.begin(), shard.candidates.end(), c) == shard.candidates.end()) {
+    return absl::PermissionDeniedError(absl::StrCat("candidate ", c, " is not in lease '",
+                                                    lease_id, "'; nothing was stored"));
+  }
+  v1::CandidateResult result = report.result();
+  PHAZE_RETURN_IF_ERROR(CheckAndSanitizeWorkerResult(
+      *job.evaluator, job.spec.search.strategy == SearchStrategy::kPruned, &result));
+  shard.deadline_s = now_s + options_.lease_s;
   if (job.state == v1::JOB_STATE_CANCELLED || job.done.count(c)) return 0;
   PHAZE_ASSIGN_OR_RETURN(int64_t added,
                          store_->PutResults(job.id, {{c, result.SerializeAsString()}}));

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -75,9 +76,13 @@ class JobManager {
 
   // Dispatch. An empty lease_id means no work now.
   v1::Lease Lease(const std::string& worker_id, double now_s);
-  // Accepts a result of a lease (also a late one: results are idempotent). Returns 1 if new.
-  absl::StatusOr<int64_t> Report(const std::string& lease_id, const std::string& job_id,
-                                 const v1::CandidateResult& result);
+  // Accepts one report on a live lease: a result for one of the lease's candidates (returns 1 if
+  // new, 0 for a duplicate) or, without a result, a heartbeat (returns 0). Either renews the
+  // lease until now_s + lease_s. Refused, with nothing changed: a lease that is unknown, expired
+  // or completed (kFailedPrecondition), a lease of another job or a candidate outside the lease
+  // (kPermissionDenied), a result that fails CheckAndSanitizeWorkerResult (kInvalidArgument).
+  // The lease id is the capability: it is random, and only the worker it was granted to has it.
+  absl::StatusOr<int64_t> Report(const v1::ResultReport& report, double now_s);
   // The worker closed its stream: the shard is done if all its candidates have results.
   void Complete(const std::string& lease_id);
 
@@ -133,6 +138,7 @@ class JobManager {
   std::map<std::string, std::pair<std::string, size_t>> leases_ ABSL_GUARDED_BY(mu_);
   int64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t next_lease_ ABSL_GUARDED_BY(mu_) = 1;
+  std::mt19937_64 lease_secret_ ABSL_GUARDED_BY(mu_){std::random_device{}()};
   size_t round_robin_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t results_persisted_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t leases_granted_ ABSL_GUARDED_BY(mu_) = 0;

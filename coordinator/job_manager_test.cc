@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "common/rpc/convert.h"
 #include "gtest/gtest.h"
 
@@ -38,6 +39,14 @@ architecture:
 search: {strategy: exhaustive}
 )";
 
+v1::ResultReport ReportOf(const v1::Lease& lease, const v1::CandidateResult& r) {
+  v1::ResultReport report;
+  report.set_lease_id(lease.lease_id());
+  report.set_job_id(lease.job_id());
+  *report.mutable_result() = r;
+  return report;
+}
+
 // Plays a worker: leases, evaluates and reports until the coordinator has no work. `lose` drops
 // the results of some leases without completing them (a worker that died).
 void Drain(JobManager& m, double& now, std::mt19937* lose) {
@@ -54,9 +63,9 @@ void Drain(JobManager& m, double& now, std::mt19937* lose) {
     if (lose != nullptr) std::shuffle(order.begin(), order.end(), *lose);
     for (int64_t c : order) {
       const v1::CandidateResult r = ToProto(*evaluator->Evaluate(c, cbc, nullptr));
-      ASSERT_TRUE(m.Report(lease.lease_id(), lease.job_id(), r).ok());
+      ASSERT_TRUE(m.Report(ReportOf(lease, r), now).ok());
       if (lose != nullptr) {
-        ASSERT_EQ(*m.Report(lease.lease_id(), lease.job_id(), r), 0);
+        ASSERT_EQ(*m.Report(ReportOf(lease, r), now), 0);
       }
     }
     m.Complete(lease.lease_id());
@@ -121,14 +130,11 @@ TEST(JobManagerTest, MalformedResultsAreRefusedAndChangeNothing) {
   ASSERT_EQ(good.outcome(), v1::OUTCOME_FEASIBLE);
 
   auto refused = [&](v1::CandidateResult bad, const std::string& field) {
-    const absl::StatusOr<int64_t> r = m.Report(lease.lease_id(), id, bad);
+    const absl::StatusOr<int64_t> r = m.Report(ReportOf(lease, bad), 1);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << field;
     EXPECT_NE(r.status().message().find(field), std::string::npos) << r.status();
   };
   v1::CandidateResult bad = good;
-  bad.mutable_candidate()->set_index(1 << 20);
-  refused(bad, "result.candidate.index");
-  bad = good;
   bad.mutable_candidate()->set_arch_index(good.candidate().arch_index() + 1);
   refused(bad, "result.candidate");
   bad = good;
@@ -141,12 +147,111 @@ TEST(JobManagerTest, MalformedResultsAreRefusedAndChangeNothing) {
   bad = good;
   bad.set_outcome(static_cast<v1::Outcome>(42));
   refused(bad, "result.outcome");
+  // Forged outcomes: an architecture inside the area window is never INVALID, and a job that
+  // does not prune has no PRUNED results.
   bad = good;
-  bad.set_area_um2(-1);
-  refused(bad, "result.area_um2");
+  bad.set_outcome(v1::OUTCOME_INVALID);
+  refused(bad, "result.outcome");
+  bad = good;
+  bad.set_outcome(v1::OUTCOME_PRUNED);
+  refused(bad, "result.outcome");
+  bad = good;
+  bad.set_outcome(v1::OUTCOME_INFEASIBLE);
+  refused(bad, "result.outcome");
+  // Forged values, each out of what the job and the chip allow.
+  int best = 0;
+  for (int i = 0; i < good.points_size(); ++i) {
+    if (good.points(i).search().feasible()) best = i;
+  }
+  const std::string field = absl::StrCat("result.points[", best, "].search");
+  bad = good;
+  bad.mutable_points(best)->mutable_search()->mutable_strategy()->set_data(1000);
+  refused(bad, field + ".strategy");
+  bad = good;
+  bad.mutable_points(best)->mutable_search()->set_memory_per_device_bytes(int64_t{1} << 50);
+  refused(bad, field + ".memory_per_device_bytes");
+  bad = good;  // x10 throughput, with the step time to match: above the chip's peak
+  bad.mutable_points(best)->mutable_search()->set_throughput_samples_per_s(
+      good.points(best).search().throughput_samples_per_s() * 1e6);
+  bad.mutable_points(best)->mutable_search()->set_time_per_batch_s(
+      good.points(best).search().time_per_batch_s() / 1e6);
+  refused(bad, field + ".throughput_samples_per_s");
+  bad = good;  // x10 throughput alone: not the batch over the step time
+  bad.mutable_points(best)->mutable_search()->set_throughput_samples_per_s(
+      good.points(best).search().throughput_samples_per_s() * 10);
+  refused(bad, field + ".throughput_samples_per_s");
+  bad = good;
+  bad.set_outcome(v1::OUTCOME_ERROR);
+  bad.set_error(std::string(5 << 20, 'x'));
+  refused(bad, "result.error");
+  // The candidate index is checked against the lease before the job.
+  bad = good;
+  bad.mutable_candidate()->set_index(1 << 20);
+  EXPECT_EQ(m.Report(ReportOf(lease, bad), 1).status().code(),
+            absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE(store->Results(id)->empty());
   EXPECT_EQ(m.Get(id)->candidates_done(), 0);
-  EXPECT_EQ(*m.Report(lease.lease_id(), id, good), 1);  // the real one still lands
+
+  // What the coordinator can compute is overwritten, not trusted: a forged area and
+  // architecture are stored as the job's own.
+  v1::CandidateResult forged = good;
+  forged.set_area_um2(1);
+  forged.mutable_architecture()->set_num_tc(1);
+  EXPECT_EQ(*m.Report(ReportOf(lease, forged), 1), 1);  // the real values land
+  const std::vector<StoredResult> stored = *store->Results(id);
+  ASSERT_EQ(stored.size(), 1u);
+  v1::CandidateResult kept;
+  ASSERT_TRUE(kept.ParseFromString(stored[0].data));
+  EXPECT_EQ(kept.area_um2(), good.area_um2());
+  EXPECT_EQ(kept.architecture().num_tc(), good.architecture().num_tc());
+}
+
+// Results are accepted only on a live lease, for its job and its candidates; a heartbeat or a
+// result renews the lease. Every refusal names why and stores nothing.
+TEST(JobManagerTest, ResultsNeedALiveLeaseOfTheirJobAndCandidate) {
+  auto store = *Store::Open(":memory:");
+  ManagerOptions options;
+  options.shard_size = 2;
+  options.lease_s = 10;
+  JobManager m(store.get(), options);
+  const std::string a = m.Submit(kJob)->job_id();
+  const std::string b = m.Submit(kJob)->job_id();
+  const v1::Lease lease = m.Lease("w", 0);
+  ASSERT_EQ(lease.job_id(), a);
+  auto evaluator = *Evaluator::Create(*ParseJobYaml(kJob));
+  sched::CbcBackend cbc;
+  const v1::CandidateResult first = ToProto(*evaluator->Evaluate(lease.candidates(0), cbc, nullptr));
+  const v1::CandidateResult second =
+      ToProto(*evaluator->Evaluate(lease.candidates(1), cbc, nullptr));
+
+  v1::ResultReport report = ReportOf(lease, first);
+  report.set_lease_id("lease-1-guessed");
+  EXPECT_EQ(m.Report(report, 1).status().code(), absl::StatusCode::kFailedPrecondition);
+  report = ReportOf(lease, first);
+  report.set_job_id(b);  // a live lease of job a used for job b
+  EXPECT_EQ(m.Report(report, 1).status().code(), absl::StatusCode::kPermissionDenied);
+  v1::CandidateResult outside = first;
+  outside.mutable_candidate()->set_index(lease.candidates(1) + 2);  // in the job, not the lease
+  EXPECT_EQ(m.Report(ReportOf(lease, outside), 1).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(store->Results(a)->empty());
+  EXPECT_TRUE(store->Results(b)->empty());
+
+  // A heartbeat at t = 9 renews the lease to t = 19; a result at t = 15 lands and renews it to
+  // t = 25; at t = 26 the lease has expired and the second result is refused.
+  v1::ResultReport heartbeat;
+  heartbeat.set_lease_id(lease.lease_id());
+  heartbeat.set_job_id(a);
+  EXPECT_EQ(*m.Report(heartbeat, 9), 0);
+  EXPECT_EQ(*m.Report(ReportOf(lease, first), 15), 1);
+  EXPECT_EQ(m.Report(ReportOf(lease, second), 26).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store->Results(a)->size(), 1u);
+  // Once another worker holds the shard, the old lease id is dead for good.
+  const v1::Lease again = m.Lease("w2", 26);
+  EXPECT_EQ(m.Report(ReportOf(lease, second), 26).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(again.lease_id(), lease.lease_id());
 }
 
 TEST(JobManagerTest, RetriesExpiriesAndDuplicatesGiveTheSameFrontAsOneRun) {
@@ -192,7 +297,7 @@ TEST(JobManagerTest, RestartResumesWithoutRedoingFinishedWork) {
       const v1::Lease lease = m.Lease("w", 0);
       for (int64_t c : lease.candidates()) {
         ASSERT_TRUE(
-            m.Report(lease.lease_id(), id, ToProto(*evaluator->Evaluate(c, cbc, nullptr))).ok());
+            m.Report(ReportOf(lease, ToProto(*evaluator->Evaluate(c, cbc, nullptr))), 0).ok());
       }
       m.Complete(lease.lease_id());
     }

@@ -27,7 +27,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   auto now_s = [start] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  s->dispatch_ = std::make_unique<DispatchService>(s->manager_.get(), now_s, options.token);
+  s->dispatch_ = std::make_unique<DispatchService>(s->manager_.get(), now_s, options.worker_token);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   PHAZE_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,

@@ -86,6 +86,10 @@ grpc::Status CoordinatorService::ListResults(grpc::ServerContext* context,
 grpc::Status DispatchService::LeaseShard(grpc::ServerContext* context, const v1::LeaseRequest* req,
                                          v1::Lease* out) {
   if (grpc::Status a = Authorize(*context, token_); !a.ok()) return a;
+  if (req->worker_id().size() > 128) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "worker_id: at most 128 bytes");
+  }
   *out = manager_->Lease(req->worker_id(), now_s_());
   return grpc::Status::OK;
 }
@@ -99,9 +103,8 @@ grpc::Status DispatchService::ReportResults(grpc::ServerContext* context,
   int64_t accepted = 0;
   while (reader->Read(&report)) {
     lease_id = report.lease_id();
-    absl::StatusOr<int64_t> added =
-        manager_->Report(report.lease_id(), report.job_id(), report.result());
-    if (!added.ok()) return ToGrpc(added.status());
+    absl::StatusOr<int64_t> added = manager_->Report(report, now_s_());
+    if (!added.ok()) return ToGrpc(added.status());  // names why; nothing of it was stored
     accepted += *added;
   }
   // The stream closed cleanly: the shard is complete if every candidate arrived.

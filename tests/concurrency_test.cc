@@ -27,6 +27,7 @@ using job::ParseJobYaml;
 namespace {
 
 constexpr char kToken[] = "concurrency-token";
+constexpr char kWorkerToken[] = "concurrency-worker-token";
 
 std::string TinyJob(int i) {
   std::ifstream in(PHAZE_SOURCE_DIR "/tests/data/tiny-job.yaml");
@@ -42,6 +43,7 @@ void Auth(grpc::ClientContext& ctx) {
 TEST(ConcurrencyTest, ClientsWorkersAndMetricsShareOneCoordinator) {
   ServerOptions options;
   options.token = kToken;
+  options.worker_token = kWorkerToken;
   options.manager.shard_size = 1;  // many small leases: the most interleaving
   options.metrics_listen = "127.0.0.1:0";
   auto server = CoordinatorServer::Start(options);
@@ -52,7 +54,7 @@ TEST(ConcurrencyTest, ClientsWorkersAndMetricsShareOneCoordinator) {
   WorkerOptions worker_options;
   worker_options.threads = 2;
   worker_options.idle_poll_s = 0.01;
-  worker_options.token = kToken;
+  worker_options.token = kWorkerToken;
   Worker worker(channel, worker_options);
   std::atomic<bool> stop{false};
   std::thread workers([&] { worker.Run(stop); });
@@ -186,8 +188,12 @@ TEST(ConcurrencyTest, JobManagerLeasesReportsAndReadsFromManyThreads) {
         const std::string& id = lease.job_id();
         for (int64_t c : lease.candidates()) {
           const v1::CandidateResult r = ToProto(*evaluators.at(id)->Evaluate(c, cbc, nullptr));
-          EXPECT_TRUE(manager.Report(lease.lease_id(), id, r).ok());
-          EXPECT_TRUE(manager.Report(lease.lease_id(), id, r).ok());  // a duplicate
+          v1::ResultReport report;
+          report.set_lease_id(lease.lease_id());
+          report.set_job_id(id);
+          *report.mutable_result() = r;
+          EXPECT_TRUE(manager.Report(report, now).ok());
+          EXPECT_TRUE(manager.Report(report, now).ok());  // a duplicate
         }
         manager.Complete(lease.lease_id());
       }

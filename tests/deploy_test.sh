@@ -4,6 +4,7 @@
 #   tests/deploy_test.sh SOURCE_DIR COORDINATOR_BIN WORKER_BIN PHAZE_BIN
 set -euo pipefail
 export PHAZE_TOKEN=${PHAZE_TOKEN:-local-test-token}
+export PHAZE_WORKER_TOKEN=${PHAZE_WORKER_TOKEN:-local-worker-token}
 src=$1 coordinator=$2 worker=$3 phaze=$4
 source "$(dirname "$0")/lib.sh"
 

@@ -31,6 +31,7 @@ fi
 # committed).
 cp -r "$src/deploy/k8s" "$work/k8s"
 head -c 24 /dev/urandom | base64 > "$work/k8s/base/api-token.txt"
+head -c 24 /dev/urandom | base64 > "$work/k8s/base/worker-token.txt"
 for overlay in small large; do
   echo "== overlay $overlay"
   if command -v kubectl > /dev/null; then

@@ -8,6 +8,7 @@
 set -euo pipefail
 src=$1 build=$2 clients=${3:-200} rps=${4:-1000} seconds=${5:-60}
 export PHAZE_TOKEN=load-test-token
+export PHAZE_WORKER_TOKEN=load-test-token-worker
 source "$(dirname "$0")/lib.sh"
 
 "$build/coordinator/phaze-coordinator" --listen 127.0.0.1:0 --database "$work/phaze.db" \

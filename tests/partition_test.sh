@@ -9,6 +9,7 @@ set -euo pipefail
 src=$1 build=$2
 phaze=$build/coordinator/phaze
 export PHAZE_TOKEN=partition-test-token
+export PHAZE_WORKER_TOKEN=partition-test-token-worker
 ns=phz$$ host_if=ph$$h ns_if=ph$$n net=10.231.$(($$ % 250))
 source "$(dirname "$0")/lib.sh"
 extra_cleanup() {

@@ -10,6 +10,7 @@ set -euo pipefail
 src=$1 build=$2
 phaze=$build/coordinator/phaze
 export PHAZE_TOKEN=report-test-token
+export PHAZE_WORKER_TOKEN=report-test-token-worker
 chromium=$(command -v chromium || command -v chromium-browser || true)
 [[ -n "$chromium" ]] || { echo "chromium not installed: skipped"; exit 77; }
 source "$(dirname "$0")/lib.sh"

@@ -110,9 +110,13 @@ class Process {
 };
 
 constexpr char kToken[] = "test-token-7f3a";
+constexpr char kWorkerToken[] = "test-worker-token-c41e";
 
-// Every process started here inherits PHAZE_TOKEN; every call below carries it.
-const bool kTokenSet = [] { return setenv("PHAZE_TOKEN", kToken, 1) == 0; }();
+// Every process started here inherits PHAZE_TOKEN (users) and PHAZE_WORKER_TOKEN (workers); every
+// call below carries the users' token.
+const bool kTokenSet = [] {
+  return setenv("PHAZE_TOKEN", kToken, 1) == 0 && setenv("PHAZE_WORKER_TOKEN", kWorkerToken, 1) == 0;
+}();
 
 void Auth(grpc::ClientContext& ctx) {
   ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kToken));

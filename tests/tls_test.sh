@@ -5,6 +5,7 @@
 #   tests/tls_test.sh SOURCE_DIR COORDINATOR_BIN WORKER_BIN PHAZE_BIN
 set -euo pipefail
 export PHAZE_TOKEN=tls-test-token
+export PHAZE_WORKER_TOKEN=tls-test-token-worker
 src=$1 coordinator=$2 worker=$3 phaze=$4
 source "$(dirname "$0")/lib.sh"
 cd "$work"

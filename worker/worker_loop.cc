@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/base/mutex.h"
 #include "common/job/job.h"
 #include "common/rpc/convert.h"
@@ -109,6 +111,15 @@ void Worker::Loop(int thread, const std::atomic<bool>& stop) {
     // worker that can takes it. Out of memory: report it for every candidate.
     if (!context.ok() && !absl::IsResourceExhausted(context.status())) continue;
     std::unique_ptr<ResultStream> stream = client_->ReportResults();
+    // The stream is written by this thread (results) and by the heartbeat (renewals), one at a
+    // time.
+    absl::Mutex stream_mu;
+    bool stream_ok = true;
+    auto write = [&](const v1::ResultReport& report) {
+      MutexLock lock(&stream_mu);
+      stream_ok = stream_ok && stream->Write(report);
+      return stream_ok;
+    };
     auto send = [&](const CandidateOutcome& outcome, double seconds) {
       if (options_.on_evaluation) {
         options_.on_evaluation(outcome.result.ok() ? &*outcome.result : nullptr, seconds);
@@ -117,10 +128,27 @@ void Worker::Loop(int thread, const std::atomic<bool>& stop) {
       *report.mutable_result() = OutcomeToResult(outcome);
       report.set_lease_id(lease->lease_id());
       report.set_job_id(lease->job_id());
-      if (!stream->Write(report)) return false;
+      if (!write(report)) return false;
       ++evaluated_;
       return true;
     };
+    // Heartbeats: a report without a result renews the lease while a slow candidate runs.
+    absl::Mutex beat_mu;
+    bool shard_done = false;
+    std::thread heartbeat([&] {
+      if (!(lease->deadline_s() > 0)) return;  // a lease without a deadline needs no renewal
+      const double period_s = std::max(0.01, lease->deadline_s() * options_.heartbeat_fraction);
+      v1::ResultReport beat;
+      beat.set_lease_id(lease->lease_id());
+      beat.set_job_id(lease->job_id());
+      MutexLock lock(&beat_mu);
+      while (!beat_mu.AwaitWithTimeout(absl::Condition(&shard_done), absl::Seconds(period_s))) {
+        beat_mu.Unlock();
+        const bool ok = write(beat);
+        beat_mu.Lock();
+        if (!ok) break;
+      }
+    });
     if (context.ok()) {
       const std::shared_ptr<JobContext>& ctx = *context;
       ShardRunner runner(*ctx->evaluator, backend, &ctx->cache);
@@ -136,6 +164,11 @@ void Worker::Loop(int thread, const std::atomic<bool>& stop) {
         if (!send({candidate, context.status()}, 0)) break;
       }
     }
+    {
+      MutexLock lock(&beat_mu);
+      shard_done = true;
+    }
+    heartbeat.join();
     stream->Finish().IgnoreError();
   }
 }

@@ -36,6 +36,9 @@ struct WorkerOptions {
   std::function<void(const eval::EvaluationResult* result, double seconds)> on_evaluation;
   // Jobs whose evaluator and schedule cache are kept between shards (least recently used go).
   int max_cached_jobs = 4;
+  // While a shard is being evaluated, a heartbeat renews its lease every this fraction of the
+  // lease's deadline (every result renews it too), so a slow but healthy worker keeps its shard.
+  double heartbeat_fraction = 1.0 / 3.0;
 };
 
 // Runs `evaluate` for `candidate` (through EvaluateSafely) and converts the outcome to a result

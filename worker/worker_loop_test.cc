@@ -144,5 +144,43 @@ TEST(WorkerTest, ReportsEveryCandidateOfEveryLeaseAndPrunesAgainstTheWholeFront)
   EXPECT_EQ(pruned, expected);
 }
 
+// A slow candidate does not lose its lease: while it runs, the worker renews the lease with
+// heartbeats (reports without a result) on the shard's stream.
+TEST(WorkerTest, HeartbeatsRenewTheLeaseWhileACandidateRuns) {
+  std::ifstream in(std::string(PHAZE_SOURCE_DIR) + "/tests/data/small-space-job.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  const JobSpec job = *ParseJobYaml(text.str());
+  auto fake = std::make_shared<FakeDispatchClient>();
+  v1::Lease lease;
+  lease.set_lease_id("lease-slow");
+  lease.set_job_id("job-1");
+  *lease.mutable_spec()->mutable_job() = ToProto(job);
+  lease.add_candidates(0);
+  lease.add_candidates(1);
+  lease.set_deadline_s(0.03);  // a heartbeat every 10 ms
+  fake->AddLease(lease);
+  WorkerOptions options;
+  options.idle_poll_s = 0.01;
+  // Each evaluation is followed by 60 ms of "slowness" before its result is written.
+  options.on_evaluation = [](const eval::EvaluationResult*, double) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  };
+  Worker worker(fake, options);
+  std::atomic<bool> stop{false};
+  std::thread run([&] { worker.Run(stop); });
+  while (fake->streams_finished() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  stop = true;
+  run.join();
+  int results = 0, heartbeats = 0;
+  for (const v1::ResultReport& r : fake->reports()) {
+    EXPECT_EQ(r.lease_id(), "lease-slow");
+    EXPECT_EQ(r.job_id(), "job-1");
+    (r.has_result() ? results : heartbeats) += 1;
+  }
+  EXPECT_EQ(results, 2);
+  EXPECT_GE(heartbeats, 2);  // 120 ms of work at one heartbeat per 10 ms
+}
+
 }  // namespace
 }  // namespace phaze

@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
                  "Serve gRPC health checking and reflection on this port (0: off)")
       ->capture_default_str();
   std::string token_file;
-  app.add_option("--token-file", token_file, "File holding the bearer token (else $PHAZE_TOKEN)");
+  app.add_option("--token-file", token_file,
+                 "File holding the workers' bearer token (else $PHAZE_WORKER_TOKEN)");
   int64_t max_memory_mib = 0;
   app.add_option("--max-memory-mib", max_memory_mib,
                  "Address-space limit of this process in MiB (0: none); an evaluation that "
@@ -68,7 +69,7 @@ int main(int argc, char** argv) {
     std::cerr << "phaze-worker: " << credentials.status().message() << "\n";
     return 2;
   }
-  absl::StatusOr<std::string> token = phaze::LoadBearerToken(token_file);
+  absl::StatusOr<std::string> token = phaze::LoadBearerToken(token_file, phaze::kWorkerTokenEnv);
   if (!token.ok()) {
     std::cerr << "phaze-worker: " << token.status().message() << "\n";
     return 2;

@@ -1,5 +1,8 @@
-// The bearer token of a process: from --token-file if given, else from PHAZE_TOKEN, else empty.
-// Shared by the three binaries.
+// The bearer tokens of a process: from a file if given, else from an environment variable, else
+// empty. Shared by the three binaries. Users hold the user token (PHAZE_TOKEN: submit, watch,
+// cancel, results); workers hold the worker token (PHAZE_WORKER_TOKEN: lease shards and report
+// results). The coordinator checks each service against its own token, so neither role can make
+// the other's calls.
 #ifndef PHAZE_COMMON_RPC_TOKEN_H_
 #define PHAZE_COMMON_RPC_TOKEN_H_
 
@@ -15,19 +18,25 @@
 
 namespace phaze {
 
-inline absl::StatusOr<std::string> LoadBearerToken(const std::string& token_file) {
+inline constexpr char kUserTokenEnv[] = "PHAZE_TOKEN";
+inline constexpr char kWorkerTokenEnv[] = "PHAZE_WORKER_TOKEN";
+
+// `flag` names the file's flag in messages ("--token-file").
+inline absl::StatusOr<std::string> LoadBearerToken(const std::string& token_file,
+                                                   const char* env_name = kUserTokenEnv,
+                                                   const char* flag = "--token-file") {
   if (!token_file.empty()) {
     std::ifstream in(token_file);
-    if (!in) return absl::NotFoundError(absl::StrCat("--token-file: cannot open ", token_file));
+    if (!in) return absl::NotFoundError(absl::StrCat(flag, ": cannot open ", token_file));
     std::stringstream text;
     text << in.rdbuf();
     const std::string token(absl::StripAsciiWhitespace(text.str()));
     if (token.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("--token-file: ", token_file, " is empty"));
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": ", token_file, " is empty"));
     }
     return token;
   }
-  const char* env = std::getenv("PHAZE_TOKEN");
+  const char* env = std::getenv(env_name);
   return std::string(env == nullptr ? "" : env);
 }
 

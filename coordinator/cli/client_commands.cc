@@ -265,9 +265,12 @@ absl::Status RunEmbedded(const RunArgs& args, std::ostream& out) {
   // run of the same job file resumes where it stopped.
   ServerOptions options;
   options.database = (std::filesystem::path(args.out_dir) / "phaze.db").string();
-  // Its own random token: even the embedded coordinator accepts no unauthenticated call.
+  // Its own random tokens, one for the user and one for the workers: even the embedded
+  // coordinator accepts no unauthenticated call.
   std::random_device random;
   options.token = absl::StrFormat("%08x%08x%08x%08x", random(), random(), random(), random());
+  options.worker_token =
+      absl::StrFormat("%08x%08x%08x%08x", random(), random(), random(), random());
   g_token = options.token;
   PHAZE_ASSIGN_OR_RETURN(std::unique_ptr<CoordinatorServer> server,
                          CoordinatorServer::Start(options));
@@ -279,7 +282,7 @@ absl::Status RunEmbedded(const RunArgs& args, std::ostream& out) {
   worker_options.worker_id = "local";
   worker_options.threads = threads;
   worker_options.idle_poll_s = 0.05;
-  worker_options.token = options.token;
+  worker_options.token = options.worker_token;
   Worker worker(Channel(address), worker_options);
   std::atomic<bool> stop{false};
   std::thread workers([&] { worker.Run(stop); });

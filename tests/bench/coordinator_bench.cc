@@ -13,6 +13,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "common/rpc/convert.h"
 #include "coordinator/job_manager.h"
 
 namespace {
@@ -47,6 +48,8 @@ architecture: {space: {}, hbm_gib: [32, 64, 80]}
 search: {strategy: exhaustive}
 )";
   const std::string id = manager.Submit(job)->job_id();
+  const phaze::job::JobSpec spec = *phaze::job::ParseJobYaml(job);
+  const std::unique_ptr<phaze::eval::Evaluator> evaluator = *phaze::eval::Evaluator::Create(spec);
   std::mt19937 rng(1);
   std::uniform_real_distribution<double> u(0.5, 1.5);
   int64_t reported = 0;
@@ -56,19 +59,41 @@ search: {strategy: exhaustive}
     const phaze::v1::Lease lease = manager.Lease("bench", 0);
     if (lease.lease_id().empty()) break;
     for (int64_t c : lease.candidates()) {
+      // A made-up result that passes the coordinator's checks: the candidate's own shape, the
+      // job's HBM sizes and recompute modes in order, throughput = batch / step time, far below
+      // the chip's peak.
+      const phaze::eval::Candidate cand = evaluator->space().At(c);
       phaze::v1::CandidateResult r;
       r.mutable_candidate()->set_index(c);
-      r.set_outcome(phaze::v1::OUTCOME_FEASIBLE);
-      r.set_area_um2(2e8 * u(rng));
-      for (int k = 0; k < 6; ++k) {
-        phaze::v1::PlacementPoint* p = r.add_points();
-        p->set_hbm_bytes((32ll + 16 * k) << 30);
-        p->set_recompute(k % 2 ? phaze::v1::RECOMPUTE_FULL : phaze::v1::RECOMPUTE_NONE);
-        p->mutable_search()->set_feasible(true);
-        p->mutable_search()->set_throughput_samples_per_s(100 * u(rng));
-        p->mutable_search()->set_energy_per_sample_j(50 * u(rng));
+      r.mutable_candidate()->set_arch_index(cand.arch.index);
+      r.mutable_candidate()->set_micro_batch_size(cand.micro_batch);
+      if (!cand.arch.valid) {
+        r.set_outcome(phaze::v1::OUTCOME_INVALID);
+      } else {
+        r.set_outcome(phaze::v1::OUTCOME_FEASIBLE);
+        const double peak = evaluator->ThroughputUpperBound(cand.arch.arch, cand.micro_batch);
+        for (int64_t hbm : spec.hbm_bytes) {
+          for (phaze::place::Recompute mode : spec.training.recompute) {
+            phaze::v1::PlacementPoint* p = r.add_points();
+            p->set_hbm_bytes(hbm);
+            p->set_recompute(phaze::ToProto(mode));
+            phaze::v1::Placement* pl = p->mutable_search();
+            pl->set_feasible(true);
+            pl->mutable_strategy()->set_pipeline(1);
+            pl->mutable_strategy()->set_data(1);
+            pl->mutable_strategy()->set_tensor(1);
+            const double throughput = 0.01 * peak * u(rng);
+            pl->set_throughput_samples_per_s(throughput);
+            pl->set_time_per_batch_s(static_cast<double>(spec.training.global_batch) / throughput);
+            pl->set_energy_per_sample_j(50 * u(rng));
+          }
+        }
       }
-      if (!manager.Report(lease.lease_id(), id, r).ok()) return 1;
+      phaze::v1::ResultReport report;
+      report.set_lease_id(lease.lease_id());
+      report.set_job_id(id);
+      *report.mutable_result() = r;
+      if (!manager.Report(report, 0).ok()) return 1;
       ++reported;
     }
     manager.Complete(lease.lease_id());

@@ -4,6 +4,7 @@
 #   tests/bench/service_bench.sh [BUILD_DIR] [JOB]
 set -euo pipefail
 export PHAZE_TOKEN=${PHAZE_TOKEN:-local-test-token}
+export PHAZE_WORKER_TOKEN=${PHAZE_WORKER_TOKEN:-local-worker-token}
 build=${1:-build}
 job=${2:-examples/quickstart.yaml}
 for workers in 1 2; do

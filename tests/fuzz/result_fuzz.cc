@@ -30,8 +30,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   phaze::JobManager manager(store->get(), {});
   const std::string id = manager.Submit(kJob)->job_id();
   const phaze::v1::Lease lease = manager.Lease("fuzz", 0);
-  const absl::StatusOr<int64_t> added = manager.Report(lease.lease_id(), id, report.result());
-  if (!added.ok()) {
+  // The fuzzed report on the live lease of the job (the ids are the lease's, so the checks of the
+  // result itself are reached), and as it came (ids fuzzed too).
+  phaze::v1::ResultReport on_lease = report;
+  on_lease.set_lease_id(lease.lease_id());
+  on_lease.set_job_id(id);
+  const absl::StatusOr<int64_t> forged = manager.Report(report, 0);
+  if (!forged.ok() && !(*store)->Results(id)->empty()) std::abort();
+  const absl::StatusOr<int64_t> added = manager.Report(on_lease, 0);
+  if (!added.ok() && !forged.ok()) {
     if (!(*store)->Results(id)->empty()) std::abort();
     if (manager.Get(id)->candidates_done() != 0) std::abort();
     return 0;

@@ -62,7 +62,7 @@ def main() -> int:
     coordinator_bin, worker_bin = sys.argv[1:3]
     work = tempfile.mkdtemp(prefix="phaze_py_")
     token = "python-test-token"
-    env = dict(os.environ, PHAZE_TOKEN=token)
+    env = dict(os.environ, PHAZE_TOKEN=token, PHAZE_WORKER_TOKEN=token + "-worker")
     port = free_port()
     address = f"127.0.0.1:{port}"
     coordinator = Coordinator(coordinator_bin, work, port, env)
