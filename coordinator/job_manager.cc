@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -66,15 +67,18 @@ absl::StatusOr<std::unique_ptr<JobManager::Job>> JobManager::Build(const std::st
   return job;
 }
 
-absl::Status JobManager::CheckCaps(const Job& job) const {
-  const int64_t candidates = job.evaluator->NumCandidates();
+absl::Status JobManager::CheckCaps(const JobSpec& spec) const {
+  // O(dimensions), saturating (CandidateSpace::Size): nothing of the space is built before this.
+  const int64_t candidates = eval::CandidateSpace(spec).Size();
   if (candidates > options_.max_space_size) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "architecture.space: ", candidates,
+        "architecture.space: ",
+        candidates == std::numeric_limits<int64_t>::max() ? std::string("more than 2^63")
+                                                          : absl::StrCat(candidates),
         " candidates (architectures x micro-batch sizes) exceed this coordinator's limit of ",
         options_.max_space_size, " (--max-space-size)"));
   }
-  const double time_limit_s = job.spec.solver.time_limit_s;
+  const double time_limit_s = spec.solver.time_limit_s;
   if (time_limit_s > options_.max_ilp_time_limit_s) {
     return absl::InvalidArgumentError(absl::StrCat(
         "solver.time_limit_s: ", time_limit_s, " s exceeds this coordinator's limit of ",
@@ -119,10 +123,17 @@ absl::StatusOr<v1::JobStatus> JobManager::Submit(const std::string& yaml) {
                        options_.max_running_jobs, "); retry when one has finished"));
     }
   }
-  // Validate everything before anything is stored: a bad job is refused whole.
+  // Validate everything before anything is stored: a bad job is refused whole. The caps come
+  // first, before the job's evaluator and plan are built (they cost time in the space's size).
+  PHAZE_ASSIGN_OR_RETURN(JobSpec spec, ParseJobYaml(yaml));
+  PHAZE_RETURN_IF_ERROR(CheckCaps(spec));
   absl::StatusOr<std::unique_ptr<Job>> built = Build("", yaml);
   if (!built.ok()) return built.status();
-  PHAZE_RETURN_IF_ERROR(CheckCaps(**built));
+  if ((*built)->planned == 0) {
+    return absl::InvalidArgumentError(
+        "architecture: no candidate lies in the area window (every architecture of the space is "
+        "too large or too small); nothing to evaluate");
+  }
   MutexLock lock(&mu_);
   Job& job = **built;
   job.seq = next_seq_++;

@@ -123,7 +123,7 @@ class JobManager {
   void RefillLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeFinishLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::unique_ptr<Job>> Build(const std::string& id, const std::string& yaml);
-  absl::Status CheckCaps(const Job& job) const;
+  absl::Status CheckCaps(const job::JobSpec& spec) const;
   void AddResultLocked(Job& job, const v1::CandidateResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Touch(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -118,6 +118,39 @@ TEST(JobManagerTest, CoordinatorCapsOverrideTheJobsOwnLimits) {
   EXPECT_TRUE(m2.Submit(kJob).ok());
 }
 
+// Limits are checked before any work, in O(dimensions): a space whose size overflows int64 is
+// refused (it used to wrap to 0 or below and "succeed" with no candidates), as is a space with
+// nothing in its area window, a value listed twice, or a batch beyond the bounds.
+TEST(JobManagerTest, SpacesAreBoundedBeforeAnyWork) {
+  auto store = *Store::Open(":memory:");
+  JobManager m(store.get(), {});
+  auto expect_refused = [&](const std::string& yaml, const std::string& says) {
+    const absl::StatusOr<v1::JobStatus> s = m.Submit(yaml);
+    ASSERT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << says;
+    EXPECT_NE(s.status().message().find(says), std::string::npos) << s.status();
+  };
+  std::string list = "[";
+  for (int v = 1; v <= 2048; ++v) absl::StrAppend(&list, v == 1 ? "" : ", ", v);
+  list += "]";
+  const std::string huge = absl::StrCat(
+      "name: huge\nmodel: bertlarge\ntraining: {accelerators: 8, global_batch: 8}\n"
+      "architecture:\n  space: {num_tc: ", list, ", num_vc: ", list, ", tc_width: ", list,
+      ", tc_depth: ", list, ", vc_width: ", list, ", glb_mib: ", list, "}\n"
+      "limits: {max_space_size: 1000000000000000000}\n");
+  expect_refused(huge, "more than 2^63 candidates");
+  std::string with_dup = kJob;
+  with_dup.replace(with_dup.find("num_tc: [4, 16]"), 15, "num_tc: [4, 4]");
+  expect_refused(with_dup, "architecture.space.num_tc[1]: 4 is listed twice");
+  std::string too_big = kJob;  // arrays far beyond the TPUv4-like area
+  too_big.replace(too_big.find("num_tc: [4, 16]"), 15, "num_tc: [4096]");
+  expect_refused(too_big, "no candidate lies in the area window");
+  std::string batch = kJob;
+  batch.replace(batch.find("global_batch: 32"), 16, "global_batch: 4611686018427387904");
+  expect_refused(batch, "training.global_batch: at most");
+  EXPECT_TRUE(store->Jobs()->empty());
+  EXPECT_TRUE(m.List().empty());
+}
+
 TEST(JobManagerTest, MalformedResultsAreRefusedAndChangeNothing) {
   auto store = *Store::Open(":memory:");
   JobManager m(store.get(), {});

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -295,9 +296,18 @@ ArchSpace::ArchSpace(ArchSpaceSpec spec) : spec_(std::move(spec)) {
                   &spec_.glb_bytes}) {
     SortDescending(*v);
   }
-  size_ = static_cast<int64_t>(spec_.num_tc.size() * spec_.num_vc.size() * spec_.tc_width.size() *
-                               spec_.tc_depth.size() * std::max<size_t>(1, spec_.vc_width.size()) *
-                               spec_.glb_bytes.size());
+  // The product of the dimensions, saturating: a space too large to index has Size() ==
+  // INT64_MAX, which every limit refuses (value lists of thousands of entries must not wrap to a
+  // small or negative size).
+  size_ = 1;
+  for (size_t n : {spec_.num_tc.size(), spec_.num_vc.size(), spec_.tc_width.size(),
+                   spec_.tc_depth.size(), std::max<size_t>(1, spec_.vc_width.size()),
+                   spec_.glb_bytes.size()}) {
+    if (__builtin_mul_overflow(size_, static_cast<int64_t>(n), &size_)) {
+      size_ = std::numeric_limits<int64_t>::max();
+      break;
+    }
+  }
 }
 
 ArchCandidate ArchSpace::At(int64_t index) const {

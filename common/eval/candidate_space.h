@@ -11,6 +11,7 @@
 #define PHAZE_COMMON_EVAL_CANDIDATE_SPACE_H_
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -30,7 +31,14 @@ class CandidateSpace {
  public:
   explicit CandidateSpace(const EvaluationSpec& spec);
 
-  int64_t Size() const { return NumArchitectures() * NumMicroBatches(); }
+  // Saturates at INT64_MAX (a space too large to index; every limit refuses it).
+  int64_t Size() const {
+    int64_t size = 0;
+    if (__builtin_mul_overflow(NumArchitectures(), NumMicroBatches(), &size)) {
+      return std::numeric_limits<int64_t>::max();
+    }
+    return size;
+  }
   int64_t NumArchitectures() const;
   int64_t NumMicroBatches() const { return static_cast<int64_t>(micro_batch_sizes_.size()); }
 

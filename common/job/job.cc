@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <set>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/base/status_macros.h"
@@ -120,13 +122,25 @@ absl::StatusOr<std::string> String(const YAML::Node& node, const Path& path) {
   return node.Scalar();
 }
 
-// A list of positive integers, or {pow2: [lo, hi]} for the powers of two in [lo, hi].
+// The longest value list a job may give (any space dimension, micro-batch sizes, HBM sizes).
+constexpr size_t kMaxListValues = 4096;
+// The largest value of a space dimension (cores, array sides, lanes, GLB MiB).
+constexpr int64_t kMaxDimension = int64_t{1} << 20;
+
+// A list of distinct positive integers, or {pow2: [lo, hi]} for the powers of two in [lo, hi].
 absl::StatusOr<std::vector<int64_t>> IntRange(const YAML::Node& node, const Path& path) {
   std::vector<int64_t> values;
   if (node.IsSequence()) {
     if (node.size() == 0) return Invalid(path, "must not be empty");
+    if (node.size() > kMaxListValues) {
+      return Invalid(path, absl::StrCat(node.size(), " values, at most ", kMaxListValues));
+    }
+    absl::flat_hash_set<int64_t> seen;
     for (size_t i = 0; i < node.size(); ++i) {
-      PHAZE_ASSIGN_OR_RETURN(int64_t v, PositiveInt(node[i], absl::StrCat(path, "[", i, "]")));
+      const Path at = absl::StrCat(path, "[", i, "]");
+      PHAZE_ASSIGN_OR_RETURN(int64_t v, PositiveInt(node[i], at));
+      // A value listed twice would evaluate the same candidates twice.
+      if (!seen.insert(v).second) return Invalid(at, absl::StrCat(v, " is listed twice"));
       values.push_back(v);
     }
     return values;
@@ -336,13 +350,13 @@ absl::Status ParseTraining(const YAML::Node& node, const Path& path, const Model
                 {"accelerators", "global_batch", "micro_batch_sizes", "recompute", "optimizer",
                  "max_tensor_width", "fixed_strategy", "virtual_stages", "sharding", "rank_order",
                  "tp_overlap", "sequence_parallel"}));
-  if (node["accelerators"]) {
-    PHAZE_ASSIGN_OR_RETURN(t.accelerators,
-                           PositiveInt(node["accelerators"], Join(path, "accelerators")));
-  }
-  if (node["global_batch"]) {
-    PHAZE_ASSIGN_OR_RETURN(t.global_batch,
-                           PositiveInt(node["global_batch"], Join(path, "global_batch")));
+  // Bounded so that products of degrees, batches and sizes stay far inside int64.
+  for (const auto& [key, target, most] : std::vector<std::tuple<const char*, int64_t*, int64_t>>{
+           {"accelerators", &t.accelerators, int64_t{1} << 24},
+           {"global_batch", &t.global_batch, int64_t{1} << 32}}) {
+    if (!node[key]) continue;
+    PHAZE_ASSIGN_OR_RETURN(*target, PositiveInt(node[key], Join(path, key)));
+    if (*target > most) return Invalid(Join(path, key), absl::StrCat("at most ", most));
   }
   if (node["micro_batch_sizes"]) {
     PHAZE_ASSIGN_OR_RETURN(t.micro_batch_sizes,
@@ -568,6 +582,12 @@ absl::StatusOr<ArchSpaceSpec> ParseSpace(const YAML::Node& node, const Path& pat
                                                      {"glb_mib", &s.glb_bytes}}) {
     if (!node[f.key]) continue;
     PHAZE_ASSIGN_OR_RETURN(*f.target, IntRange(node[f.key], Join(path, f.key)));
+    // Bounded so that products of dimensions (MACs, bytes) stay far inside int64.
+    for (int64_t v : *f.target) {
+      if (v > kMaxDimension) {
+        return Invalid(Join(path, f.key), absl::StrCat(v, " is beyond ", kMaxDimension));
+      }
+    }
     if (std::string(f.key) == "glb_mib") {
       for (int64_t& v : *f.target) v *= kMiB;
     }
@@ -734,10 +754,12 @@ absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
                              PositiveInt(l["max_space_size"], "limits.max_space_size"));
     }
   }
-  const int64_t points = CandidateSpace(job).Size();
+  const int64_t points = CandidateSpace(job).Size();  // O(dimensions), saturating
   if (points > job.limits.max_space_size) {
     return Invalid("architecture.space",
-                   absl::StrCat(points,
+                   absl::StrCat(points == std::numeric_limits<int64_t>::max()
+                                    ? std::string("more than 2^63")
+                                    : absl::StrCat(points),
                                 " candidates (architectures x micro-batch sizes) exceed "
                                 "limits.max_space_size ",
                                 job.limits.max_space_size));
