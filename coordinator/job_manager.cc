@@ -169,6 +169,48 @@ std::vector<v1::JobStatus> JobManager::List() {
   return out;
 }
 
+namespace {
+
+// A page size: 0 means `fallback`, more than `most` is `most`, negative is an error.
+absl::StatusOr<int32_t> PageSize(int32_t requested, int32_t fallback, int32_t most) {
+  if (requested < 0) return absl::InvalidArgumentError("page_size: must not be negative");
+  return requested == 0 ? fallback : std::min(requested, most);
+}
+
+// A results page token: the decimal candidate index a previous page ended before. Strict: digits
+// only (no sign, no spaces), as the coordinator writes them.
+absl::StatusOr<int64_t> ResultsPageStart(const std::string& token) {
+  if (token.empty()) return 0;
+  int64_t start = 0;
+  if (token.size() > 19 || token.find_first_not_of("0123456789") != std::string::npos ||
+      !absl::SimpleAtoi(token, &start)) {
+    return absl::InvalidArgumentError("page_token: not a token from a previous response");
+  }
+  return start;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ListJobsResponse> JobManager::ListPage(const v1::ListJobsRequest& request) {
+  PHAZE_ASSIGN_OR_RETURN(const int32_t size, PageSize(request.page_size(), 100, 1000));
+  MutexLock lock(&mu_);
+  auto it = jobs_.begin();
+  if (!request.page_token().empty()) {
+    it = jobs_.find(request.page_token());  // the first job of this page
+    if (it == jobs_.end()) {
+      return absl::InvalidArgumentError("page_token: not a token from a previous response");
+    }
+  }
+  v1::ListJobsResponse out;
+  for (int32_t n = 0; it != jobs_.end() && n < size; ++it, ++n) {
+    v1::JobStatus s = StatusLocked(*it->second);
+    s.clear_spec();
+    *out.add_jobs() = std::move(s);
+  }
+  if (it != jobs_.end()) out.set_next_page_token(it->first);
+  return out;
+}
+
 absl::StatusOr<v1::JobStatus> JobManager::Cancel(const std::string& job_id) {
   MutexLock lock(&mu_);
   auto it = jobs_.find(job_id);
@@ -203,15 +245,14 @@ absl::StatusOr<v1::ListResultsResponse> JobManager::Results(const v1::ListResult
   if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", req.job_id(), "'"));
   const Job& job = *it->second;
   v1::ListResultsResponse out;
-  for (const DesignPoint& p : job.search->front().Points()) {
-    *out.add_front() = Summarize(*job.search, p);
+  if (req.front_only()) {
+    for (const DesignPoint& p : job.search->front().Points()) {
+      *out.add_front() = Summarize(*job.search, p);
+    }
+    return out;
   }
-  if (req.front_only()) return out;
-  int64_t start = 0;
-  if (!req.page_token().empty() && !absl::SimpleAtoi(req.page_token(), &start)) {
-    return absl::InvalidArgumentError("page_token: not a token from a previous response");
-  }
-  const int32_t size = req.page_size() <= 0 ? 100 : std::min(req.page_size(), 1000);
+  PHAZE_ASSIGN_OR_RETURN(const int64_t start, ResultsPageStart(req.page_token()));
+  PHAZE_ASSIGN_OR_RETURN(const int32_t size, PageSize(req.page_size(), 100, 1000));
   const auto& results = job.search->results();
   auto r = results.lower_bound(start);
   for (int32_t n = 0; r != results.end() && n < size; ++r, ++n)

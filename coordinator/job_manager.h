@@ -65,7 +65,10 @@ class JobManager {
   // Validates the job whole (kInvalidArgument naming the field) before anything is stored.
   absl::StatusOr<v1::JobStatus> Submit(const std::string& yaml);
   absl::StatusOr<v1::JobStatus> Get(const std::string& job_id);
+  // Every job, with bodies (for the embedded `phaze run`, which matches its job by text).
   std::vector<v1::JobStatus> List();
+  // One page of jobs in id order, without bodies; kInvalidArgument for a bad token or size.
+  absl::StatusOr<v1::ListJobsResponse> ListPage(const v1::ListJobsRequest& request);
   absl::StatusOr<v1::JobStatus> Cancel(const std::string& job_id);
   // Blocks until the job's status changes from `version` or `timeout_s` passes; returns the new
   // version in *version.

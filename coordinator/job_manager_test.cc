@@ -151,6 +151,56 @@ TEST(JobManagerTest, SpacesAreBoundedBeforeAnyWork) {
   EXPECT_TRUE(m.List().empty());
 }
 
+// Replies are bounded: jobs come in pages without their bodies, results in pages without the
+// front (which has its own call), and tokens and sizes are checked strictly.
+TEST(JobManagerTest, ListsArePagedAndTokensStrict) {
+  auto store = *Store::Open(":memory:");
+  JobManager m(store.get(), {});
+  std::vector<std::string> ids;
+  for (int k = 0; k < 3; ++k) ids.push_back(m.Submit(kJob)->job_id());
+  v1::ListJobsRequest req;
+  req.set_page_size(2);
+  const v1::ListJobsResponse first = *m.ListPage(req);
+  ASSERT_EQ(first.jobs_size(), 2);
+  EXPECT_EQ(first.jobs(0).job_id(), ids[0]);
+  EXPECT_FALSE(first.jobs(0).has_spec());
+  EXPECT_EQ(first.jobs(0).name(), "tiny");
+  ASSERT_FALSE(first.next_page_token().empty());
+  req.set_page_token(first.next_page_token());
+  const v1::ListJobsResponse second = *m.ListPage(req);
+  ASSERT_EQ(second.jobs_size(), 1);
+  EXPECT_EQ(second.jobs(0).job_id(), ids[2]);
+  EXPECT_TRUE(second.next_page_token().empty());
+  req.set_page_token("job-999999");
+  EXPECT_EQ(m.ListPage(req).status().code(), absl::StatusCode::kInvalidArgument);
+  req.set_page_token("");
+  req.set_page_size(-1);
+  EXPECT_EQ(m.ListPage(req).status().code(), absl::StatusCode::kInvalidArgument);
+
+  v1::ListResultsRequest results;
+  results.set_job_id(ids[0]);
+  for (const char* token : {" 5", "-1", "+3", "5x", "99999999999999999999"}) {
+    results.set_page_token(token);
+    EXPECT_EQ(m.Results(results).status().code(), absl::StatusCode::kInvalidArgument) << token;
+  }
+  results.set_page_token("");
+  results.set_page_size(-5);
+  EXPECT_EQ(m.Results(results).status().code(), absl::StatusCode::kInvalidArgument);
+  // With the job done: a results page carries no front; front_only gives the front alone.
+  m.Cancel(ids[1]).IgnoreError();
+  m.Cancel(ids[2]).IgnoreError();
+  double now = 0;
+  Drain(m, now, nullptr);
+  results.set_page_size(0);
+  const v1::ListResultsResponse page = *m.Results(results);
+  EXPECT_GT(page.results_size(), 0);
+  EXPECT_EQ(page.front_size(), 0);
+  results.set_front_only(true);
+  const v1::ListResultsResponse front = *m.Results(results);
+  EXPECT_GT(front.front_size(), 0);
+  EXPECT_EQ(front.results_size(), 0);
+}
+
 TEST(JobManagerTest, MalformedResultsAreRefusedAndChangeNothing) {
   auto store = *Store::Open(":memory:");
   JobManager m(store.get(), {});

@@ -39,7 +39,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   builder.AddListeningPort(options.listen, credentials, &s->port_);
   builder.RegisterService(s->coordinator_.get());
   builder.RegisterService(s->dispatch_.get());
-  builder.SetMaxReceiveMessageSize(64 << 20);
+  // Requests are small (a job file is at most 1 MiB, a worker's report one candidate); replies
+  // are paged.
+  builder.SetMaxReceiveMessageSize(4 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {

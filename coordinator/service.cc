@@ -49,11 +49,11 @@ grpc::Status CoordinatorService::GetJob(grpc::ServerContext* context, const v1::
   return Fill(manager_->Get(req->job_id()), out);
 }
 
-grpc::Status CoordinatorService::ListJobs(grpc::ServerContext* context, const v1::ListJobsRequest*,
+grpc::Status CoordinatorService::ListJobs(grpc::ServerContext* context,
+                                          const v1::ListJobsRequest* req,
                                           v1::ListJobsResponse* out) {
   if (grpc::Status a = Authorize(*context, token_); !a.ok()) return a;
-  for (v1::JobStatus& s : manager_->List()) *out->add_jobs() = std::move(s);
-  return grpc::Status::OK;
+  return Fill(manager_->ListPage(*req), out);
 }
 
 grpc::Status CoordinatorService::CancelJob(grpc::ServerContext* context,

@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/base/status_macros.h"
 #include "yaml-cpp/yaml.h"
@@ -89,6 +90,15 @@ absl::StatusOr<int64_t> Int(const YAML::Node& node, const Path& path) {
   return value;
 }
 
+// The longest value list a job may give (any space dimension, micro-batch sizes, HBM sizes).
+constexpr size_t kMaxListValues = 4096;
+// The largest job file.
+constexpr size_t kMaxJobBytes = 1 << 20;
+// The longest string value (names, modes).
+constexpr size_t kMaxStringBytes = 256;
+// The largest value of a space dimension (cores, array sides, lanes, GLB MiB).
+constexpr int64_t kMaxDimension = int64_t{1} << 20;
+
 absl::StatusOr<int64_t> PositiveInt(const YAML::Node& node, const Path& path) {
   PHAZE_ASSIGN_OR_RETURN(int64_t v, Int(node, path));
   if (v <= 0) return Invalid(path, absl::StrCat("must be positive, got ", v));
@@ -119,13 +129,18 @@ absl::StatusOr<bool> Bool(const YAML::Node& node, const Path& path) {
 
 absl::StatusOr<std::string> String(const YAML::Node& node, const Path& path) {
   if (!node.IsScalar()) return Invalid(path, absl::StrCat("must be a string", Where(node)));
-  return node.Scalar();
+  const std::string& text = node.Scalar();
+  if (text.size() > kMaxStringBytes) {
+    return Invalid(path, absl::StrCat(text.size(), " bytes, at most ", kMaxStringBytes));
+  }
+  // Names reach other users' terminals (phaze jobs) and pages: no control characters.
+  for (unsigned char ch : text) {
+    if (ch < 0x20 || ch == 0x7f) {
+      return Invalid(path, absl::StrFormat("holds the control character 0x%02x", ch));
+    }
+  }
+  return text;
 }
-
-// The longest value list a job may give (any space dimension, micro-batch sizes, HBM sizes).
-constexpr size_t kMaxListValues = 4096;
-// The largest value of a space dimension (cores, array sides, lanes, GLB MiB).
-constexpr int64_t kMaxDimension = int64_t{1} << 20;
 
 // A list of distinct positive integers, or {pow2: [lo, hi]} for the powers of two in [lo, hi].
 absl::StatusOr<std::vector<int64_t>> IntRange(const YAML::Node& node, const Path& path) {
@@ -767,12 +782,76 @@ absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
   return job;
 }
 
+// The byte offset of the first byte that breaks UTF-8 (overlong forms, surrogates and code
+// points beyond U+10FFFF included), or npos.
+size_t InvalidUtf8At(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char c = byte(i);
+    size_t n = 0;
+    uint32_t cp = 0, min = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 1, cp = c & 0x1f, min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2, cp = c & 0x0f, min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3, cp = c & 0x07, min = 0x10000;
+    } else {
+      return i;
+    }
+    for (size_t k = 1; k <= n; ++k) {
+      if (i + k >= text.size() || (byte(i + k) & 0xc0) != 0x80) return i;
+      cp = (cp << 6) | (byte(i + k) & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += n + 1;
+  }
+  return std::string::npos;
+}
+
+// yaml-cpp keeps a key given twice in a mapping (and reads the first): refuse it, naming it.
+absl::Status CheckNoDuplicateKeys(const YAML::Node& node, const Path& path) {
+  if (node.IsMap()) {
+    std::set<std::string> keys;
+    for (const auto& kv : node) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("?");
+      const Path at = Join(path, key);
+      if (!keys.insert(key).second) return Invalid(at, "is given twice");
+      PHAZE_RETURN_IF_ERROR(CheckNoDuplicateKeys(kv.second, at));
+    }
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      PHAZE_RETURN_IF_ERROR(CheckNoDuplicateKeys(node[i], absl::StrCat(path, "[", i, "]")));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<JobSpec> ParseJobYaml(const std::string& yaml_text) {
+  if (yaml_text.size() > kMaxJobBytes) {
+    return Invalid("job", absl::StrCat(yaml_text.size(), " bytes of YAML, at most ", kMaxJobBytes));
+  }
+  if (const size_t nul = yaml_text.find('\0'); nul != std::string::npos) {
+    return Invalid("job", absl::StrCat("the YAML holds a NUL byte at offset ", nul));
+  }
+  if (const size_t bad = InvalidUtf8At(yaml_text); bad != std::string::npos) {
+    return Invalid("job", absl::StrCat("the YAML is not valid UTF-8 (byte offset ", bad, ")"));
+  }
   try {
-    const YAML::Node root = YAML::Load(yaml_text);
+    const std::vector<YAML::Node> documents = YAML::LoadAll(yaml_text);
+    if (documents.size() > 1) {
+      return Invalid("job", absl::StrCat(documents.size(), " YAML documents, a job is one"));
+    }
+    if (documents.empty()) return Invalid("job", "the file is empty");
+    const YAML::Node& root = documents.front();
     if (!root.IsDefined() || root.IsNull()) return Invalid("job", "the file is empty");
+    PHAZE_RETURN_IF_ERROR(CheckNoDuplicateKeys(root, ""));
     return ParseRoot(root);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("job: malformed YAML at line ", e.mark.line + 1,

@@ -16,6 +16,24 @@ void ExpectInvalid(const std::string& yaml, const std::string& field) {
       << "message '" << job.status().message() << "' does not name " << field;
 }
 
+// Input hygiene: what would be silently misread is refused, naming what is wrong.
+TEST(JobTest, HostileTextIsRefusedNamingWhy) {
+  const std::string good =
+      "name: x\nmodel: bertlarge\ntraining: {accelerators: 8, global_batch: 8}\n"
+      "architecture: {preset: tpuv4, hbm_gib: [80]}\n";
+  ASSERT_TRUE(ParseJobYaml(good).ok());
+  ExpectInvalid(std::string("name: x\0y\n", 10) + good.substr(8), "NUL byte at offset 7");
+  ExpectInvalid("name: caf\xe9\n" + good.substr(8), "not valid UTF-8 (byte offset 9)");
+  ExpectInvalid("name: \xc0\xafx\n" + good.substr(8), "not valid UTF-8");  // overlong '/'
+  ExpectInvalid("name: \"a\\e[31mred\"\n" + good.substr(8), "name: holds the control character 0x1b");
+  ExpectInvalid(good + "name: y\n", "name: is given twice");
+  ExpectInvalid(good + "---\n" + good, "2 YAML documents");
+  ExpectInvalid("name: " + std::string(300, 'n') + "\n" + good.substr(8), "name: 300 bytes");
+  ExpectInvalid(good + "# " + std::string(2 << 20, 'c') + "\n", "bytes of YAML, at most");
+  // UTF-8 itself is fine.
+  EXPECT_TRUE(ParseJobYaml("name: café-\xe2\x9c\x93\n" + good.substr(8)).ok());
+}
+
 TEST(JobTest, SingleStreamComesFromThePresetAndCanBeSet) {
   const std::string base = R"(
 name: x

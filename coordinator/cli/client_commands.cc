@@ -65,11 +65,21 @@ absl::StatusOr<std::unique_ptr<v1::Coordinator::Stub>> Connect(const ClientOptio
   return v1::Coordinator::NewStub(Channel(client.address, credentials));
 }
 
+// Text from the coordinator for a terminal: control characters (which could move the cursor or
+// recolour other users' terminals) shown as '?'.
+std::string Printable(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return text;
+}
+
 std::string StatusLine(const v1::JobStatus& s) {
   std::string line = absl::StrFormat(
       "%s %-9s %s: %d/%d candidates (%d pruned by bounds, %d failed), shards %d/%d, %d leases "
       "expired, front %d points",
-      s.job_id(), JobStateName(s.state()), s.name(), s.candidates_done(), s.candidates_total(),
+      Printable(s.job_id()), JobStateName(s.state()), Printable(s.name()), s.candidates_done(),
+      s.candidates_total(),
       s.candidates_pruned(), s.candidates_failed(), s.shards_done(), s.shards_total(),
       s.leases_expired(), s.front_size());
   if (s.has_best()) {
@@ -213,11 +223,16 @@ absl::Status Cancel(const ClientOptions& client, const std::string& job_id, std:
 
 absl::Status Jobs(const ClientOptions& client, std::ostream& out) {
   PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
-  v1::ListJobsResponse jobs;
-  PHAZE_RETURN_IF_ERROR(
-      FromGrpc(stub->ListJobs(Context(30).get(), v1::ListJobsRequest(), &jobs), "list jobs"));
-  for (const v1::JobStatus& s : jobs.jobs()) out << StatusLine(s) << "\n";
-  if (jobs.jobs().empty()) out << "no jobs\n";
+  int64_t listed = 0;
+  v1::ListJobsRequest req;
+  do {
+    v1::ListJobsResponse page;
+    PHAZE_RETURN_IF_ERROR(FromGrpc(stub->ListJobs(Context(30).get(), req, &page), "list jobs"));
+    for (const v1::JobStatus& s : page.jobs()) out << StatusLine(s) << "\n";
+    listed += page.jobs_size();
+    req.set_page_token(page.next_page_token());
+  } while (!req.page_token().empty());
+  if (listed == 0) out << "no jobs\n";
   return absl::OkStatus();
 }
 

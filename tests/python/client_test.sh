@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Python client (proto/python) the way the README says, into a fresh virtual
 # environment that uses Debian's system packages (grpcio, protobuf, grpc-tools; no package
-# index), then runs client_test.py with it against real binaries.
-#   tests/python/client_test.sh SOURCE_DIR COORDINATOR_BIN WORKER_BIN
+# index), then runs client_test.py (or the script named fourth, e.g. hostile_test.py) with it
+# against real binaries.
+#   tests/python/client_test.sh SOURCE_DIR COORDINATOR_BIN WORKER_BIN [SCRIPT]
 set -euo pipefail
-src=$1 coordinator=$2 worker=$3
+src=$1 coordinator=$2 worker=$3 script=${4:-client_test.py}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 /usr/bin/python3 -m venv --system-site-packages "$work/venv"
@@ -12,4 +13,4 @@ trap 'rm -rf "$work"' EXIT
 "$work/venv/bin/pip" install --quiet --no-build-isolation --no-deps --no-index "$src/proto/python"
 "$work/venv/bin/python" -c 'import phaze_client, phaze.v1.service_pb2; print("installed", phaze_client.__file__)'
 cd "$work"  # not the source tree: import the installed package
-"$work/venv/bin/python" "$src/tests/python/client_test.py" "$coordinator" "$worker"
+"$work/venv/bin/python" "$src/tests/python/$script" "$coordinator" "$worker"

@@ -177,8 +177,13 @@ class Client:
 
     def jobs(self) -> List["Job"]:
         """Every job the coordinator holds, oldest first."""
-        response = self._call("ListJobs", service_pb2.ListJobsRequest())
-        return [Job(self, s.job_id, s) for s in response.jobs]
+        jobs, token = [], ""
+        while True:  # paged; statuses come without the job body
+            page = self._call("ListJobs", service_pb2.ListJobsRequest(page_token=token))
+            jobs.extend(Job(self, s.job_id, s) for s in page.jobs)
+            token = page.next_page_token
+            if not token:
+                return jobs
 
 
 class Job:
