@@ -1,5 +1,7 @@
 #include "coordinator/cli/client_commands.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -98,11 +100,31 @@ std::string StatusLine(const v1::JobStatus& s) {
   return line;
 }
 
-// Follows a job until it ends, showing a progress bar; returns the final status.
+// Whether a failed watch may be retried: the coordinator went away (restart, network) rather than
+// refusing the request.
+bool Reconnectable(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         status.error_code() == grpc::StatusCode::CANCELLED;
+}
+
+// Follows a job until it ends and returns the final status. On a terminal: a progress bar on
+// stderr. Otherwise (a pipe, a log file): a line on `out` per update (at most one a second while
+// it runs, and at every change of state), flushed, so a log follows the job as it runs. Through a coordinator restart or a network
+// cut the watch reconnects with backoff (0.1 s doubling to 5 s) and resumes; it gives up after
+// `reconnect_timeout_s` without contact.
 absl::StatusOr<v1::JobStatus> Follow(v1::Coordinator::Stub& stub, const std::string& job_id,
-                                     bool progress, std::ostream& out) {
+                                     bool progress, std::ostream& out,
+                                     double reconnect_timeout_s = 300) {
   ProgressBar bar(progress);
+  const bool lines = progress && isatty(STDERR_FILENO) != 1;
   v1::JobStatus last;
+  std::string last_line;
+  v1::JobState last_state = v1::JOB_STATE_UNSPECIFIED;
+  constexpr auto kLineEvery = std::chrono::seconds(1);
+  auto last_print = std::chrono::steady_clock::now() - kLineEvery;
+  double backoff_s = 0.1;
+  auto contact = std::chrono::steady_clock::now();
   while (true) {
     grpc::ClientContext ctx;
     if (!g_token.empty()) ctx.AddMetadata("authorization", "Bearer " + g_token);
@@ -112,22 +134,44 @@ absl::StatusOr<v1::JobStatus> Follow(v1::Coordinator::Stub& stub, const std::str
     v1::JobStatus s;
     while (reader->Read(&s)) {
       last = s;
+      contact = std::chrono::steady_clock::now();
+      backoff_s = 0.1;
       std::string best = "none feasible yet";
       if (s.has_best()) {
         best = absl::StrFormat("best %.4g samples/s at %.1f mm^2",
                                s.best().throughput_samples_per_s(), s.best().area_um2() / 1e6);
       }
       bar.Update(s.candidates_done(), s.candidates_total(), best);
+      if (lines) {
+        const std::string line =
+            absl::StrFormat("%s %s %d/%d candidates, %s", Printable(s.job_id()),
+                            JobStateName(s.state()), s.candidates_done(), s.candidates_total(), best);
+        // At most one line a second while running (a result can arrive every millisecond),
+        // and every change of state.
+        const auto now = std::chrono::steady_clock::now();
+        if (line != last_line && (s.state() != last_state || now - last_print >= kLineEvery)) {
+          out << line << std::endl;
+          last_line = line;
+          last_print = now;
+        }
+        last_state = s.state();
+      }
     }
     const grpc::Status status = reader->Finish();
     if (!status.ok()) {
-      bar.Finish();
-      return FromGrpc(status, "watch");
+      const double silent_s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - contact).count();
+      if (!Reconnectable(status) || silent_s > reconnect_timeout_s) {
+        bar.Finish();
+        return FromGrpc(status, "watch");
+      }
+      std::this_thread::sleep_for(std::chrono::duration<double>(backoff_s));
+      backoff_s = std::min(5.0, 2 * backoff_s);
+      continue;
     }
     if (last.state() != v1::JOB_STATE_RUNNING && !last.job_id().empty()) break;
   }
   bar.Finish();
-  (void)out;
   return last;
 }
 
