@@ -91,6 +91,13 @@ absl::Status JobManager::Recover() {
   PHAZE_ASSIGN_OR_RETURN(std::vector<StoredJob> stored, store_->Jobs());
   MutexLock lock(&mu_);
   for (const StoredJob& s : stored) {
+    next_seq_ = std::max(next_seq_, s.created_seq + 1);
+    const v1::JobState state = JobStateFromName(s.state);
+    if (state != v1::JOB_STATE_RUNNING && !s.summary.empty()) {
+      ++finished_by_state_[s.state];  // a finished job stays in the store
+      continue;
+    }
+    // A running job, or a finished one stored before summaries were: rebuilt from its results.
     absl::StatusOr<std::unique_ptr<Job>> built = Build(s.job_id, s.yaml);
     if (!built.ok()) continue;  // a job this version can no longer parse stays in the store
     Job& job = **built;
@@ -107,8 +114,10 @@ absl::Status JobManager::Recover() {
       RefillLocked(job);
       MaybeFinishLocked(job);
     }
+    ReleaseLocked(job);  // a finished job leaves its summary in the store
     jobs_[job.id] = std::move(*built);
   }
+  SweepLocked();
   return absl::OkStatus();
 }
 
@@ -135,10 +144,12 @@ absl::StatusOr<v1::JobStatus> JobManager::Submit(const std::string& yaml) {
         "too large or too small); nothing to evaluate");
   }
   MutexLock lock(&mu_);
+  SweepLocked();
   Job& job = **built;
   job.seq = next_seq_++;
   job.id = absl::StrFormat("job-%06d", job.seq);
-  PHAZE_RETURN_IF_ERROR(store_->PutJob({job.id, yaml, JobStateName(job.state), "", job.seq}));
+  PHAZE_RETURN_IF_ERROR(
+      store_->PutJob({job.id, yaml, JobStateName(job.state), "", job.seq, ""}));
   RefillLocked(job);
   MaybeFinishLocked(job);
   const std::string id = job.id;
@@ -149,24 +160,69 @@ absl::StatusOr<v1::JobStatus> JobManager::Submit(const std::string& yaml) {
 
 absl::StatusOr<std::string> JobManager::JobPage(const std::string& job_id) {
   MutexLock lock(&mu_);
-  auto it = jobs_.find(job_id);
-  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
-  const Job& job = *it->second;
-  return JobPageHtml(job.spec, *job.search, ToPageInfo(StatusLocked(job)));
+  PHAZE_ASSIGN_OR_RETURN(const Job* whole, WholeLocked(job_id));
+  PHAZE_ASSIGN_OR_RETURN(const v1::JobStatus status, StatusOfLocked(job_id));
+  return JobPageHtml(whole->spec, *whole->search, ToPageInfo(status));
 }
 
 absl::StatusOr<v1::JobStatus> JobManager::Get(const std::string& job_id) {
   MutexLock lock(&mu_);
-  auto it = jobs_.find(job_id);
-  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
-  return StatusLocked(*it->second);
+  PHAZE_ASSIGN_OR_RETURN(v1::JobStatus status, StatusOfLocked(job_id));
+  if (!status.has_spec()) {  // a finished job: its body, from the store
+    PHAZE_ASSIGN_OR_RETURN(const StoredJob stored, store_->Job(job_id));
+    status.mutable_spec()->set_yaml(stored.yaml);
+    absl::StatusOr<JobSpec> spec = ParseJobYaml(stored.yaml);
+    if (spec.ok()) *status.mutable_spec()->mutable_job() = ToProto(*spec);
+  }
+  return status;
+}
+
+std::string JobManager::FindByText(const std::string& yaml) {
+  absl::StatusOr<std::string> id = store_->FindJobByText(yaml);
+  return id.ok() ? *id : std::string();
 }
 
 std::vector<v1::JobStatus> JobManager::List() {
+  absl::StatusOr<std::vector<StoredJob>> stored = store_->Jobs();
   MutexLock lock(&mu_);
   std::vector<v1::JobStatus> out;
-  for (const auto& [id, job] : jobs_) out.push_back(StatusLocked(*job));
+  if (!stored.ok()) return out;
+  for (const StoredJob& row : *stored) {
+    absl::StatusOr<v1::JobStatus> s = StatusOfRowLocked(row);
+    if (s.ok()) out.push_back(*std::move(s));
+  }
   return out;
+}
+
+absl::StatusOr<v1::JobStatus> JobManager::StatusOfRowLocked(const StoredJob& row) {
+  auto it = jobs_.find(row.job_id);
+  if (it != jobs_.end()) return StatusLocked(*it->second);
+  v1::JobStatus status;
+  if (row.summary.empty() || !status.ParseFromString(row.summary)) {
+    // Stored without a summary (a job this version cannot rebuild): what the row says.
+    status.Clear();
+    status.set_job_id(row.job_id);
+    status.set_state(JobStateFromName(row.state));
+    status.set_error(row.error);
+  }
+  return status;
+}
+
+absl::StatusOr<v1::JobStatus> JobManager::StatusOfLocked(const std::string& job_id) {
+  auto it = jobs_.find(job_id);
+  if (it != jobs_.end()) return StatusLocked(*it->second);
+  absl::StatusOr<StoredJob> stored = store_->Job(job_id);
+  if (absl::IsNotFound(stored.status())) {
+    return absl::NotFoundError(absl::StrCat("no job '", job_id.substr(0, 64), "'"));
+  }
+  if (!stored.ok()) return stored.status();
+  return StatusOfRowLocked(*stored);
+}
+
+void JobManager::SweepLocked() {
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    it = it->second->released ? jobs_.erase(it) : std::next(it);
+  }
 }
 
 namespace {
@@ -193,33 +249,35 @@ absl::StatusOr<int64_t> ResultsPageStart(const std::string& token) {
 
 absl::StatusOr<v1::ListJobsResponse> JobManager::ListPage(const v1::ListJobsRequest& request) {
   PHAZE_ASSIGN_OR_RETURN(const int32_t size, PageSize(request.page_size(), 100, 1000));
-  MutexLock lock(&mu_);
-  auto it = jobs_.begin();
-  if (!request.page_token().empty()) {
-    it = jobs_.find(request.page_token());  // the first job of this page
-    if (it == jobs_.end()) {
-      return absl::InvalidArgumentError("page_token: not a token from a previous response");
-    }
+  absl::StatusOr<std::vector<StoredJob>> rows = store_->JobsFrom(request.page_token(), size + 1);
+  if (absl::IsNotFound(rows.status())) {
+    return absl::InvalidArgumentError("page_token: not a token from a previous response");
   }
+  if (!rows.ok()) return rows.status();
+  MutexLock lock(&mu_);
   v1::ListJobsResponse out;
-  for (int32_t n = 0; it != jobs_.end() && n < size; ++it, ++n) {
-    v1::JobStatus s = StatusLocked(*it->second);
+  for (size_t i = 0; i < rows->size(); ++i) {
+    if (static_cast<int32_t>(i) == size) {
+      out.set_next_page_token((*rows)[i].job_id);  // the first job of the next page
+      break;
+    }
+    PHAZE_ASSIGN_OR_RETURN(v1::JobStatus s, StatusOfRowLocked((*rows)[i]));
     s.clear_spec();
     *out.add_jobs() = std::move(s);
   }
-  if (it != jobs_.end()) out.set_next_page_token(it->first);
   return out;
 }
 
 absl::StatusOr<v1::JobStatus> JobManager::Cancel(const std::string& job_id) {
   MutexLock lock(&mu_);
   auto it = jobs_.find(job_id);
-  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
+  if (it == jobs_.end()) return StatusOfLocked(job_id);  // finished: nothing to cancel
   Job& job = *it->second;
   if (job.state == v1::JOB_STATE_RUNNING) {
     job.state = v1::JOB_STATE_CANCELLED;
     PHAZE_RETURN_IF_ERROR(store_->SetJobState(job.id, JobStateName(job.state), ""));
     Touch(job);
+    ReleaseLocked(job);
   }
   return StatusLocked(job);
 }
@@ -230,7 +288,16 @@ absl::StatusOr<v1::JobStatus> JobManager::Wait(const std::string& job_id, int64_
   const absl::Time deadline = absl::Now() + absl::Seconds(timeout_s);
   while (true) {
     auto it = jobs_.find(job_id);
-    if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", job_id, "'"));
+    if (it == jobs_.end()) {
+      // Finished (its status no longer changes) or unknown.
+      PHAZE_ASSIGN_OR_RETURN(v1::JobStatus status, StatusOfLocked(job_id));
+      if (*version == -2) {
+        if (WaitWithDeadline(&changed_, &mu_, deadline)) return status;
+        continue;
+      }
+      *version = -2;
+      return status;
+    }
     if (it->second->version != *version) {
       *version = it->second->version;
       return StatusLocked(*it->second);
@@ -241,9 +308,8 @@ absl::StatusOr<v1::JobStatus> JobManager::Wait(const std::string& job_id, int64_
 
 absl::StatusOr<v1::ListResultsResponse> JobManager::Results(const v1::ListResultsRequest& req) {
   MutexLock lock(&mu_);
-  auto it = jobs_.find(req.job_id());
-  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job '", req.job_id(), "'"));
-  const Job& job = *it->second;
+  PHAZE_ASSIGN_OR_RETURN(const Job* whole, WholeLocked(req.job_id()));
+  const Job& job = *whole;
   v1::ListResultsResponse out;
   if (req.front_only()) {
     for (const DesignPoint& p : job.search->front().Points()) {
@@ -293,6 +359,61 @@ void JobManager::MaybeFinishLocked(Job& job) {
   job.state = v1::JOB_STATE_SUCCEEDED;
   store_->SetJobState(job.id, JobStateName(job.state), "").IgnoreError();
   Touch(job);
+  ReleaseLocked(job);
+}
+
+void JobManager::ReleaseLocked(Job& job) {
+  if (job.released || job.state == v1::JOB_STATE_RUNNING) return;
+  // The summary goes to the store; the job leaves memory at the next sweep.
+  v1::JobStatus summary = StatusLocked(job);
+  summary.clear_spec();
+  store_->SetJobSummary(job.id, summary.SerializeAsString()).IgnoreError();
+  const SearchStats& stats = job.search->stats();
+  finished_stats_.feasible += stats.feasible;
+  finished_stats_.infeasible += stats.infeasible;
+  finished_stats_.pruned += stats.pruned;
+  finished_stats_.errors += stats.errors;
+  finished_leases_expired_ += job.leases_expired;
+  ++finished_by_state_[JobStateName(job.state)];
+  for (auto it = leases_.begin(); it != leases_.end();) {
+    it = it->second.first == job.id ? leases_.erase(it) : std::next(it);
+  }
+  job.summary = std::move(summary);
+  job.evaluator.reset();
+  job.plan.reset();
+  job.search.reset();
+  std::set<int64_t>().swap(job.done);
+  std::vector<Shard>().swap(job.shards);
+  job.wire = v1::JobSpec();
+  std::string().swap(job.yaml);
+  job.released = true;
+}
+
+absl::StatusOr<const JobManager::Job*> JobManager::WholeLocked(const std::string& job_id) {
+  auto running = jobs_.find(job_id);
+  if (running != jobs_.end() && !running->second->released) return running->second.get();
+  for (auto it = hydrated_.begin(); it != hydrated_.end(); ++it) {
+    if ((*it)->id == job_id) {
+      hydrated_.splice(hydrated_.begin(), hydrated_, it);
+      return hydrated_.front().get();
+    }
+  }
+  absl::StatusOr<StoredJob> stored = store_->Job(job_id);
+  if (absl::IsNotFound(stored.status())) {
+    return absl::NotFoundError(absl::StrCat("no job '", job_id.substr(0, 64), "'"));
+  }
+  if (!stored.ok()) return stored.status();
+  PHAZE_ASSIGN_OR_RETURN(std::unique_ptr<Job> whole, Build(job_id, stored->yaml));
+  PHAZE_ASSIGN_OR_RETURN(std::vector<StoredResult> results, store_->Results(job_id));
+  for (const StoredResult& r : results) {
+    v1::CandidateResult proto;
+    if (proto.ParseFromString(r.data)) AddResultLocked(*whole, proto);
+  }
+  whole->state = JobStateFromName(stored->state);
+  whole->error = stored->error;
+  hydrated_.push_front(std::move(whole));
+  if (hydrated_.size() > kHydrated) hydrated_.pop_back();
+  return hydrated_.front().get();
 }
 
 void JobManager::Touch(Job& job) {
@@ -316,6 +437,7 @@ void JobManager::AddResultLocked(Job& job, const v1::CandidateResult& proto) {
 
 v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
   MutexLock lock(&mu_);
+  SweepLocked();
   v1::Lease lease;
   // The worker id carries a "/thread" suffix; a process is one worker.
   worker_seen_[worker_id.substr(0, worker_id.rfind('/'))] = now_s;
@@ -437,7 +559,14 @@ ManagerTotals JobManager::Totals(double now_s, double window_s) const {
   ManagerTotals t;
   t.leases_granted = leases_granted_;
   t.results_persisted = results_persisted_;
+  t.feasible = finished_stats_.feasible;
+  t.infeasible = finished_stats_.infeasible;
+  t.pruned = finished_stats_.pruned;
+  t.failed = finished_stats_.errors;
+  t.leases_expired = finished_leases_expired_;
+  t.jobs_by_state = finished_by_state_;
   for (const auto& [id, job] : jobs_) {
+    if (job->released) continue;  // counted above
     const SearchStats& s = job->search->stats();
     t.leases_expired += job->leases_expired;
     t.feasible += s.feasible;
@@ -468,8 +597,8 @@ bool JobManager::AllDone(const Job& job, const Shard& shard) {
 
 int64_t JobManager::leases_expired() const {
   MutexLock lock(&mu_);
-  int64_t n = 0;
-  for (const auto& [id, job] : jobs_) n += job->leases_expired;
+  int64_t n = finished_leases_expired_;
+  for (const auto& [id, job] : jobs_) n += job->released ? 0 : job->leases_expired;
   return n;
 }
 
@@ -479,6 +608,7 @@ int64_t JobManager::results_persisted() const {
 }
 
 v1::JobStatus JobManager::StatusLocked(const Job& job) const {
+  if (job.released) return job.summary;
   v1::JobStatus s;
   s.set_job_id(job.id);
   s.set_name(job.spec.name);

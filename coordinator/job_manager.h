@@ -13,6 +13,7 @@
 #define PHAZE_COORDINATOR_JOB_MANAGER_H_
 
 #include <cstdint>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -65,8 +66,11 @@ class JobManager {
   // Validates the job whole (kInvalidArgument naming the field) before anything is stored.
   absl::StatusOr<v1::JobStatus> Submit(const std::string& yaml);
   absl::StatusOr<v1::JobStatus> Get(const std::string& job_id);
-  // Every job, with bodies (for the embedded `phaze run`, which matches its job by text).
+  // Every job's status; finished jobs without their body.
   std::vector<v1::JobStatus> List();
+  // The id of a job submitted with exactly this text, or "" (the embedded `phaze run` resumes
+  // its job this way).
+  std::string FindByText(const std::string& yaml);
   // One page of jobs in id order, without bodies; kInvalidArgument for a bad token or size.
   absl::StatusOr<v1::ListJobsResponse> ListPage(const v1::ListJobsRequest& request);
   absl::StatusOr<v1::JobStatus> Cancel(const std::string& job_id);
@@ -119,9 +123,27 @@ class JobManager {
     int64_t planned = 0;
     int64_t leases_expired = 0;
     int64_t version = 0;
+    // A finished job's summary (its last status without the body) goes to the store and the job
+    // leaves memory at the next sweep; meanwhile it keeps only the summary. A call that needs
+    // the whole job rebuilds it from the store (WholeLocked).
+    bool released = false;
+    v1::JobStatus summary;
   };
 
   v1::JobStatus StatusLocked(const Job& job) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A finished job: its summary to the store, its counts to the totals, its leases ended, and
+  // everything else freed (see Job::released).
+  void ReleaseLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes released jobs from memory (at the start of calls that hold no Job reference).
+  void SweepLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The job whole: itself while it runs, else rebuilt from the store (the last few are kept).
+  absl::StatusOr<const Job*> WholeLocked(const std::string& job_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A job's status: from memory while it runs, else its stored summary. kNotFound if unknown.
+  absl::StatusOr<v1::JobStatus> StatusOfLocked(const std::string& job_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<v1::JobStatus> StatusOfRowLocked(const StoredJob& row)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Cuts the plan's next batches into shards until some are pending or the plan ends.
   void RefillLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeFinishLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -137,6 +159,7 @@ class JobManager {
   ManagerOptions options_;
   mutable absl::Mutex mu_;
   absl::CondVar changed_;
+  // Running jobs (and finished ones until the next sweep); finished jobs live in the store.
   std::map<std::string, std::unique_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::pair<std::string, size_t>> leases_ ABSL_GUARDED_BY(mu_);
   int64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
@@ -146,6 +169,13 @@ class JobManager {
   int64_t results_persisted_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t leases_granted_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, double> worker_seen_ ABSL_GUARDED_BY(mu_);
+  // Finished jobs rebuilt from the store, most recently used first (at most kHydrated).
+  static constexpr size_t kHydrated = 4;
+  std::list<std::unique_ptr<Job>> hydrated_ ABSL_GUARDED_BY(mu_);
+  // What finished jobs add to the totals (they are no longer in jobs_).
+  search::SearchStats finished_stats_ ABSL_GUARDED_BY(mu_);
+  int64_t finished_leases_expired_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, int64_t> finished_by_state_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace phaze

@@ -413,6 +413,73 @@ TEST(JobManagerTest, RestartResumesWithoutRedoingFinishedWork) {
   EXPECT_EQ(Front(m, id), Front(reference, r));
 }
 
+// A finished job keeps only its summary in memory; its body, results, front and page are rebuilt
+// from the store on demand and equal what the running job showed.
+TEST(JobManagerTest, FinishedJobsAreRebuiltFromTheStoreOnDemand) {
+  auto store = *Store::Open(":memory:");
+  JobManager m(store.get(), {});
+  const std::string id = m.Submit(kJob)->job_id();
+  double now = 0;
+  // Drain all but the last lease, and read the status, front and results as the job runs.
+  auto evaluator = *Evaluator::Create(*ParseJobYaml(kJob));
+  sched::CbcBackend cbc;
+  v1::Lease last;
+  while (true) {
+    const v1::Lease lease = m.Lease("w", now);
+    if (lease.lease_id().empty()) break;
+    for (int64_t c : lease.candidates()) {
+      ASSERT_TRUE(m.Report(ReportOf(lease, ToProto(*evaluator->Evaluate(c, cbc, nullptr))), now).ok());
+    }
+    last = lease;
+    m.Complete(lease.lease_id());
+  }
+  const v1::JobStatus done = *m.Get(id);
+  ASSERT_EQ(done.state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_TRUE(done.has_spec());  // the body, rebuilt from the store
+  EXPECT_EQ(done.spec().yaml(), kJob);
+  EXPECT_EQ(m.FindByText(kJob), id);
+  EXPECT_EQ(m.FindByText(std::string(kJob) + "\n"), "");
+  const std::vector<int64_t> front = Front(m, id);
+  EXPECT_FALSE(front.empty());
+  v1::ListResultsRequest req;
+  req.set_job_id(id);
+  req.set_page_size(1000);
+  const v1::ListResultsResponse page = *m.Results(req);
+  EXPECT_GT(page.results_size(), 0);
+  EXPECT_TRUE(m.JobPage(id).ok());
+  // A finished job's leases are over: a late report is refused and stores nothing.
+  const size_t stored = store->Results(id)->size();
+  EXPECT_EQ(m.Report(ReportOf(last, ToProto(*evaluator->Evaluate(last.candidates(0), cbc,
+                                                                 nullptr))),
+                     now)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store->Results(id)->size(), stored);
+  // The summary matches a fresh run's status and front.
+  auto store2 = *Store::Open(":memory:");
+  JobManager fresh(store2.get(), {});
+  const std::string id2 = fresh.Submit(kJob)->job_id();
+  Drain(fresh, now, nullptr);
+  const v1::JobStatus other = *fresh.Get(id2);
+  EXPECT_EQ(done.candidates_done(), other.candidates_done());
+  EXPECT_EQ(done.front_size(), other.front_size());
+  EXPECT_EQ(done.best().candidate(), other.best().candidate());
+  EXPECT_EQ(front, Front(fresh, id2));
+  // A restarted coordinator loads no finished job into memory, and serves the same status.
+  JobManager restarted(store.get(), {});
+  ASSERT_TRUE(restarted.Recover().ok());
+  const v1::JobStatus again = *restarted.Get(id);
+  EXPECT_EQ(again.state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(again.candidates_done(), done.candidates_done());
+  EXPECT_EQ(again.best().throughput_samples_per_s(), done.best().throughput_samples_per_s());
+  EXPECT_EQ(again.spec().yaml(), kJob);
+  EXPECT_EQ(Front(restarted, id), front);
+  EXPECT_EQ(restarted.Totals(0, 1).jobs_by_state.at("succeeded"), 1);
+  ASSERT_EQ(restarted.List().size(), 1u);
+  EXPECT_EQ(restarted.List()[0].job_id(), id);
+}
+
 TEST(JobManagerTest, SeveralJobsShareTheWorkersInTurn) {
   auto store = *Store::Open(":memory:");
   ManagerOptions options;

@@ -97,8 +97,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
         "NOT NULL, state TEXT NOT NULL, error TEXT NOT NULL DEFAULT '', seq "
         "INTEGER NOT NULL)",
         "CREATE TABLE IF NOT EXISTS results (job_id TEXT NOT NULL, candidate "
-        "INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, candidate))"}) {
+        "INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, candidate))",
+        "CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq)"}) {
     if (absl::Status s = store->Exec(sql); !s.ok()) return s;
+  }
+  // Finished jobs' summaries (added after the first release: databases without it gain it).
+  if (absl::Status s = store->Exec("ALTER TABLE jobs ADD COLUMN summary BLOB NOT NULL DEFAULT x''");
+      !s.ok() && s.message().find("duplicate column") == absl::string_view::npos) {
+    return s;
   }
   return store;
 }
@@ -147,15 +153,77 @@ absl::Status Store::SetJobState(const std::string& job_id, const std::string& st
 
 absl::StatusOr<std::vector<StoredJob>> Store::Jobs() {
   MutexLock lock(&mu_);
-  Statement st(db_, "SELECT job_id, yaml, state, error, seq FROM jobs ORDER BY seq");
+  Statement st(db_, "SELECT job_id, yaml, state, error, seq, summary FROM jobs ORDER BY seq");
   if (absl::Status s = st.status(); !s.ok()) return s;
   std::vector<StoredJob> jobs;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
-    jobs.push_back({st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Int(4)});
+    jobs.push_back({st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Int(4), st.Text(5)});
   }
   if (rc != SQLITE_DONE) return StepError(db_, "list jobs");
   return jobs;
+}
+
+absl::StatusOr<std::vector<StoredJob>> Store::JobsFrom(const std::string& first_job_id,
+                                                       int64_t limit) {
+  if (!first_job_id.empty()) {
+    if (absl::StatusOr<StoredJob> first = Job(first_job_id); !first.ok()) return first.status();
+  }
+  MutexLock lock(&mu_);
+  Statement st(db_, first_job_id.empty()
+                        ? "SELECT job_id, yaml, state, error, seq, summary FROM jobs ORDER BY seq "
+                          "LIMIT ?"
+                        : "SELECT job_id, yaml, state, error, seq, summary FROM jobs WHERE seq >= "
+                          "(SELECT seq FROM jobs WHERE job_id = ?) ORDER BY seq LIMIT ?");
+  if (absl::Status s = st.status(); !s.ok()) return s;
+  if (first_job_id.empty()) {
+    st.Bind(1, limit);
+  } else {
+    st.BindText(1, first_job_id);
+    st.Bind(2, limit);
+  }
+  std::vector<StoredJob> jobs;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    jobs.push_back({st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Int(4), st.Text(5)});
+  }
+  if (rc != SQLITE_DONE) return StepError(db_, "list jobs");
+  return jobs;
+}
+
+absl::StatusOr<std::string> Store::FindJobByText(const std::string& yaml) {
+  MutexLock lock(&mu_);
+  Statement st(db_, "SELECT job_id FROM jobs WHERE yaml = ? ORDER BY seq LIMIT 1");
+  if (absl::Status s = st.status(); !s.ok()) return s;
+  st.BindText(1, yaml);
+  const int rc = st.Step();
+  if (rc == SQLITE_ROW) return st.Text(0);
+  if (rc == SQLITE_DONE) return std::string();
+  return StepError(db_, "find job");
+}
+
+absl::Status Store::SetJobSummary(const std::string& job_id, const std::string& summary) {
+  MutexLock lock(&mu_);
+  Statement st(db_, "UPDATE jobs SET summary = ? WHERE job_id = ?");
+  if (absl::Status s = st.status(); !s.ok()) return s;
+  st.Bind(1, summary);
+  st.BindText(2, job_id);
+  if (st.Step() != SQLITE_DONE) return StepError(db_, "set job summary");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StoredJob> Store::Job(const std::string& job_id) {
+  MutexLock lock(&mu_);
+  Statement st(db_,
+               "SELECT job_id, yaml, state, error, seq, summary FROM jobs WHERE job_id = ?");
+  if (absl::Status s = st.status(); !s.ok()) return s;
+  st.BindText(1, job_id);
+  const int rc = st.Step();
+  if (rc == SQLITE_ROW) {
+    return StoredJob{st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Int(4), st.Text(5)};
+  }
+  if (rc == SQLITE_DONE) return absl::NotFoundError(absl::StrCat("no job '", job_id, "' stored"));
+  return StepError(db_, "get job");
 }
 
 absl::StatusOr<int64_t> Store::PutResults(const std::string& job_id,

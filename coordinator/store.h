@@ -28,6 +28,7 @@ struct StoredJob {
   std::string state;  // "running", "succeeded", "cancelled", "failed"
   std::string error;
   int64_t created_seq = 0;
+  std::string summary;  // a finished job's last status (a serialized phaze.v1.JobStatus), or ""
 };
 
 struct StoredResult {
@@ -45,7 +46,14 @@ class Store {
   absl::Status PutJob(const StoredJob& job);  // insert or replace
   absl::Status SetJobState(const std::string& job_id, const std::string& state,
                            const std::string& error);
-  absl::StatusOr<std::vector<StoredJob>> Jobs();
+  absl::StatusOr<std::vector<StoredJob>> Jobs();                // in submission order
+  absl::StatusOr<StoredJob> Job(const std::string& job_id);    // kNotFound if there is none
+  // At most `limit` jobs in submission order from `first_job_id` on (from the first if empty);
+  // kNotFound if `first_job_id` is not a job.
+  absl::StatusOr<std::vector<StoredJob>> JobsFrom(const std::string& first_job_id, int64_t limit);
+  // The first job submitted with exactly this text, or "".
+  absl::StatusOr<std::string> FindJobByText(const std::string& yaml);
+  absl::Status SetJobSummary(const std::string& job_id, const std::string& summary);
   // Inserts results in one transaction; existing (job, candidate) rows are kept. Returns how
   // many rows were new.
   absl::StatusOr<int64_t> PutResults(const std::string& job_id,

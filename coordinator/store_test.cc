@@ -10,7 +10,7 @@ namespace {
 
 TEST(StoreTest, ResultsAreIdempotentByJobAndCandidate) {
   auto store = *Store::Open(":memory:");
-  ASSERT_TRUE(store->PutJob({"job-1", "name: x", "running", "", 1}).ok());
+  ASSERT_TRUE(store->PutJob({"job-1", "name: x", "running", "", 1, ""}).ok());
   EXPECT_EQ(*store->PutResults("job-1", {{1, "a"}, {2, "b"}}), 2);
   EXPECT_EQ(*store->PutResults("job-1", {{2, "changed"}, {3, "c"}}), 1);
   const auto results = *store->Results("job-1");
@@ -25,7 +25,7 @@ TEST(StoreTest, SurvivesReopening) {
   std::remove(path.c_str());
   {
     auto store = *Store::Open(path);
-    ASSERT_TRUE(store->PutJob({"job-7", "yaml", "running", "", 7}).ok());
+    ASSERT_TRUE(store->PutJob({"job-7", "yaml", "running", "", 7, ""}).ok());
     ASSERT_TRUE(store->PutResults("job-7", {{5, std::string("\0bin\1", 5)}}).ok());
     ASSERT_TRUE(store->SetJobState("job-7", "succeeded", "").ok());
   }
@@ -45,7 +45,7 @@ TEST(StoreTest, OneStorePerDatabaseFile) {
   {
     auto first = Store::Open(path);
     ASSERT_TRUE(first.ok()) << first.status();
-    ASSERT_TRUE((*first)->PutJob({"job-1", "yaml", "running", "", 1}).ok());
+    ASSERT_TRUE((*first)->PutJob({"job-1", "yaml", "running", "", 1, ""}).ok());
     auto second = Store::Open(path);
     ASSERT_FALSE(second.ok());
     EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);

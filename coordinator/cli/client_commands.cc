@@ -347,10 +347,7 @@ absl::Status RunEmbedded(const RunArgs& args, std::ostream& out) {
   std::thread workers([&] { worker.Run(stop); });
 
   auto stub = v1::Coordinator::NewStub(Channel(address));
-  std::string job_id;
-  for (const v1::JobStatus& s : server->manager().List()) {
-    if (s.spec().yaml() == text) job_id = s.job_id();  // resume the same job
-  }
+  std::string job_id = server->manager().FindByText(text);  // resume the same job
   absl::Status result = absl::OkStatus();
   const auto start = std::chrono::steady_clock::now();
   if (job_id.empty()) {
