@@ -31,6 +31,7 @@ pids+=($worker)
 for _ in $(seq 200); do grep -q "running [1-9]" "$work/watch.log" && break; sleep 0.05; done
 grep -q "running [1-9]" "$work/watch.log" || { echo "FAIL: no progress line"; cat "$work/watch.log"; exit 1; }
 kill -9 "$worker" "$coordinator"  # the job cannot finish while both are gone
+wait "$worker" "$coordinator" 2>/dev/null || true  # dead, its port and database lock free
 sleep 1.5  # the watch retries meanwhile
 kill -0 "$watch" || { echo "FAIL: the watch exited when the coordinator went away"; cat "$work/watch.log"; exit 1; }
 start_coordinator 2
