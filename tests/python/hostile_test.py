@@ -89,7 +89,8 @@ def main() -> int:
         INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
         def submit(yaml, token=USER):
-            return api.SubmitJob(service_pb2.SubmitJobRequest(spec=phaze_pb2.JobSpec(yaml=yaml)),
+            text = yaml if isinstance(yaml, bytes) else yaml.encode("utf-8")
+            return api.SubmitJob(service_pb2.SubmitJobRequest(spec=phaze_pb2.JobSpec(yaml=text)),
                                  metadata=meta(token), timeout=60)
 
         job = submit(JOB)
@@ -160,6 +161,10 @@ def main() -> int:
         expect_code(INVALID, "a name with an escape sequence",
                     lambda: submit(JOB.replace("name: target", 'name: "\\e[2Jgone"')))
         expect_code(INVALID, "a key given twice", lambda: submit(JOB + "name: again\n"))
+        expect_code(INVALID, "YAML that is not UTF-8",
+                    lambda: submit(JOB.encode("utf-8").replace(b"target", b"caf\xe9")))
+        expect_code(INVALID, "a NUL in the YAML",
+                    lambda: submit(JOB.encode("utf-8").replace(b"target", b"tar\x00get")))
         expect_code(INVALID, "a results page token ' 5'", lambda: api.ListResults(
             service_pb2.ListResultsRequest(job_id=job.job_id, page_token=" 5"),
             metadata=meta(USER), timeout=10))

@@ -168,7 +168,7 @@ class Client:
             with open(job, encoding="utf-8") as f:
                 text = f.read()
         status = self._call("SubmitJob", service_pb2.SubmitJobRequest(
-            spec=phaze_pb2.JobSpec(yaml=text)))
+            spec=phaze_pb2.JobSpec(yaml=text.encode("utf-8"))))
         return Job(self, status.job_id, status)
 
     def job(self, job_id: str) -> "Job":
