@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -152,16 +153,7 @@ absl::Status Store::SetJobState(const std::string& job_id, const std::string& st
 }
 
 absl::StatusOr<std::vector<StoredJob>> Store::Jobs() {
-  MutexLock lock(&mu_);
-  Statement st(db_, "SELECT job_id, yaml, state, error, seq, summary FROM jobs ORDER BY seq");
-  if (absl::Status s = st.status(); !s.ok()) return s;
-  std::vector<StoredJob> jobs;
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) {
-    jobs.push_back({st.Text(0), st.Text(1), st.Text(2), st.Text(3), st.Int(4), st.Text(5)});
-  }
-  if (rc != SQLITE_DONE) return StepError(db_, "list jobs");
-  return jobs;
+  return JobsFrom("", std::numeric_limits<int64_t>::max());
 }
 
 absl::StatusOr<std::vector<StoredJob>> Store::JobsFrom(const std::string& first_job_id,
@@ -170,18 +162,13 @@ absl::StatusOr<std::vector<StoredJob>> Store::JobsFrom(const std::string& first_
     if (absl::StatusOr<StoredJob> first = Job(first_job_id); !first.ok()) return first.status();
   }
   MutexLock lock(&mu_);
-  Statement st(db_, first_job_id.empty()
-                        ? "SELECT job_id, yaml, state, error, seq, summary FROM jobs ORDER BY seq "
-                          "LIMIT ?"
-                        : "SELECT job_id, yaml, state, error, seq, summary FROM jobs WHERE seq >= "
-                          "(SELECT seq FROM jobs WHERE job_id = ?) ORDER BY seq LIMIT ?");
+  // Rows from the first job's seq on (seq >= 0 from the start: every job has seq >= 1).
+  Statement st(db_,
+               "SELECT job_id, yaml, state, error, seq, summary FROM jobs WHERE seq >= "
+               "COALESCE((SELECT seq FROM jobs WHERE job_id = ?), 0) ORDER BY seq LIMIT ?");
   if (absl::Status s = st.status(); !s.ok()) return s;
-  if (first_job_id.empty()) {
-    st.Bind(1, limit);
-  } else {
-    st.BindText(1, first_job_id);
-    st.Bind(2, limit);
-  }
+  st.BindText(1, first_job_id);
+  st.Bind(2, limit);
   std::vector<StoredJob> jobs;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -29,14 +30,12 @@ double ResidentMiB() {
   return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
 }
 
-constexpr char kJob[] = R"(name: tiny
-model: {base: megatrongpt2-54, name: gpt-tiny, layers: 2, seq_len: 128}
-training: {accelerators: 8, global_batch: 16, micro_batch_sizes: [1], max_tensor_width: 2}
-architecture:
-  space: {num_tc: [4, 16], num_vc: [4], tc_width: [64, 128], tc_depth: [128], glb_mib: [32],
-          max_area_preset: tpuv4}
-  hbm_gib: [4]
-)";
+std::string TinyJob() {
+  std::ifstream in(PHAZE_SOURCE_DIR "/tests/data/tiny-job.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 }  // namespace
 
@@ -51,7 +50,8 @@ int main(int argc, char** argv) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::remove((db + suffix).c_str());
   auto store = *phaze::Store::Open(db);
   phaze::JobManager manager(store.get(), {});
-  auto evaluator = *phaze::eval::Evaluator::Create(*phaze::job::ParseJobYaml(kJob));
+  const std::string job = TinyJob();
+  auto evaluator = *phaze::eval::Evaluator::Create(*phaze::job::ParseJobYaml(job));
   phaze::sched::CbcBackend cbc;
   std::map<int64_t, phaze::v1::CandidateResult> results;  // by candidate, computed once
   const auto t0 = std::chrono::steady_clock::now();
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   double now = 0;
   for (int64_t j = 1; j <= jobs; ++j) {
     const std::string yaml =
-        absl::StrReplaceAll(kJob, {{"name: tiny", absl::StrCat("name: tiny-", j)}});
+        absl::StrReplaceAll(job, {{"name: tiny", absl::StrCat("name: tiny-", j)}});
     const absl::StatusOr<phaze::v1::JobStatus> submitted = manager.Submit(yaml);
     if (!submitted.ok()) {
       std::fprintf(stderr, "submit: %s\n", std::string(submitted.status().message()).c_str());

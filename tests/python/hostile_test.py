@@ -15,20 +15,14 @@ import grpc
 from phaze.v1 import phaze_pb2, service_pb2, service_pb2_grpc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import client_test  # noqa: E402
 from client_test import Coordinator, free_port  # noqa: E402
 
 USER, WORKER = "hostile-user-token", "hostile-worker-token"
 
-JOB = """
-name: target
-model: {base: megatrongpt2-54, name: gpt-tiny, layers: 2, seq_len: 128}
-training: {accelerators: 8, global_batch: 16, micro_batch_sizes: [1], max_tensor_width: 2}
-architecture:
-  space: {num_tc: [4, 16], num_vc: [4], tc_width: [64, 128], tc_depth: [128], glb_mib: [32],
-          max_area_preset: tpuv4}
-  hbm_gib: [4]
-search: {strategy: exhaustive}
-"""
+# The client test's job, searched exhaustively (so that a PRUNED result is a forgery).
+JOB = client_test.JOB.replace("name: python-client", "name: target") + \
+    "search: {strategy: exhaustive}\n"
 
 checks = 0
 
