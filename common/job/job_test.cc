@@ -27,7 +27,9 @@ TEST(JobTest, HostileTextIsRefusedNamingWhy) {
   ExpectInvalid("name: \xc0\xafx\n" + good.substr(8), "not valid UTF-8");  // overlong '/'
   ExpectInvalid("name: \"a\\e[31mred\"\n" + good.substr(8), "name: holds the control character 0x1b");
   ExpectInvalid(good + "name: y\n", "name: is given twice");
-  ExpectInvalid(good + "---\n" + good, "2 YAML documents");
+  ExpectInvalid(good + "---\n" + good, "a second YAML document starts at line 5");
+  ExpectInvalid(good + "...\n", "a second YAML document starts at line 5");
+  EXPECT_TRUE(ParseJobYaml("# a job\n---\n" + good).ok());  // an explicit start is one document
   ExpectInvalid("name: " + std::string(300, 'n') + "\n" + good.substr(8), "name: 300 bytes");
   ExpectInvalid(good + "# " + std::string(2 << 20, 'c') + "\n", "bytes of YAML, at most");
   // UTF-8 itself is fine.
