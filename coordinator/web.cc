@@ -1,5 +1,6 @@
 #include "coordinator/web.h"
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/base/status_macros.h"
 #include "common/report/plot.h"
 #include "common/rpc/convert.h"
 #include "common/rpc/token.h"
@@ -44,7 +46,18 @@ class WebServer::Handler : public CivetHandler {
     }
     const std::string uri = request->local_uri == nullptr ? "/" : request->local_uri;
     if (uri == "/") {
-      Send(conn, 200, "text/html; charset=utf-8", JobList());
+      // Paged like ListJobs: ?from=JOB-ID starts a page at that job.
+      char from[128] = "";
+      if (request->query_string != nullptr) {
+        mg_get_var(request->query_string, std::strlen(request->query_string), "from", from,
+                   sizeof(from));
+      }
+      absl::StatusOr<std::string> list = JobList(from);
+      if (list.ok()) {
+        Send(conn, 200, "text/html; charset=utf-8", *list);
+      } else {
+        Send(conn, 400, "text/plain; charset=utf-8", absl::StrCat(list.status().message(), "\n"));
+      }
       return true;
     }
     constexpr absl::string_view kJobs = "/jobs/";
@@ -79,14 +92,18 @@ class WebServer::Handler : public CivetHandler {
     return false;
   }
 
-  std::string JobList() const {
+  absl::StatusOr<std::string> JobList(const std::string& from) const {
+    v1::ListJobsRequest request;
+    request.set_page_size(kJobsPerPage);
+    request.set_page_token(from);
+    PHAZE_ASSIGN_OR_RETURN(const v1::ListJobsResponse page, manager_->ListPage(request));
     std::string html =
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>phaze jobs"
         "</title><meta http-equiv=\"refresh\" content=\"5\"><style>body{font-family:sans-serif;"
         "margin:2em}td,th{padding:2px 10px;text-align:left}</style></head><body>\n"
         "<h1>phaze jobs</h1>\n<table><tr><th>job</th><th>name</th><th>state</th>"
         "<th>candidates</th><th>best (samples/s)</th></tr>\n";
-    for (const v1::JobStatus& s : manager_->List()) {
+    for (const v1::JobStatus& s : page.jobs()) {
       absl::StrAppendFormat(
           &html,
           "<tr><td><a href=\"/jobs/%s\">%s</a></td><td>%s</td><td>%s</td><td>%d / %d</td>"
@@ -95,9 +112,16 @@ class WebServer::Handler : public CivetHandler {
           JobStateName(s.state()), s.candidates_done(), s.candidates_total(),
           s.has_best() ? absl::StrFormat("%.5g", s.best().throughput_samples_per_s()) : "");
     }
-    html += "</table>\n</body></html>\n";
+    html += "</table>\n";
+    if (!page.next_page_token().empty()) {
+      absl::StrAppendFormat(&html, "<p><a href=\"/?from=%s\">next %d jobs</a></p>\n",
+                            EscapeXml(page.next_page_token()), kJobsPerPage);
+    }
+    html += "</body></html>\n";
     return html;
   }
+
+  static constexpr int kJobsPerPage = 200;
 
   JobManager* manager_;
   std::string token_;
