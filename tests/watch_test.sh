@@ -28,14 +28,14 @@ watch=$!
 "$build/worker/phaze-worker" --coordinator "$addr" --threads 1 > /dev/null 2>&1 &
 worker=$!
 pids+=($worker)
-for _ in $(seq 200); do grep -q "running [1-9]" "$work/watch.log" && break; sleep 0.05; done
+for _ in $(seq 2400); do grep -q "running [1-9]" "$work/watch.log" && break; sleep 0.05; done
 grep -q "running [1-9]" "$work/watch.log" || { echo "FAIL: no progress line"; cat "$work/watch.log"; exit 1; }
 kill -9 "$worker" "$coordinator"  # the job cannot finish while both are gone
 wait "$worker" "$coordinator" 2>/dev/null || true  # dead, its port and database lock free
 sleep 1.5  # the watch retries meanwhile
 kill -0 "$watch" || { echo "FAIL: the watch exited when the coordinator went away"; cat "$work/watch.log"; exit 1; }
 start_coordinator 2
-"$build/worker/phaze-worker" --coordinator "$addr" --threads 1 > /dev/null 2>&1 &
+"$build/worker/phaze-worker" --coordinator "$addr" --threads 2 > /dev/null 2>&1 &
 pids+=($!)
 wait "$watch" || { echo "FAIL: the watch failed"; cat "$work/watch.log"; exit 1; }
 cat "$work/watch.log"
