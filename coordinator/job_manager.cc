@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -30,6 +29,13 @@ using search::SearchStats;
 using search::SearchStrategy;
 namespace {
 
+// kNotFound naming the job (at most 64 bytes of an untrusted id) for a store's kNotFound; any
+// other error as it is.
+absl::Status NoJobIfNotFound(const absl::Status& status, const std::string& job_id) {
+  if (!absl::IsNotFound(status)) return status;
+  return absl::NotFoundError(absl::StrCat("no job '", job_id.substr(0, 64), "'"));
+}
+
 v1::DesignPointSummary Summarize(const SearchState& search, const DesignPoint& p) {
   const EvaluationResult& r = search.ResultOf(p);
   const PointResult& point = search.PointOf(p);
@@ -53,6 +59,12 @@ JobManager::JobManager(Store* store, ManagerOptions options) : store_(store), op
 absl::StatusOr<std::unique_ptr<JobManager::Job>> JobManager::Build(const std::string& id,
                                                                    const std::string& yaml) {
   PHAZE_ASSIGN_OR_RETURN(JobSpec spec, ParseJobYaml(yaml));
+  return Build(id, yaml, spec);
+}
+
+absl::StatusOr<std::unique_ptr<JobManager::Job>> JobManager::Build(const std::string& id,
+                                                                   const std::string& yaml,
+                                                                   const JobSpec& spec) {
   auto job = std::make_unique<Job>();
   job->id = id;
   job->yaml = yaml;
@@ -72,9 +84,7 @@ absl::Status JobManager::CheckCaps(const JobSpec& spec) const {
   const int64_t candidates = eval::CandidateSpace(spec).Size();
   if (candidates > options_.max_space_size) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "architecture.space: ",
-        candidates == std::numeric_limits<int64_t>::max() ? std::string("more than 2^63")
-                                                          : absl::StrCat(candidates),
+        "architecture.space: ", eval::CandidateCountText(candidates),
         " candidates (architectures x micro-batch sizes) exceed this coordinator's limit of ",
         options_.max_space_size, " (--max-space-size)"));
   }
@@ -104,12 +114,7 @@ absl::Status JobManager::Recover() {
     job.state = JobStateFromName(s.state);
     job.error = s.error;
     job.seq = s.created_seq;
-    next_seq_ = std::max(next_seq_, s.created_seq + 1);
-    PHAZE_ASSIGN_OR_RETURN(std::vector<StoredResult> results, store_->Results(s.job_id));
-    for (const StoredResult& r : results) {
-      v1::CandidateResult proto;
-      if (proto.ParseFromString(r.data)) AddResultLocked(job, proto);
-    }
+    PHAZE_RETURN_IF_ERROR(ReplayStoredResultsLocked(job));
     if (job.state == v1::JOB_STATE_RUNNING) {
       RefillLocked(job);
       MaybeFinishLocked(job);
@@ -136,7 +141,7 @@ absl::StatusOr<v1::JobStatus> JobManager::Submit(const std::string& yaml) {
   // first, before the job's evaluator and plan are built (they cost time in the space's size).
   PHAZE_ASSIGN_OR_RETURN(JobSpec spec, ParseJobYaml(yaml));
   PHAZE_RETURN_IF_ERROR(CheckCaps(spec));
-  absl::StatusOr<std::unique_ptr<Job>> built = Build("", yaml);
+  absl::StatusOr<std::unique_ptr<Job>> built = Build("", yaml, spec);
   if (!built.ok()) return built.status();
   if ((*built)->planned == 0) {
     return absl::InvalidArgumentError(
@@ -148,8 +153,7 @@ absl::StatusOr<v1::JobStatus> JobManager::Submit(const std::string& yaml) {
   Job& job = **built;
   job.seq = next_seq_++;
   job.id = absl::StrFormat("job-%06d", job.seq);
-  PHAZE_RETURN_IF_ERROR(
-      store_->PutJob({job.id, yaml, JobStateName(job.state), "", job.seq, ""}));
+  PHAZE_RETURN_IF_ERROR(store_->PutJob({job.id, yaml, JobStateName(job.state), "", job.seq, ""}));
   RefillLocked(job);
   MaybeFinishLocked(job);
   const std::string id = job.id;
@@ -212,10 +216,7 @@ absl::StatusOr<v1::JobStatus> JobManager::StatusOfLocked(const std::string& job_
   auto it = jobs_.find(job_id);
   if (it != jobs_.end()) return StatusLocked(*it->second);
   absl::StatusOr<StoredJob> stored = store_->Job(job_id);
-  if (absl::IsNotFound(stored.status())) {
-    return absl::NotFoundError(absl::StrCat("no job '", job_id.substr(0, 64), "'"));
-  }
-  if (!stored.ok()) return stored.status();
+  if (!stored.ok()) return NoJobIfNotFound(stored.status(), job_id);
   return StatusOfRowLocked(*stored);
 }
 
@@ -399,21 +400,23 @@ absl::StatusOr<const JobManager::Job*> JobManager::WholeLocked(const std::string
     }
   }
   absl::StatusOr<StoredJob> stored = store_->Job(job_id);
-  if (absl::IsNotFound(stored.status())) {
-    return absl::NotFoundError(absl::StrCat("no job '", job_id.substr(0, 64), "'"));
-  }
-  if (!stored.ok()) return stored.status();
+  if (!stored.ok()) return NoJobIfNotFound(stored.status(), job_id);
   PHAZE_ASSIGN_OR_RETURN(std::unique_ptr<Job> whole, Build(job_id, stored->yaml));
-  PHAZE_ASSIGN_OR_RETURN(std::vector<StoredResult> results, store_->Results(job_id));
-  for (const StoredResult& r : results) {
-    v1::CandidateResult proto;
-    if (proto.ParseFromString(r.data)) AddResultLocked(*whole, proto);
-  }
+  PHAZE_RETURN_IF_ERROR(ReplayStoredResultsLocked(*whole));
   whole->state = JobStateFromName(stored->state);
   whole->error = stored->error;
   hydrated_.push_front(std::move(whole));
   if (hydrated_.size() > kHydrated) hydrated_.pop_back();
   return hydrated_.front().get();
+}
+
+absl::Status JobManager::ReplayStoredResultsLocked(Job& job) {
+  PHAZE_ASSIGN_OR_RETURN(std::vector<StoredResult> results, store_->Results(job.id));
+  for (const StoredResult& r : results) {
+    v1::CandidateResult proto;
+    if (proto.ParseFromString(r.data)) AddResultLocked(job, proto);
+  }
+  return absl::OkStatus();
 }
 
 void JobManager::Touch(Job& job) {
@@ -468,8 +471,8 @@ v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
       if (shard.state != Shard::State::kPending) continue;
       shard.state = Shard::State::kLeased;
       // Unguessable: the id is the capability to report results for this shard.
-      shard.lease_id = absl::StrFormat("lease-%d-%016x%016x", next_lease_++, lease_secret_(),
-                                       lease_secret_());
+      shard.lease_id =
+          absl::StrFormat("lease-%d-%016x%016x", next_lease_++, lease_secret_(), lease_secret_());
       shard.deadline_s = now_s + options_.lease_s;
       leases_[shard.lease_id] = {job.id, s};
       lease.set_lease_id(shard.lease_id);
@@ -521,8 +524,8 @@ absl::StatusOr<int64_t> JobManager::Report(const v1::ResultReport& report, doubl
   }
   const int64_t c = report.result().candidate().index();
   if (std::find(shard.candidates.begin(), shard.candidates.end(), c) == shard.candidates.end()) {
-    return absl::PermissionDeniedError(absl::StrCat("candidate ", c, " is not in lease '",
-                                                    lease_id, "'; nothing was stored"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("candidate ", c, " is not in lease '", lease_id, "'; nothing was stored"));
   }
   v1::CandidateResult result = report.result();
   PHAZE_RETURN_IF_ERROR(CheckAndSanitizeWorkerResult(

@@ -147,7 +147,12 @@ class JobManager {
   // Cuts the plan's next batches into shards until some are pending or the plan ends.
   void RefillLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeFinishLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The job of `yaml` (parsed here, or already parsed as `spec`) with its evaluator and plan.
   absl::StatusOr<std::unique_ptr<Job>> Build(const std::string& id, const std::string& yaml);
+  absl::StatusOr<std::unique_ptr<Job>> Build(const std::string& id, const std::string& yaml,
+                                             const job::JobSpec& spec);
+  // Adds every result the store holds for `job` (a restart, or a finished job rebuilt).
+  absl::Status ReplayStoredResultsLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckCaps(const job::JobSpec& spec) const;
   void AddResultLocked(Job& job, const v1::CandidateResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -134,8 +134,10 @@ TEST(JobManagerTest, SpacesAreBoundedBeforeAnyWork) {
   list += "]";
   const std::string huge = absl::StrCat(
       "name: huge\nmodel: bertlarge\ntraining: {accelerators: 8, global_batch: 8}\n"
-      "architecture:\n  space: {num_tc: ", list, ", num_vc: ", list, ", tc_width: ", list,
-      ", tc_depth: ", list, ", vc_width: ", list, ", glb_mib: ", list, "}\n"
+      "architecture:\n  space: {num_tc: ",
+      list, ", num_vc: ", list, ", tc_width: ", list, ", tc_depth: ", list, ", vc_width: ", list,
+      ", glb_mib: ", list,
+      "}\n"
       "limits: {max_space_size: 1000000000000000000}\n");
   expect_refused(huge, "more than 2^63 candidates");
   std::string with_dup = kJob;
@@ -270,8 +272,7 @@ TEST(JobManagerTest, MalformedResultsAreRefusedAndChangeNothing) {
   // The candidate index is checked against the lease before the job.
   bad = good;
   bad.mutable_candidate()->set_index(1 << 20);
-  EXPECT_EQ(m.Report(ReportOf(lease, bad), 1).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(m.Report(ReportOf(lease, bad), 1).status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE(store->Results(id)->empty());
   EXPECT_EQ(m.Get(id)->candidates_done(), 0);
 
@@ -303,7 +304,8 @@ TEST(JobManagerTest, ResultsNeedALiveLeaseOfTheirJobAndCandidate) {
   ASSERT_EQ(lease.job_id(), a);
   auto evaluator = *Evaluator::Create(*ParseJobYaml(kJob));
   sched::CbcBackend cbc;
-  const v1::CandidateResult first = ToProto(*evaluator->Evaluate(lease.candidates(0), cbc, nullptr));
+  const v1::CandidateResult first =
+      ToProto(*evaluator->Evaluate(lease.candidates(0), cbc, nullptr));
   const v1::CandidateResult second =
       ToProto(*evaluator->Evaluate(lease.candidates(1), cbc, nullptr));
 
@@ -428,7 +430,8 @@ TEST(JobManagerTest, FinishedJobsAreRebuiltFromTheStoreOnDemand) {
     const v1::Lease lease = m.Lease("w", now);
     if (lease.lease_id().empty()) break;
     for (int64_t c : lease.candidates()) {
-      ASSERT_TRUE(m.Report(ReportOf(lease, ToProto(*evaluator->Evaluate(c, cbc, nullptr))), now).ok());
+      ASSERT_TRUE(
+          m.Report(ReportOf(lease, ToProto(*evaluator->Evaluate(c, cbc, nullptr))), now).ok());
     }
     last = lease;
     m.Complete(lease.lease_id());
@@ -449,12 +452,11 @@ TEST(JobManagerTest, FinishedJobsAreRebuiltFromTheStoreOnDemand) {
   EXPECT_TRUE(m.JobPage(id).ok());
   // A finished job's leases are over: a late report is refused and stores nothing.
   const size_t stored = store->Results(id)->size();
-  EXPECT_EQ(m.Report(ReportOf(last, ToProto(*evaluator->Evaluate(last.candidates(0), cbc,
-                                                                 nullptr))),
-                     now)
-                .status()
-                .code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      m.Report(ReportOf(last, ToProto(*evaluator->Evaluate(last.candidates(0), cbc, nullptr))), now)
+          .status()
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store->Results(id)->size(), stored);
   // The summary matches a fresh run's status and front.
   auto store2 = *Store::Open(":memory:");

@@ -33,10 +33,10 @@ struct ServerOptions {
   std::string database = ":memory:";
   ManagerOptions manager;
   std::string metrics_listen;  // e.g. "0.0.0.0:9464" for /metrics; empty: no metrics endpoint
-  std::string token;           // users' bearer token (Coordinator service); empty: no authentication
-  std::string worker_token;    // workers' bearer token (Dispatch service); empty: no authentication
-  TlsServerFiles tls;          // certificate and key: serve TLS; empty: plaintext
-  std::string http_listen;     // e.g. "127.0.0.1:8080" for the job web pages; empty: none
+  std::string token;         // users' bearer token (Coordinator service); empty: no authentication
+  std::string worker_token;  // workers' bearer token (Dispatch service); empty: no authentication
+  TlsServerFiles tls;        // certificate and key: serve TLS; empty: plaintext
+  std::string http_listen;   // e.g. "127.0.0.1:8080" for the job web pages; empty: none
 };
 
 class CoordinatorServer {

@@ -87,8 +87,7 @@ grpc::Status DispatchService::LeaseShard(grpc::ServerContext* context, const v1:
                                          v1::Lease* out) {
   if (grpc::Status a = Authorize(*context, token_); !a.ok()) return a;
   if (req->worker_id().size() > 128) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "worker_id: at most 128 bytes");
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "worker_id: at most 128 bytes");
   }
   *out = manager_->Lease(req->worker_id(), now_s_());
   return grpc::Status::OK;

@@ -92,14 +92,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   }
   std::unique_ptr<Store> store(new Store(db, lock_fd));
   sqlite3_busy_timeout(db, 5000);
-  for (const char* sql :
-       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-        "CREATE TABLE IF NOT EXISTS jobs (job_id TEXT PRIMARY KEY, yaml TEXT "
-        "NOT NULL, state TEXT NOT NULL, error TEXT NOT NULL DEFAULT '', seq "
-        "INTEGER NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS results (job_id TEXT NOT NULL, candidate "
-        "INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, candidate))",
-        "CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq)"}) {
+  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                          "CREATE TABLE IF NOT EXISTS jobs (job_id TEXT PRIMARY KEY, yaml TEXT "
+                          "NOT NULL, state TEXT NOT NULL, error TEXT NOT NULL DEFAULT '', seq "
+                          "INTEGER NOT NULL)",
+                          "CREATE TABLE IF NOT EXISTS results (job_id TEXT NOT NULL, candidate "
+                          "INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, candidate))",
+                          "CREATE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq)"}) {
     if (absl::Status s = store->Exec(sql); !s.ok()) return s;
   }
   // Finished jobs' summaries (added after the first release: databases without it gain it).
@@ -201,8 +200,7 @@ absl::Status Store::SetJobSummary(const std::string& job_id, const std::string& 
 
 absl::StatusOr<StoredJob> Store::Job(const std::string& job_id) {
   MutexLock lock(&mu_);
-  Statement st(db_,
-               "SELECT job_id, yaml, state, error, seq, summary FROM jobs WHERE job_id = ?");
+  Statement st(db_, "SELECT job_id, yaml, state, error, seq, summary FROM jobs WHERE job_id = ?");
   if (absl::Status s = st.status(); !s.ok()) return s;
   st.BindText(1, job_id);
   const int rc = st.Step();

@@ -46,8 +46,8 @@ class Store {
   absl::Status PutJob(const StoredJob& job);  // insert or replace
   absl::Status SetJobState(const std::string& job_id, const std::string& state,
                            const std::string& error);
-  absl::StatusOr<std::vector<StoredJob>> Jobs();                // in submission order
-  absl::StatusOr<StoredJob> Job(const std::string& job_id);    // kNotFound if there is none
+  absl::StatusOr<std::vector<StoredJob>> Jobs();             // in submission order
+  absl::StatusOr<StoredJob> Job(const std::string& job_id);  // kNotFound if there is none
   // At most `limit` jobs in submission order from `first_job_id` on (from the first if empty);
   // kNotFound if `first_job_id` is not a job.
   absl::StatusOr<std::vector<StoredJob>> JobsFrom(const std::string& first_job_id, int64_t limit);

@@ -115,7 +115,8 @@ constexpr char kWorkerToken[] = "test-worker-token-c41e";
 // Every process started here inherits PHAZE_TOKEN (users) and PHAZE_WORKER_TOKEN (workers); every
 // call below carries the users' token.
 const bool kTokenSet = [] {
-  return setenv("PHAZE_TOKEN", kToken, 1) == 0 && setenv("PHAZE_WORKER_TOKEN", kWorkerToken, 1) == 0;
+  return setenv("PHAZE_TOKEN", kToken, 1) == 0 &&
+         setenv("PHAZE_WORKER_TOKEN", kWorkerToken, 1) == 0;
 }();
 
 void Auth(grpc::ClientContext& ctx) {

@@ -300,9 +300,9 @@ ArchSpace::ArchSpace(ArchSpaceSpec spec) : spec_(std::move(spec)) {
   // INT64_MAX, which every limit refuses (value lists of thousands of entries must not wrap to a
   // small or negative size).
   size_ = 1;
-  for (size_t n : {spec_.num_tc.size(), spec_.num_vc.size(), spec_.tc_width.size(),
-                   spec_.tc_depth.size(), std::max<size_t>(1, spec_.vc_width.size()),
-                   spec_.glb_bytes.size()}) {
+  for (size_t n :
+       {spec_.num_tc.size(), spec_.num_vc.size(), spec_.tc_width.size(), spec_.tc_depth.size(),
+        std::max<size_t>(1, spec_.vc_width.size()), spec_.glb_bytes.size()}) {
     if (__builtin_mul_overflow(size_, static_cast<int64_t>(n), &size_)) {
       size_ = std::numeric_limits<int64_t>::max();
       break;

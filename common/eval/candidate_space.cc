@@ -1,5 +1,7 @@
 #include "common/eval/candidate_space.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace phaze::eval {
 
 using arch::ArchCandidate;
@@ -30,6 +32,11 @@ Candidate CandidateSpace::At(int64_t candidate) const {
   c.micro_batch = MicroBatchOf(candidate);
   c.arch = ArchitectureAt(ArchIndexOf(candidate));
   return c;
+}
+
+std::string CandidateCountText(int64_t size) {
+  return size == std::numeric_limits<int64_t>::max() ? std::string("more than 2^63")
+                                                     : absl::StrCat(size);
 }
 
 }  // namespace phaze::eval

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "common/arch/arch.h"
@@ -59,6 +60,9 @@ class CandidateSpace {
   std::vector<arch::Architecture> fixed_;
   std::vector<int64_t> micro_batch_sizes_;
 };
+
+// A candidate count for messages: the number, or "more than 2^63" for a saturated Size().
+std::string CandidateCountText(int64_t size);
 
 }  // namespace phaze::eval
 

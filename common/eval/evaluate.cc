@@ -440,9 +440,8 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
   return r;
 }
 
-sched::Problem SchedulingProblem(const std::vector<Operator>& ops,
-                                 const std::vector<OpCost>& costs, const Architecture& arch,
-                                 bool tp_overlap) {
+sched::Problem SchedulingProblem(const std::vector<Operator>& ops, const std::vector<OpCost>& costs,
+                                 const Architecture& arch, bool tp_overlap) {
   sched::Problem p;
   p.num_tc = arch.single_stream ? 1 : arch.num_tc;
   p.num_vc = arch.single_stream ? 1 : arch.num_vc;
@@ -489,7 +488,8 @@ absl::StatusOr<Evaluator::SingleDevice> Evaluator::SingleDeviceCost(
   for (const auto& [layer, count] : workload::RepeatedLayers(g)) {
     for (const std::vector<Operator>* ops : {&layer->forward, &layer->backward}) {
       const std::vector<OpCost> costs = cost_model_->CostAll(*ops, arch);
-      const sched::Problem problem = SchedulingProblem(*ops, costs, arch, spec_.training.tp_overlap);
+      const sched::Problem problem =
+          SchedulingProblem(*ops, costs, arch, spec_.training.tp_overlap);
       PHAZE_RETURN_IF_ERROR(sched::ValidateProblem(problem));
       const sched::Schedule s = sched::BoundLayer(problem, solve, cache);
       total.latency_s += count * s.makespan_s;

@@ -127,7 +127,8 @@ TEST(PredictTest, OneLayerOfThe22BModelAsKorthikantiMeasuredIt) {
 // A single-stream chip runs one operator at a time: without overlap every layer schedule is the
 // serial sum of its operators' all-cores latencies; the same cores as separate units overlap.
 TEST(SchedulingProblemTest, SingleStreamRunsOneOperatorAtATime) {
-  const workload::ModelGraph g = *workload::BuildModelGraph(*workload::FindModel("bertlarge"), 2, 4, {});
+  const workload::ModelGraph g =
+      *workload::BuildModelGraph(*workload::FindModel("bertlarge"), 2, 4, {});
   const std::unique_ptr<cost::CostModel> model = cost::MakeCostModel({});
   arch::Architecture chip = arch::A100();
   for (const std::vector<workload::Operator>* ops :

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
-#include <limits>
 #include <set>
 #include <string>
 #include <tuple>
@@ -11,12 +10,12 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/base/status_macros.h"
 #include "yaml-cpp/yaml.h"
 
@@ -775,9 +774,7 @@ absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
   const int64_t points = CandidateSpace(job).Size();  // O(dimensions), saturating
   if (points > job.limits.max_space_size) {
     return Invalid("architecture.space",
-                   absl::StrCat(points == std::numeric_limits<int64_t>::max()
-                                    ? std::string("more than 2^63")
-                                    : absl::StrCat(points),
+                   absl::StrCat(eval::CandidateCountText(points),
                                 " candidates (architectures x micro-batch sizes) exceed "
                                 "limits.max_space_size ",
                                 job.limits.max_space_size));

@@ -25,7 +25,8 @@ TEST(JobTest, HostileTextIsRefusedNamingWhy) {
   ExpectInvalid(std::string("name: x\0y\n", 10) + good.substr(8), "NUL byte at offset 7");
   ExpectInvalid("name: caf\xe9\n" + good.substr(8), "not valid UTF-8 (byte offset 9)");
   ExpectInvalid("name: \xc0\xafx\n" + good.substr(8), "not valid UTF-8");  // overlong '/'
-  ExpectInvalid("name: \"a\\e[31mred\"\n" + good.substr(8), "name: holds the control character 0x1b");
+  ExpectInvalid("name: \"a\\e[31mred\"\n" + good.substr(8),
+                "name: holds the control character 0x1b");
   ExpectInvalid(good + "name: y\n", "name: is given twice");
   ExpectInvalid(good + "---\n" + good, "a second YAML document starts at line 5");
   ExpectInvalid(good + "...\n", "a second YAML document starts at line 5");

@@ -42,8 +42,8 @@ absl::Status CheckPlacement(const v1::Placement& p, const PlacementLimits& limit
   const double devices = static_cast<double>(st.pipeline()) * static_cast<double>(st.tensor()) *
                          static_cast<double>(st.data());
   if (devices > static_cast<double>(limits.accelerators)) {
-    return Invalid(field + ".strategy",
-                   absl::StrCat("p t d = ", devices, " devices, the job has ", limits.accelerators));
+    return Invalid(field + ".strategy", absl::StrCat("p t d = ", devices, " devices, the job has ",
+                                                     limits.accelerators));
   }
   for (double x : {p.bottleneck_s(), p.sync_s(), p.time_per_batch_s(), p.throughput_samples_per_s(),
                    p.bubble_fraction(), p.energy_per_sample_j()}) {
@@ -64,9 +64,9 @@ absl::Status CheckPlacement(const v1::Placement& p, const PlacementLimits& limit
                                 limits.max_throughput, ")"));
   }
   // Throughput is the batch over the step time: both or neither are forged consistently.
-  const double implied = p.time_per_batch_s() > 0 ? static_cast<double>(limits.global_batch) /
-                                                        p.time_per_batch_s()
-                                                  : 0;
+  const double implied = p.time_per_batch_s() > 0
+                             ? static_cast<double>(limits.global_batch) / p.time_per_batch_s()
+                             : 0;
   if (std::abs(implied - p.throughput_samples_per_s()) >
       kRelativeSlack * std::max(1.0, p.throughput_samples_per_s()) + 1e-12) {
     return Invalid(field + ".throughput_samples_per_s",
@@ -84,24 +84,23 @@ absl::Status CheckAndSanitizeWorkerResult(const Evaluator& ev, bool job_prunes,
     return Invalid("result.candidate.index", absl::StrCat(c, " is not a candidate of the job"));
   }
   if (r->error().size() > kMaxResultErrorBytes) {
-    return Invalid("result.error", absl::StrCat(r->error().size(), " bytes, at most ",
-                                                kMaxResultErrorBytes));
+    return Invalid("result.error",
+                   absl::StrCat(r->error().size(), " bytes, at most ", kMaxResultErrorBytes));
   }
   const EvaluationSpec& spec = ev.spec();
   const eval::Candidate cand = ev.space().At(c);
   if (r->candidate().arch_index() != cand.arch.index ||
       r->candidate().micro_batch_size() != cand.micro_batch) {
-    return Invalid("result.candidate",
-                   absl::StrCat("architecture index or micro-batch size do not match candidate ", c));
+    return Invalid(
+        "result.candidate",
+        absl::StrCat("architecture index or micro-batch size do not match candidate ", c));
   }
   // What the coordinator can compute itself is replaced, never trusted.
   r->mutable_candidate()->set_job_id("");
   *r->mutable_architecture() = ToProto(cand.arch.arch);
   r->set_area_um2(cand.arch.area_um2);
   switch (r->outcome()) {
-    case v1::OUTCOME_ERROR:
-      r->clear_points();
-      return absl::OkStatus();
+    case v1::OUTCOME_ERROR: r->clear_points(); return absl::OkStatus();
     case v1::OUTCOME_PRUNED:
       if (job_prunes) {
         r->clear_points();

@@ -300,7 +300,8 @@ absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out) {
       if (!args.json) {
         out << absl::StrFormat("  %-28s %-4s %-34s %12.3f %12.3f\n", "sum (serial)", "", "",
                                sum_one * 1e6, sum_all * 1e6);
-        const sched::Problem problem = eval::SchedulingProblem(*ops, costs, arch, graph_options.tp_overlap);
+        const sched::Problem problem =
+            eval::SchedulingProblem(*ops, costs, arch, graph_options.tp_overlap);
         sched::CbcBackend cbc;
         sched::SolveOptions solve;
         solve.time_limit_s = args.time_limit_s;

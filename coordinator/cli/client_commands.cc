@@ -81,9 +81,8 @@ std::string StatusLine(const v1::JobStatus& s) {
       "%s %-9s %s: %d/%d candidates (%d pruned by bounds, %d failed), shards %d/%d, %d leases "
       "expired, front %d points",
       Printable(s.job_id()), JobStateName(s.state()), Printable(s.name()), s.candidates_done(),
-      s.candidates_total(),
-      s.candidates_pruned(), s.candidates_failed(), s.shards_done(), s.shards_total(),
-      s.leases_expired(), s.front_size());
+      s.candidates_total(), s.candidates_pruned(), s.candidates_failed(), s.shards_done(),
+      s.shards_total(), s.leases_expired(), s.front_size());
   if (s.has_best()) {
     const v1::DesignPointSummary& b = s.best();
     absl::StrAppendFormat(
@@ -110,9 +109,9 @@ bool Reconnectable(const grpc::Status& status) {
 
 // Follows a job until it ends and returns the final status. On a terminal: a progress bar on
 // stderr. Otherwise (a pipe, a log file): a line on `out` per update (at most one a second while
-// it runs, and at every change of state), flushed, so a log follows the job as it runs. Through a coordinator restart or a network
-// cut the watch reconnects with backoff (0.1 s doubling to 5 s) and resumes; it gives up after
-// `reconnect_timeout_s` without contact.
+// it runs, and at every change of state), flushed, so a log follows the job as it runs. Through a
+// coordinator restart or a network cut the watch reconnects with backoff (0.1 s doubling to 5 s)
+// and resumes; it gives up after `reconnect_timeout_s` without contact.
 absl::StatusOr<v1::JobStatus> Follow(v1::Coordinator::Stub& stub, const std::string& job_id,
                                      bool progress, std::ostream& out,
                                      double reconnect_timeout_s = 300) {
@@ -143,9 +142,9 @@ absl::StatusOr<v1::JobStatus> Follow(v1::Coordinator::Stub& stub, const std::str
       }
       bar.Update(s.candidates_done(), s.candidates_total(), best);
       if (lines) {
-        const std::string line =
-            absl::StrFormat("%s %s %d/%d candidates, %s", Printable(s.job_id()),
-                            JobStateName(s.state()), s.candidates_done(), s.candidates_total(), best);
+        const std::string line = absl::StrFormat("%s %s %d/%d candidates, %s",
+                                                 Printable(s.job_id()), JobStateName(s.state()),
+                                                 s.candidates_done(), s.candidates_total(), best);
         // At most one line a second while running (a result can arrive every millisecond),
         // and every change of state.
         const auto now = std::chrono::steady_clock::now();
