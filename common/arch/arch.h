@@ -81,6 +81,10 @@ struct Architecture {
   // The per-core SRAM the original derives: max(1 KiB, 16 B per PE).
   int64_t TcL2Bytes() const;
   int64_t VcL2Bytes() const;
+  // Bytes per cycle one core's GLB port moves when no chip-wide GLB bandwidth is given: a tensor
+  // core reads (width + depth) 2-byte words, a vector core reads and writes a 2-byte word per lane.
+  double TcGlbPortBytesPerCycle() const { return 2.0 * static_cast<double>(tc_width + tc_depth); }
+  double VcGlbPortBytesPerCycle() const { return 4.0 * static_cast<double>(vc_width); }
   // "8x128x128 tc, 2x128 vc, 128 MiB glb".
   std::string Describe() const;
   // This chip's cores and buffer with `shared`'s clock, bandwidths and link: how a preset or a

@@ -301,7 +301,7 @@ OpCost ImprovedCostModel::Cost(const Operator& op, const Architecture& a) const 
     }
     case OpKind::kGemm: {
       const double macs = static_cast<double>(op.gemm.Macs());
-      const double port = 2.0 * static_cast<double>(a.tc_width + a.tc_depth);
+      const double port = a.TcGlbPortBytesPerCycle();
       const Bandwidths one = Share(a, 1, a.num_tc, port);
       const Bandwidths all = Share(a, a.num_tc, a.num_tc, port);
       const GemmBreakdown single = ImprovedGemm(op.gemm, op.has_weight, 1, a,
@@ -321,7 +321,7 @@ OpCost ImprovedCostModel::Cost(const Operator& op, const Architecture& a) const 
       const bool resident = bytes <= static_cast<double>(a.glb_bytes);
       // A vector core's GLB port moves one read and one write word per lane per
       // cycle.
-      const double port = 2.0 * static_cast<double>(a.vc_width * kBytesPerElement);
+      const double port = a.VcGlbPortBytesPerCycle();
       auto cycles = [&](int64_t cores) {
         const Bandwidths bw = Share(a, cores, a.num_vc, port);
         const double lanes = static_cast<double>(cores * a.vc_width);

@@ -25,21 +25,16 @@
 #include <vector>
 
 #include "common/arch/arch.h"
+#include "common/arch/chip_model.h"
 #include "common/workload/layer_graph.h"
 
 namespace phaze::cost {
 
 enum class CostMode { kImproved, kCompat };
 
-// Energy per event. Defaults are order-of-magnitude figures for 16-bit arithmetic in a recent
-// node (Horowitz, ISSCC 2014, scaled): they rank designs, they do not sign off silicon.
-struct EnergyModel {
-  double mac_j = 0.5e-12;        // one 16-bit multiply-accumulate
-  double vector_op_j = 0.3e-12;  // one lane operation on a vector core
-  double glb_byte_j = 1.0e-12;   // one byte read or written in the shared GLB
-  double hbm_byte_j = 30e-12;    // one byte of HBM traffic (about 3.9 pJ/bit for HBM2)
-  double link_byte_j = 10e-12;   // one byte sent over the device link
-};
+// Energy per event (defaults and sources in arch/chip_model.h: the chip model charges the same
+// figures at peak rate).
+using EnergyModel = arch::EnergyModel;
 
 struct CostOptions {
   CostMode mode = CostMode::kImproved;

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/arch/arch.h"
+#include "common/arch/chip_model.h"
 #include "common/base/status_macros.h"
 #include "common/cost/cost.h"
 #include "common/eval/eval.h"
@@ -159,6 +160,57 @@ absl::Status ValidateRuns(const std::string& path, bool json, std::ostream& out)
                  {"dp_best", experiments::PredictionJson(r.dp_best)}});
   }
   out << j.dump(2) << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status ValidateChips(bool json, std::ostream& out) {
+  const arch::ChipCostConstants constants = arch::DefaultChipCostConstants();
+  nlohmann::json rows = nlohmann::json::array();
+  if (!json) {
+    out << absl::StrFormat("%-18s %9s %9s %7s  %6s %6s %7s  %s\n", "chip", "die_mm2", "model",
+                           "error", "tdp_w", "model", "error", "area (mm^2) | power (W)");
+  }
+  for (const arch::PublishedChip& chip : arch::PublishedChips()) {
+    const arch::ChipCost c = arch::Estimate(chip.resources, constants);
+    const double area_error = c.area.total_mm2 / chip.die_mm2 - 1;
+    const double power_error = c.power.total_w / chip.tdp_w - 1;
+    if (json) {
+      rows.push_back({{"chip", chip.resources.name},
+                      {"source", chip.source},
+                      {"die_mm2", chip.die_mm2},
+                      {"predicted_mm2", c.area.total_mm2},
+                      {"area_error", area_error},
+                      {"tdp_w", chip.tdp_w},
+                      {"predicted_w", c.power.total_w},
+                      {"power_error", power_error},
+                      {"area_mm2",
+                       {{"cores", c.area.cores_mm2},
+                        {"sram", c.area.glb_mm2},
+                        {"glb_ports", c.area.glb_ports_mm2},
+                        {"noc", c.area.noc_mm2},
+                        {"hbm", c.area.hbm_mm2},
+                        {"links", c.area.links_mm2},
+                        {"uncore", c.area.uncore_mm2}}},
+                      {"power_w",
+                       {{"tensor", c.power.tensor_w},
+                        {"vector", c.power.vector_w},
+                        {"glb", c.power.glb_w},
+                        {"hbm", c.power.hbm_w},
+                        {"links", c.power.links_w},
+                        {"leakage", c.power.leakage_w}}}});
+      continue;
+    }
+    out << absl::StrFormat(
+        "%-18s %9.0f %9.1f %+6.1f%%  %6.0f %6.1f %+6.1f%%  cores %.1f sram %.1f ports %.1f noc "
+        "%.1f hbm %.1f links %.1f uncore %.1f | tensor %.1f vector %.1f glb %.1f hbm %.1f links "
+        "%.1f leakage %.1f\n",
+        chip.resources.name, chip.die_mm2, c.area.total_mm2, 100 * area_error, chip.tdp_w,
+        c.power.total_w, 100 * power_error, c.area.cores_mm2, c.area.glb_mm2,
+        c.area.glb_ports_mm2, c.area.noc_mm2, c.area.hbm_mm2, c.area.links_mm2,
+        c.area.uncore_mm2, c.power.tensor_w, c.power.vector_w, c.power.glb_w, c.power.hbm_w,
+        c.power.links_w, c.power.leakage_w);
+  }
+  if (json) out << rows.dump(2) << "\n";
   return absl::OkStatus();
 }
 

@@ -47,6 +47,11 @@ int main(int argc, char** argv) {
       ->required();
   validate->add_flag("--json", validate_json, "Print JSON");
 
+  bool chips_json = false;
+  CLI::App* chips = app.add_subcommand(
+      "chips", "The chip area and power model against published dies (A100, H100, TPU v4)");
+  chips->add_flag("--json", chips_json, "Print JSON");
+
   phaze::cli::LayerArgs layer_args;
   CLI::App* layer =
       app.add_subcommand("layer", "Show every operator of every layer with latencies");
@@ -131,6 +136,7 @@ int main(int argc, char** argv) {
   if (*validate) {
     return Report(phaze::cli::ValidateRuns(validate_file, validate_json, std::cout));
   }
+  if (*chips) return Report(phaze::cli::ValidateChips(chips_json, std::cout));
   if (*layer) return Report(phaze::cli::DescribeLayers(layer_args, std::cout));
   if (*compare) return Report(phaze::cli::CompareJob(compare_args, std::cout));
   if (*run) {
