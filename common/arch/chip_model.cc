@@ -11,6 +11,15 @@ namespace {
 
 constexpr double kUm2PerMm2 = 1e6;
 
+// Placed area of one BF16 MAC (FP32 accumulation) in a systolic array at N7, wiring and the
+// array's share of control included: TPU v4i's four 128x128 MXUs take about 100 mm^2 of its
+// 7 nm die (Jouppi et al., ISCA 2021, floorplan; 0.72 mm^2 per BF16 TOPS as public accelerator
+// cost models read it): 100 mm^2 / 65,536 MACs. A second die (TPU v4i), not one of
+// PublishedChips, so A100 and H100 stay held out; TPU v4 shares the MXU design.
+constexpr double kMacAreaUm2AtN7 = 100e6 / 65536.0;
+// A vector lane (an FP32 ALU with its register slice): taken as one MAC (assumption).
+constexpr double kLaneAreaUm2AtN7 = kMacAreaUm2AtN7;
+
 // The original's area tables (AreaUm2) are CACTI and Accelergy output at a 22 nm-class setting
 // (reference phaze-original.md section 3.3): the node they scale from.
 constexpr int64_t kOriginalTablesNodeNm = 22;
@@ -64,9 +73,10 @@ absl::StatusOr<HbmStackType> FindHbmStack(const std::string& name) {
 }
 
 int64_t HbmStacksFor(double hbm_bandwidth_bytes_per_s, int64_t hbm_bytes, const HbmStackType& s) {
-  const double for_bandwidth = std::ceil(hbm_bandwidth_bytes_per_s / s.bandwidth_bytes_per_s - 1e-9);
-  const int64_t for_capacity = (std::max<int64_t>(hbm_bytes, 0) + s.capacity_bytes - 1) /
-                               s.capacity_bytes;
+  const double for_bandwidth =
+      std::ceil(hbm_bandwidth_bytes_per_s / s.bandwidth_bytes_per_s - 1e-9);
+  const int64_t for_capacity =
+      (std::max<int64_t>(hbm_bytes, 0) + s.capacity_bytes - 1) / s.capacity_bytes;
   return std::max<int64_t>({1, static_cast<int64_t>(for_bandwidth), for_capacity});
 }
 
@@ -115,19 +125,18 @@ absl::StatusOr<ChipResources> ResourcesOf(const Architecture& a, int64_t hbm_byt
   r.node_nm = c.node_nm;
   r.cores = a;
   r.clock_hz = a.clock_hz;
-  r.glb_bytes_per_cycle =
-      a.glb_bandwidth_bytes_per_s > 0
-          ? a.glb_bandwidth_bytes_per_s / a.clock_hz
-          : static_cast<double>(a.num_tc) * a.TcGlbPortBytesPerCycle() +
-                static_cast<double>(a.num_vc) * a.VcGlbPortBytesPerCycle();
+  r.glb_bytes_per_cycle = a.glb_bandwidth_bytes_per_s > 0
+                              ? a.glb_bandwidth_bytes_per_s / a.clock_hz
+                              : static_cast<double>(a.num_tc) * a.TcGlbPortBytesPerCycle() +
+                                    static_cast<double>(a.num_vc) * a.VcGlbPortBytesPerCycle();
   r.hbm_stacks = HbmStacksFor(a.hbm_bandwidth_bytes_per_s, hbm_bytes, *stack);
   r.hbm_bandwidth_bytes_per_s = a.hbm_bandwidth_bytes_per_s;
   const bool two_tier = a.scale_up_domain > 0 && a.scale_out_bandwidth_bytes_per_s > 0;
   r.link_bandwidth_bytes_per_s =
       a.link_bandwidth_bytes_per_s + (two_tier ? a.scale_out_bandwidth_bytes_per_s : 0.0);
-  r.link_lanes = LanesFor(a.link_bandwidth_bytes_per_s, c.serdes_lane_bits_per_s) +
-                 (two_tier ? LanesFor(a.scale_out_bandwidth_bytes_per_s, c.serdes_lane_bits_per_s)
-                           : 0);
+  r.link_lanes =
+      LanesFor(a.link_bandwidth_bytes_per_s, c.serdes_lane_bits_per_s) +
+      (two_tier ? LanesFor(a.scale_out_bandwidth_bytes_per_s, c.serdes_lane_bits_per_s) : 0);
   return r;
 }
 
@@ -135,7 +144,6 @@ ChipCost Estimate(const ChipResources& r, const ChipCostConstants& c) {
   // Callers pass nodes FindTechNode knows (ResourcesOf checks); N7 otherwise.
   const TechNode node = FindTechNode(r.node_nm).value_or(TechNode{});
   const TechNode tables = FindTechNode(kOriginalTablesNodeNm).value_or(TechNode{});
-  const double logic_scale = tables.logic_density / node.logic_density;
   const double sram_scale = tables.sram_density / node.sram_density;
   const double logic_n7 = 1.0 / node.logic_density;  // N7 figures at this node
 
@@ -143,24 +151,27 @@ ChipCost Estimate(const ChipResources& r, const ChipCostConstants& c) {
   ChipCost cost;
   AreaBreakdown& area = cost.area;
   // The original's cores: MAC or lane arrays (logic) and their own SRAM.
-  const double tc_macs = static_cast<double>(a.num_tc) * static_cast<double>(a.tc_width * a.tc_depth);
+  const double tc_macs =
+      static_cast<double>(a.num_tc) * static_cast<double>(a.tc_width * a.tc_depth);
   const double vc_lanes = static_cast<double>(a.num_vc) * static_cast<double>(a.vc_width);
   const double core_sram_um2 = static_cast<double>(a.num_tc) * L2AreaUm2(a.TcL2Bytes()) +
                                static_cast<double>(a.num_vc) * L2AreaUm2(a.VcL2Bytes());
-  const double core_logic_um2 = AreaUm2(a) - GlbAreaUm2(a.glb_bytes) - core_sram_um2;
-  area.cores_mm2 = (core_logic_um2 * logic_scale + core_sram_um2 * sram_scale) / kUm2PerMm2;
+  const double core_logic_um2 =
+      (tc_macs * kMacAreaUm2AtN7 + vc_lanes * kLaneAreaUm2AtN7) * logic_n7;
+  area.cores_mm2 = (core_logic_um2 + core_sram_um2 * sram_scale) / kUm2PerMm2;
   // GLB capacity by the GLB table; SRAM beyond it (register files, L1) at the GLB's density.
   const double glb_um2 = GlbAreaUm2(a.glb_bytes);
-  const double extra_um2 =
-      r.extra_sram_bytes > 0 ? glb_um2 / static_cast<double>(a.glb_bytes) *
-                                   static_cast<double>(r.extra_sram_bytes)
-                             : 0.0;
+  const double extra_um2 = r.extra_sram_bytes > 0 ? glb_um2 / static_cast<double>(a.glb_bytes) *
+                                                        static_cast<double>(r.extra_sram_bytes)
+                                                  : 0.0;
   area.glb_mm2 = (glb_um2 + extra_um2) * sram_scale / kUm2PerMm2;
   cost.glb_banks = std::max<int64_t>(
-      1, static_cast<int64_t>(std::ceil(r.glb_bytes_per_cycle / c.glb_bank_bytes_per_cycle - 1e-9)));
+      1,
+      static_cast<int64_t>(std::ceil(r.glb_bytes_per_cycle / c.glb_bank_bytes_per_cycle - 1e-9)));
   area.glb_ports_mm2 = static_cast<double>(cost.glb_banks) * c.glb_bank_port_mm2 * logic_n7;
   area.noc_mm2 = static_cast<double>(a.num_tc + a.num_vc) * c.noc_port_mm2 * logic_n7;
-  area.hbm_mm2 = static_cast<double>(r.hbm_stacks) * (c.hbm_phy_mm2 + c.hbm_controller_mm2 * logic_n7);
+  area.hbm_mm2 =
+      static_cast<double>(r.hbm_stacks) * (c.hbm_phy_mm2 + c.hbm_controller_mm2 * logic_n7);
   area.links_mm2 = static_cast<double>(r.link_lanes) * c.serdes_lane_mm2;
   area.uncore_mm2 = c.uncore_mm2 * logic_n7;
   area.total_mm2 = area.cores_mm2 + area.glb_mm2 + area.glb_ports_mm2 + area.noc_mm2 +
@@ -271,7 +282,8 @@ std::vector<PublishedChip> PublishedChips() {
     r.cores.vc_width = 1024;
     r.cores.glb_bytes = 128 * kMiB;
     r.extra_sram_bytes = 32 * kMiB;
-    r.glb_bytes_per_cycle = 8 * r.cores.TcGlbPortBytesPerCycle() + 2 * r.cores.VcGlbPortBytesPerCycle();
+    r.glb_bytes_per_cycle =
+        8 * r.cores.TcGlbPortBytesPerCycle() + 2 * r.cores.VcGlbPortBytesPerCycle();
     r.clock_hz = 1.05e9;
     r.hbm_stacks = 4;
     r.hbm_bandwidth_bytes_per_s = 1.2e12;

@@ -4,7 +4,8 @@
 // only; bandwidth, HBM and links are free there, so a space point can buy a GLB port per core,
 // ten HBM stacks or a 4 TB/s link at no cost. This model adds them, at a technology node:
 //
-//   area = node scaling x (the original's cores and SRAM, at its 22 nm-class node)
+//   area = MACs and vector lanes at a placed area per MAC (TPU v4i's MXUs) / logic density
+//        + SRAM: the original's per-core and GLB tables, scaled from their 22 nm-class node
 //        + GLB banks (one port of kGlbBankBytesPerCycle each) and the on-chip network (one port
 //          per core)
 //        + HBM stacks (PHY, which does not shrink, and controller, which does)
@@ -94,7 +95,7 @@ ChipCostConstants DefaultChipCostConstants();
 struct ChipResources {
   std::string name;
   int64_t node_nm = 7;
-  Architecture cores;          // cores, arrays, lanes and SRAM priced by the original's tables
+  Architecture cores;            // cores, arrays, lanes and SRAM priced by the original's tables
   int64_t extra_sram_bytes = 0;  // SRAM beyond the original's per-core and GLB terms
   double glb_bytes_per_cycle = 0;
   double clock_hz = 0;

@@ -40,11 +40,12 @@ TEST(ChipModelTest, TheTpuV4LikeChipTermByTerm) {
   EXPECT_NEAR(c.area.hbm_mm2, 4 * (10.45 + 5.707), 1e-9);
   EXPECT_NEAR(c.area.links_mm2, 0.3, 1e-12);  // 4 GiB/s: one 50 Gb/s lane
   EXPECT_NEAR(c.area.uncore_mm2, 30, 1e-12);
-  // The original's tables at 22 nm, scaled to N7: logic / 3.2, SRAM x 0.027 / 0.070.
+  // MACs and lanes at TPU v4i's placed MAC area (100 mm^2 / 65,536); SRAM by the original's
+  // tables at 22 nm, scaled to N7 by x 0.027 / 0.070.
   const Architecture a = TpuV4Like();
   const double sram_um2 = 8 * L2AreaUm2(a.TcL2Bytes()) + 2 * L2AreaUm2(a.VcL2Bytes());
-  const double logic_um2 = AreaUm2(a) - GlbAreaUm2(a.glb_bytes) - sram_um2;
-  EXPECT_NEAR(c.area.cores_mm2, (logic_um2 / 3.2 + sram_um2 * 0.027 / 0.070) / 1e6, 1e-9);
+  const double mac_um2 = 100e6 / 65536;
+  EXPECT_NEAR(c.area.cores_mm2, ((131072 + 256) * mac_um2 + sram_um2 * 0.027 / 0.070) / 1e6, 1e-9);
   EXPECT_NEAR(c.area.glb_mm2, GlbAreaUm2(a.glb_bytes) * 0.027 / 0.070 / 1e6, 1e-9);
   const double sum = c.area.cores_mm2 + c.area.glb_mm2 + c.area.glb_ports_mm2 + c.area.noc_mm2 +
                      c.area.hbm_mm2 + c.area.links_mm2 + c.area.uncore_mm2;
@@ -57,11 +58,11 @@ TEST(ChipModelTest, TheTpuV4LikeChipTermByTerm) {
   EXPECT_NEAR(c.power.hbm_w, 36.0, 1e-9);
   EXPECT_NEAR(c.power.links_w, 4.0 * kGiB * 10e-12, 1e-12);
   EXPECT_NEAR(c.power.leakage_w, c.area.total_mm2 * 0.05, 1e-9);
-  // The model's die (about 200 mm^2, a third of a real TPU v4: `phaze chips`) has edge for 2
-  // stacks, not 4: why the shoreline is reported and not enforced.
-  EXPECT_LT(c.area.total_mm2, 256.0);
-  EXPECT_EQ(c.max_hbm_stacks, 2);
-  EXPECT_FALSE(c.fits_shoreline);
+  // A die of about 370 mm^2 (19 mm a side) has edge for 2 stacks on each of 2 sides.
+  EXPECT_GT(c.area.total_mm2, 256.0);
+  EXPECT_LT(c.area.total_mm2, 576.0);
+  EXPECT_EQ(c.max_hbm_stacks, 4);
+  EXPECT_TRUE(c.fits_shoreline);
 }
 
 // No free lunch: buying more of any resource never makes the chip smaller or cooler.
@@ -112,8 +113,8 @@ TEST(ChipModelTest, ANewerNodeShrinksLogicAndSramButNotPhys) {
   const ChipCost c7 = Estimate(ResourcesOf(a, 32 * kGiB, n7).value(), n7);
   const ChipCost c5 = Estimate(ResourcesOf(a, 32 * kGiB, n5).value(), n5);
   const double sram_um2 = 8 * L2AreaUm2(a.TcL2Bytes()) + 2 * L2AreaUm2(a.VcL2Bytes());
-  const double logic_um2 = AreaUm2(a) - GlbAreaUm2(a.glb_bytes) - sram_um2;
-  EXPECT_NEAR(c5.area.cores_mm2, (logic_um2 / 3.2 / 1.8 + sram_um2 * 0.021 / 0.070) / 1e6, 1e-9);
+  EXPECT_NEAR(c5.area.cores_mm2,
+              ((131072 + 256) * 100e6 / 65536 / 1.8 + sram_um2 * 0.021 / 0.070) / 1e6, 1e-9);
   EXPECT_NEAR(c5.area.glb_mm2, c7.area.glb_mm2 * 0.021 / 0.027, 1e-9);
   EXPECT_NEAR(c5.area.hbm_mm2, 4 * (10.45 + 5.707 / 1.8), 1e-9);
   EXPECT_NEAR(c5.power.tensor_w, 0.7 * c7.power.tensor_w, 1e-9);

@@ -39,6 +39,8 @@ struct Prediction {
 absl::StatusOr<Prediction> Predict(const job::JobSpec& job, sched::SchedulerBackend& backend);
 nlohmann::json PredictionJson(const Prediction& p);
 std::string PredictionText(const Prediction& p);
+// The chip model's area and TDP-level power of `arch` with `hbm_bytes`, term by term.
+std::string ChipModelText(const arch::Architecture& arch, int64_t hbm_bytes);
 
 // One row of tests/validation/published-runs.json, predicted twice: as published (the
 // published strategy, Megatron's uniform split) and with the DP's own best strategy.

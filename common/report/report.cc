@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/arch/chip_model.h"
 #include "common/report/plot.h"
 
 namespace phaze::report {
@@ -28,6 +29,15 @@ nlohmann::json ArchJson(const Architecture& a, double area_um2) {
           {"vc_width", a.vc_width},     {"glb_mib", a.glb_bytes / kMiB},
           {"area_mm2", area_um2 / 1e6}, {"peak_tflops", a.PeakFlopsPerS() / 1e12},
           {"describe", a.Describe()}};
+}
+
+// The chip model's bill for this chip with `hbm_bytes` (arch/chip_model.h, default constants).
+nlohmann::json ChipJson(const Architecture& a, int64_t hbm_bytes) {
+  const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(a, hbm_bytes);
+  if (!c.ok()) return {{"error", std::string(c.status().message())}};
+  return {{"area_mm2", c->area.total_mm2},       {"tdp_w", c->power.total_w},
+          {"hbm_stacks", c->hbm_stacks},         {"glb_banks", c->glb_banks},
+          {"max_hbm_stacks", c->max_hbm_stacks}, {"fits_shoreline", c->fits_shoreline}};
 }
 
 }  // namespace
@@ -79,6 +89,7 @@ nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& poin
                       {"architecture", ArchJson(r.arch, r.area_um2)},
                       {"micro_batch", r.micro_batch},
                       {"hbm_gib", pr.hbm_bytes / kGiB},
+                      {"chip_model", ChipJson(r.arch, pr.hbm_bytes)},
                       {"recompute", place::RecomputeName(pr.recompute)},
                       {"placement", PlacementJson(pr.search)}};
   if (pr.has_fixed) j["fixed_strategy"] = PlacementJson(pr.fixed);
@@ -131,13 +142,15 @@ std::string ResultsCsv(const SearchState& state) {
   out << "candidate,arch_index,num_tc,tc_width,tc_depth,num_vc,vc_width,glb_mib,area_mm2,"
          "micro_batch,hbm_gib,recompute,feasible,throughput_samples_per_s,time_per_batch_s,"
          "pipeline,tensor,data,memory_per_device_gib,bubble_fraction,energy_per_sample_j,"
-         "fixed_feasible,fixed_throughput_samples_per_s,ilp_worst_status,ilp_max_gap\n";
+         "fixed_feasible,fixed_throughput_samples_per_s,ilp_worst_status,ilp_max_gap,"
+         "chip_area_mm2,chip_tdp_w,hbm_stacks\n";
   for (const auto& [index, r] : state.results()) {
     for (const PointResult& p : r.points) {
       const place::Placement& s = p.search;
+      const absl::StatusOr<arch::ChipCost> chip = arch::EstimateChip(r.arch, p.hbm_bytes);
       out << absl::StrFormat(
           "%d,%d,%d,%d,%d,%d,%d,%d,%.6f,%d,%d,%s,%d,%.9g,%.9g,%d,%d,%d,%.6f,%.6f,"
-          "%.9g,%s,%s,%s,%.6f\n",
+          "%.9g,%s,%s,%s,%.6f,%.3f,%.3f,%d\n",
           index, r.arch_index, r.arch.num_tc, r.arch.tc_width, r.arch.tc_depth, r.arch.num_vc,
           r.arch.vc_width, r.arch.glb_bytes / kMiB, r.area_um2 / 1e6, r.micro_batch,
           p.hbm_bytes / kGiB, place::RecomputeName(p.recompute), s.feasible ? 1 : 0,
@@ -149,7 +162,9 @@ std::string ResultsCsv(const SearchState& state) {
           p.has_fixed && p.fixed.feasible
               ? absl::StrFormat("%.9g", p.fixed.throughput_samples_per_s)
               : "",
-          sched::SolveStatusName(r.ilp.worst), r.ilp.max_gap);
+          sched::SolveStatusName(r.ilp.worst), r.ilp.max_gap,
+          chip.ok() ? chip->area.total_mm2 : 0.0, chip.ok() ? chip->power.total_w : 0.0,
+          chip.ok() ? chip->hbm_stacks : 0);
     }
   }
   return out.str();

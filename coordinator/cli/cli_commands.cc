@@ -205,10 +205,9 @@ absl::Status ValidateChips(bool json, std::ostream& out) {
         "%.1f hbm %.1f links %.1f uncore %.1f | tensor %.1f vector %.1f glb %.1f hbm %.1f links "
         "%.1f leakage %.1f\n",
         chip.resources.name, chip.die_mm2, c.area.total_mm2, 100 * area_error, chip.tdp_w,
-        c.power.total_w, 100 * power_error, c.area.cores_mm2, c.area.glb_mm2,
-        c.area.glb_ports_mm2, c.area.noc_mm2, c.area.hbm_mm2, c.area.links_mm2,
-        c.area.uncore_mm2, c.power.tensor_w, c.power.vector_w, c.power.glb_w, c.power.hbm_w,
-        c.power.links_w, c.power.leakage_w);
+        c.power.total_w, 100 * power_error, c.area.cores_mm2, c.area.glb_mm2, c.area.glb_ports_mm2,
+        c.area.noc_mm2, c.area.hbm_mm2, c.area.links_mm2, c.area.uncore_mm2, c.power.tensor_w,
+        c.power.vector_w, c.power.glb_w, c.power.hbm_w, c.power.links_w, c.power.leakage_w);
   }
   if (json) out << rows.dump(2) << "\n";
   return absl::OkStatus();
