@@ -290,6 +290,29 @@ TEST(JobManagerTest, MalformedResultsAreRefusedAndChangeNothing) {
   EXPECT_EQ(kept.architecture().num_tc(), good.architecture().num_tc());
 }
 
+// A point over the job's chip budget is infeasible; a worker that says otherwise is refused.
+TEST(JobManagerTest, AFeasiblePointOverTheBudgetIsRefused) {
+  auto store = *Store::Open(":memory:");
+  JobManager m(store.get(), {});
+  const std::string job = std::string(kJob) + "budget: {tdp_w: 1}\n";
+  const std::string id = m.Submit(job)->job_id();
+  const v1::Lease lease = m.Lease("w", 0);
+  auto evaluator = *Evaluator::Create(*ParseJobYaml(job));
+  sched::CbcBackend cbc;
+  const v1::CandidateResult honest =
+      ToProto(*evaluator->Evaluate(lease.candidates(0), cbc, nullptr));
+  ASSERT_EQ(honest.outcome(), v1::OUTCOME_INFEASIBLE);
+  v1::CandidateResult forged = honest;
+  forged.set_outcome(v1::OUTCOME_FEASIBLE);
+  forged.mutable_points(0)->mutable_search()->set_feasible(true);
+  const absl::StatusOr<int64_t> r = m.Report(ReportOf(lease, forged), 1);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("over the job's budget: TDP"), std::string::npos)
+      << r.status();
+  EXPECT_TRUE(store->Results(id)->empty());
+  EXPECT_EQ(*m.Report(ReportOf(lease, honest), 1), 1);
+}
+
 // Results are accepted only on a live lease, for its job and its candidates; a heartbeat or a
 // result renews the lease. Every refusal names why and stores nothing.
 TEST(JobManagerTest, ResultsNeedALiveLeaseOfTheirJobAndCandidate) {

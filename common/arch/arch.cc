@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/arch/chip_model.h"
 
 namespace phaze::arch {
 namespace {
@@ -105,6 +106,8 @@ Architecture Architecture::WithChipParameters(const Architecture& shared) const 
   a.memory_overlap = shared.memory_overlap;
   a.op_overhead_s = shared.op_overhead_s;
   a.single_stream = shared.single_stream;
+  a.tech_node_nm = shared.tech_node_nm;
+  a.hbm_stack = shared.hbm_stack;
   return a;
 }
 
@@ -162,6 +165,15 @@ absl::Status ValidateArchitecture(const Architecture& a) {
     return absl::InvalidArgumentError(
         "architecture: scale_up_domain, scale_out_bandwidth_gb_per_s, scale_out_latency_us and "
         "op_overhead_us must not be negative");
+  }
+  if (absl::Status st = FindTechNode(a.tech_node_nm).status(); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("architecture.tech_node_nm: ", st.message()));
+  }
+  if (absl::Status st = FindHbmStack(a.hbm_stack).status(); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("architecture.hbm_stack: ", st.message()));
+  }
+  if (a.hbm_stacks < 0) {
+    return absl::InvalidArgumentError("architecture.hbm_stacks: must not be negative");
   }
   return absl::OkStatus();
 }
@@ -227,6 +239,9 @@ Architecture A100() {
   // 108 SMs; tensor cores and CUDA cores are parts of the same SMs, so tensor and vector work do
   // not overlap (NCCL collectives run on their own streams).
   a.single_stream = true;
+  // 5 HBM2e stacks of 16 GB at 3.2 Gb/s per pin (A100-80GB datasheet: 2,039 GB/s); TSMC N7.
+  a.hbm_stack = "hbm2e";
+  a.tech_node_nm = 7;
   return a;
 }
 
@@ -277,6 +292,14 @@ absl::Status ValidateSpaceSpec(const ArchSpaceSpec& s) {
   if (absl::Status st = CheckRange("tc_depth", s.tc_depth, false); !st.ok()) return st;
   if (absl::Status st = CheckRange("vc_width", s.vc_width, true); !st.ok()) return st;
   if (absl::Status st = CheckRange("glb_mib", s.glb_bytes, false); !st.ok()) return st;
+  for (const auto& [field, values] :
+       std::vector<std::pair<const char*, const std::vector<int64_t>*>>{
+           {"glb_banks", &s.glb_banks},
+           {"hbm_stacks", &s.hbm_stacks},
+           {"link_ports", &s.link_ports},
+           {"scale_up_domain", &s.scale_up_domain}}) {
+    if (absl::Status st = CheckRange(field, *values, true); !st.ok()) return st;
+  }
   if (!(s.max_area_um2 > 0)) {
     return absl::InvalidArgumentError("space.max_area_mm2: must be positive");
   }
@@ -293,7 +316,8 @@ absl::Status ValidateSpaceSpec(const ArchSpaceSpec& s) {
 
 ArchSpace::ArchSpace(ArchSpaceSpec spec) : spec_(std::move(spec)) {
   for (auto* v : {&spec_.num_tc, &spec_.num_vc, &spec_.tc_width, &spec_.tc_depth, &spec_.vc_width,
-                  &spec_.glb_bytes}) {
+                  &spec_.glb_bytes, &spec_.glb_banks, &spec_.hbm_stacks, &spec_.link_ports,
+                  &spec_.scale_up_domain}) {
     SortDescending(*v);
   }
   // The product of the dimensions, saturating: a space too large to index has Size() ==
@@ -302,7 +326,10 @@ ArchSpace::ArchSpace(ArchSpaceSpec spec) : spec_(std::move(spec)) {
   size_ = 1;
   for (size_t n :
        {spec_.num_tc.size(), spec_.num_vc.size(), spec_.tc_width.size(), spec_.tc_depth.size(),
-        std::max<size_t>(1, spec_.vc_width.size()), spec_.glb_bytes.size()}) {
+        std::max<size_t>(1, spec_.vc_width.size()), spec_.glb_bytes.size(),
+        std::max<size_t>(1, spec_.glb_banks.size()), std::max<size_t>(1, spec_.hbm_stacks.size()),
+        std::max<size_t>(1, spec_.link_ports.size()),
+        std::max<size_t>(1, spec_.scale_up_domain.size())}) {
     if (__builtin_mul_overflow(size_, static_cast<int64_t>(n), &size_)) {
       size_ = std::numeric_limits<int64_t>::max();
       break;
@@ -311,7 +338,9 @@ ArchSpace::ArchSpace(ArchSpaceSpec spec) : spec_(std::move(spec)) {
 }
 
 ArchCandidate ArchSpace::At(int64_t index) const {
-  // Mixed radix, GLB fastest, then vc_width (if free), depth, width, num_vc, num_tc.
+  // Mixed radix, the chip resources fastest (scale-up domain, link ports, HBM stacks, GLB banks,
+  // each only if the space lists it), then GLB capacity, vc_width (if free), depth, width,
+  // num_vc, num_tc: a space without the resource dimensions numbers its chips as before.
   int64_t rest = index;
   auto take = [&rest](const std::vector<int64_t>& values) {
     const int64_t n = static_cast<int64_t>(values.size());
@@ -323,6 +352,22 @@ ArchCandidate ArchSpace::At(int64_t index) const {
   c.index = index;
   c.arch = spec_.base;
   c.arch.name.clear();
+  const ChipCostConstants chip = DefaultChipCostConstants();
+  if (!spec_.scale_up_domain.empty()) c.arch.scale_up_domain = take(spec_.scale_up_domain);
+  if (!spec_.link_ports.empty()) {
+    c.arch.link_bandwidth_bytes_per_s =
+        static_cast<double>(take(spec_.link_ports)) * chip.link_port_bytes_per_s;
+  }
+  if (!spec_.hbm_stacks.empty()) {
+    c.arch.hbm_stacks = take(spec_.hbm_stacks);
+    // ValidateSpaceSpec checked the stack type.
+    c.arch.hbm_bandwidth_bytes_per_s = static_cast<double>(c.arch.hbm_stacks) *
+                                       FindHbmStack(c.arch.hbm_stack)->bandwidth_bytes_per_s;
+  }
+  if (!spec_.glb_banks.empty()) {
+    c.arch.glb_bandwidth_bytes_per_s = static_cast<double>(take(spec_.glb_banks)) *
+                                       chip.glb_bank_bytes_per_cycle * c.arch.clock_hz;
+  }
   c.arch.glb_bytes = take(spec_.glb_bytes);
   const int64_t vc_width = spec_.vc_width.empty() ? 0 : take(spec_.vc_width);
   c.arch.tc_depth = take(spec_.tc_depth);

@@ -74,6 +74,12 @@ struct Architecture {
   // compute stream: GEMMs and element-wise kernels share the same SMs and never overlap); only
   // collectives, on their own stream, may overlap compute.
   bool single_stream = false;
+  // The chip model's view (arch/chip_model.h): the process node, the HBM generation, and the
+  // stacks when the space chooses them (0: HBM bandwidth as given, capacity from the job's list;
+  // n > 0: n stacks, bandwidth n x the stack's and capacity n x the stack's).
+  int64_t tech_node_nm = 7;
+  std::string hbm_stack = "hbm2";
+  int64_t hbm_stacks = 0;
 
   int64_t TcMacs() const { return num_tc * tc_width * tc_depth; }
   int64_t VcLanes() const { return num_vc * vc_width; }
@@ -118,6 +124,13 @@ struct ArchSpaceSpec {
   std::vector<int64_t> tc_depth;
   std::vector<int64_t> vc_width;  // empty: tied to tc_width, as in the original
   std::vector<int64_t> glb_bytes;
+  // Chip resources the search may buy (empty: the base's value for every point). GLB banks of
+  // 64 B per cycle set the GLB bandwidth; HBM stacks set the HBM bandwidth and capacity; link
+  // ports of 25 GB/s each way set the scale-up link bandwidth; the scale-up domain size.
+  std::vector<int64_t> glb_banks;
+  std::vector<int64_t> hbm_stacks;
+  std::vector<int64_t> link_ports;
+  std::vector<int64_t> scale_up_domain;
   // Area window: valid iff lo <= area <= max_area_um2, where lo = min_area_fraction * max_area_um2
   // except for chips with a single tensor or vector core, whose lo is
   // single_core_min_area_fraction * max_area_um2 (the original: 0.3 and 0).

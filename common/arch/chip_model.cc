@@ -100,6 +100,8 @@ ChipCostConstants DefaultChipCostConstants() {
   // and its share of the crossbar: 0.1 mm^2 at N7 (assumption).
   c.glb_bank_bytes_per_cycle = 64;
   c.glb_bank_port_mm2 = 0.1;
+  // A scale-up port: one NVLink 3 link, 25 GB/s each way (A100 whitepaper: 12 links, 300 GB/s).
+  c.link_port_bytes_per_s = 25e9;
   // On-chip network: one router port per core, 0.1 mm^2 at N7 (assumption).
   c.noc_port_mm2 = 0.1;
   // SerDes: NVLink 3 signals at 50 Gb/s per pair (A100 whitepaper); a lane (one pair each way)
@@ -129,7 +131,8 @@ absl::StatusOr<ChipResources> ResourcesOf(const Architecture& a, int64_t hbm_byt
                               ? a.glb_bandwidth_bytes_per_s / a.clock_hz
                               : static_cast<double>(a.num_tc) * a.TcGlbPortBytesPerCycle() +
                                     static_cast<double>(a.num_vc) * a.VcGlbPortBytesPerCycle();
-  r.hbm_stacks = HbmStacksFor(a.hbm_bandwidth_bytes_per_s, hbm_bytes, *stack);
+  r.hbm_stacks = a.hbm_stacks > 0 ? a.hbm_stacks
+                                  : HbmStacksFor(a.hbm_bandwidth_bytes_per_s, hbm_bytes, *stack);
   r.hbm_bandwidth_bytes_per_s = a.hbm_bandwidth_bytes_per_s;
   const bool two_tier = a.scale_up_domain > 0 && a.scale_out_bandwidth_bytes_per_s > 0;
   r.link_bandwidth_bytes_per_s =
@@ -199,8 +202,15 @@ int64_t MaxHbmStacks(double die_mm2, const ChipCostConstants& c) {
   return static_cast<int64_t>(c.hbm_edge_sides) * static_cast<int64_t>(side_mm / c.hbm_edge_mm);
 }
 
+ChipCostConstants ChipCostConstantsFor(const Architecture& arch) {
+  ChipCostConstants c = DefaultChipCostConstants();
+  c.node_nm = arch.tech_node_nm;
+  c.hbm_stack = arch.hbm_stack;
+  return c;
+}
+
 absl::StatusOr<ChipCost> EstimateChip(const Architecture& arch, int64_t hbm_bytes) {
-  const ChipCostConstants c = DefaultChipCostConstants();
+  const ChipCostConstants c = ChipCostConstantsFor(arch);
   absl::StatusOr<ChipResources> r = ResourcesOf(arch, hbm_bytes, c);
   if (!r.ok()) return r.status();
   return Estimate(*r, c);

@@ -80,8 +80,9 @@ struct ChipCostConstants {
   double hbm_edge_mm = 0;          // die edge one stack's PHY takes
   double hbm_edge_sides = 0;       // die sides given to HBM (of 4)
   double glb_bank_bytes_per_cycle = 0;
-  double glb_bank_port_mm2 = 0;  // per bank at N7
-  double noc_port_mm2 = 0;       // per core at N7
+  double link_port_bytes_per_s = 0;  // one scale-up link port, per direction
+  double glb_bank_port_mm2 = 0;      // per bank at N7
+  double noc_port_mm2 = 0;           // per core at N7
   double serdes_lane_bits_per_s = 0;
   double serdes_lane_mm2 = 0;  // per lane and direction pair; analog, does not scale
   double uncore_mm2 = 0;       // at N7
@@ -144,8 +145,10 @@ struct ChipCost {
 ChipCost Estimate(const ChipResources& r, const ChipCostConstants& c);
 // The stacks whose PHYs fit along hbm_edge_sides sides of a square die of `die_mm2`.
 int64_t MaxHbmStacks(double die_mm2, const ChipCostConstants& c);
-// ResourcesOf then Estimate with the default constants (kInvalidArgument on an unknown node or
-// stack type).
+// The default constants at `arch`'s node and HBM generation.
+ChipCostConstants ChipCostConstantsFor(const Architecture& arch);
+// ResourcesOf then Estimate with ChipCostConstantsFor(arch) (kInvalidArgument on an unknown node
+// or stack type). With arch.hbm_stacks > 0 the stacks are the chip's, whatever hbm_bytes says.
 absl::StatusOr<ChipCost> EstimateChip(const Architecture& arch, int64_t hbm_bytes);
 
 // A published die with its datasheet area and power, for validation.

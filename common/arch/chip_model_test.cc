@@ -140,3 +140,53 @@ TEST(ChipModelTest, PublishedChipsAreFullDiesWithTheirDatasheetFigures) {
 
 }  // namespace
 }  // namespace phaze::arch
+
+namespace phaze::arch {
+namespace {
+
+// The chip resources a space may buy: each sets the chip parameter it provides, a space that
+// lists none numbers its chips as before, and the size is the product.
+TEST(ArchSpaceResourcesTest, EachResourceSetsWhatItProvides) {
+  ArchSpaceSpec spec;
+  spec.num_tc = {8};
+  spec.num_vc = {2};
+  spec.tc_width = spec.tc_depth = {128};
+  spec.glb_bytes = {128 * kMiB};
+  spec.max_area_um2 = AreaUm2(TpuV4Like());
+  spec.base = TpuV4Like();
+  spec.base.hbm_stack = "hbm2e";
+  const ArchSpace plain(spec);
+  spec.glb_banks = {16, 64};
+  spec.hbm_stacks = {2, 6};
+  spec.link_ports = {4};
+  spec.scale_up_domain = {8, 64};
+  ASSERT_TRUE(ValidateSpaceSpec(spec).ok());
+  const ArchSpace space(spec);
+  EXPECT_EQ(plain.Size(), 1);
+  EXPECT_EQ(space.Size(), 2 * 2 * 1 * 2);
+  // Fastest first: domain, ports, stacks, banks (each sorted descending).
+  const ArchCandidate c0 = space.At(0);
+  EXPECT_EQ(c0.arch.scale_up_domain, 64);
+  EXPECT_EQ(c0.arch.link_bandwidth_bytes_per_s, 4 * 25e9);
+  EXPECT_EQ(c0.arch.hbm_stacks, 6);
+  EXPECT_EQ(c0.arch.hbm_bandwidth_bytes_per_s, 6 * 409.6e9);
+  EXPECT_EQ(c0.arch.glb_bandwidth_bytes_per_s, 64 * 64 * c0.arch.clock_hz);
+  const ArchCandidate c7 = space.At(7);
+  EXPECT_EQ(c7.arch.scale_up_domain, 8);
+  EXPECT_EQ(c7.arch.hbm_stacks, 2);
+  EXPECT_EQ(c7.arch.glb_bandwidth_bytes_per_s, 16 * 64 * c7.arch.clock_hz);
+  // The chip model charges what the point bought: 16 banks, 2 stacks, 4 ports of 4 lanes.
+  const ChipCost cost = EstimateChip(c7.arch, 0).value();
+  EXPECT_EQ(cost.glb_banks, 16);
+  EXPECT_EQ(cost.hbm_stacks, 2);
+  EXPECT_NEAR(cost.area.links_mm2, 16 * 0.3, 1e-9);
+  // Bad resource values are refused naming the field.
+  spec.hbm_stacks = {0};
+  EXPECT_NE(ValidateSpaceSpec(spec).message().find("hbm_stacks"), std::string::npos);
+  spec.hbm_stacks = {2};
+  spec.base.hbm_stack = "hbm9";
+  EXPECT_NE(ValidateSpaceSpec(spec).message().find("hbm_stack"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace phaze::arch

@@ -62,7 +62,7 @@ struct EvaluationResult {
   double area_um2 = 0;
   bool valid = false;               // inside the area window; invalid points are not evaluated
   bool pruned = false;              // skipped by bounds (pruned search); no points
-  std::vector<PointResult> points;  // HBM-major, then recompute, in the job's order
+  std::vector<PointResult> points;  // HBM-major (HbmSizesFor), then recompute, in the job's order
   IlpStats ilp;
   bool AnyFeasible() const;
 };
@@ -120,6 +120,14 @@ class Evaluator {
   std::vector<int64_t> widths_;
   std::vector<bool> sp_modes_;
 };
+
+// The HBM sizes a chip is evaluated at: its stacks' capacity when the space chooses the stacks
+// (arch.hbm_stacks > 0), otherwise the job's list.
+std::vector<int64_t> HbmSizesFor(const EvaluationSpec& spec, const arch::Architecture& arch);
+
+// Why the chip with `hbm_bytes` breaks the job's budget ("chip area 612.3 mm^2 > 600"), or empty
+// when it keeps every budget.
+std::string OverBudget(const BudgetSpec& budget, const arch::Architecture& arch, int64_t hbm_bytes);
 
 // The placement problem of one (architecture, micro-batch, HBM size, recompute mode): the job's
 // training setup, the chip's network and achieved HBM bandwidth, and the given chains.

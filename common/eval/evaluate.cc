@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/arch/chip_model.h"
 #include "common/base/status_macros.h"
 #include "common/cost/cost.h"
 #include "common/eval/eval.h"
@@ -237,7 +239,8 @@ bool AllDominated(const EvaluationSpec& spec, const EvaluationResult& r,
         energy_lower, e * static_cast<double>(widths[k].t) / static_cast<double>(r.micro_batch));
   }
   bool all_dominated = true;
-  for (int64_t hbm : spec.hbm_bytes) {
+  for (int64_t hbm : HbmSizesFor(spec, r.arch)) {
+    if (!OverBudget(spec.budget, r.arch, hbm).empty()) continue;
     for (place::Recompute recompute : spec.training.recompute) {
       const place::Placement a = place::Place(InputFor(spec, r, optimistic, hbm, recompute));
       // The bounds are widened by a relative 1e-9: the optimistic and the real placement are
@@ -285,7 +288,8 @@ std::vector<bool> RelevantWidths(const EvaluationSpec& spec, const EvaluationRes
   if (widths.size() > 1 && any_open) {
     const std::vector<place::Chain> optimistic = MakeChains(widths, true);
     const std::vector<place::Chain> pessimistic = MakeChains(widths, false);
-    for (int64_t hbm : spec.hbm_bytes) {
+    for (int64_t hbm : HbmSizesFor(spec, r.arch)) {
+      if (!OverBudget(spec.budget, r.arch, hbm).empty()) continue;
       for (place::Recompute recompute : spec.training.recompute) {
         std::vector<double> lo(widths.size()), hi(widths.size());
         double best_hi = std::numeric_limits<double>::infinity();
@@ -359,6 +363,27 @@ sched::SolveOptions SolveOptionsOf(const SolverSpec& solver) {
 
 }  // namespace
 
+// The points of every HBM size (HbmSizesFor) and recompute mode, placed over `chains`; a point
+// over the job's budget stays infeasible and is not placed.
+void AddPoints(const EvaluationSpec& spec, const std::vector<place::Chain>& chains,
+               EvaluationResult& r) {
+  for (int64_t hbm : HbmSizesFor(spec, r.arch)) {
+    const bool within = OverBudget(spec.budget, r.arch, hbm).empty();
+    for (place::Recompute recompute : spec.training.recompute) {
+      PointResult point;
+      point.hbm_bytes = hbm;
+      point.recompute = recompute;
+      point.has_fixed = spec.training.fixed_strategy.has_value();
+      if (within) {
+        const place::PlacementInput in = InputFor(spec, r, chains, hbm, recompute);
+        point.search = place::Place(in);
+        if (point.has_fixed) point.fixed = place::PlaceFixed(in, *spec.training.fixed_strategy);
+      }
+      r.points.push_back(std::move(point));
+    }
+  }
+}
+
 absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
                                                      sched::SchedulerBackend& backend,
                                                      sched::ScheduleCache* cache,
@@ -377,6 +402,15 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
   r.area_um2 = arch.area_um2;
   r.valid = arch.valid;
   if (!arch.valid) return r;
+  // A chip over the job's budget at every HBM size is placed nowhere: no schedule is needed.
+  bool any_within_budget = false;
+  for (int64_t hbm : HbmSizesFor(spec_, r.arch)) {
+    any_within_budget |= OverBudget(spec_.budget, r.arch, hbm).empty();
+  }
+  if (!any_within_budget) {
+    AddPoints(spec_, {}, r);
+    return r;
+  }
   const sched::SolveOptions solve = SolveOptionsOf(spec_.solver);
 
   // Pass 1: bounds for every layer schedule of every width (list schedule and lower bound).
@@ -423,21 +457,31 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
   PHAZE_ASSIGN_OR_RETURN(std::vector<place::Chain> chains,
                          SolveRelevant(widths, relevant, solve, backend, cache, r.ilp));
   // Pass 4: the placement of every HBM size and recompute mode (and the fixed strategy's).
-  for (int64_t hbm : spec_.hbm_bytes) {
-    for (place::Recompute recompute : spec_.training.recompute) {
-      const place::PlacementInput in = InputFor(spec_, r, chains, hbm, recompute);
-      PointResult point;
-      point.hbm_bytes = hbm;
-      point.recompute = recompute;
-      point.search = place::Place(in);
-      if (spec_.training.fixed_strategy.has_value()) {
-        point.has_fixed = true;
-        point.fixed = place::PlaceFixed(in, *spec_.training.fixed_strategy);
-      }
-      r.points.push_back(std::move(point));
-    }
-  }
+  AddPoints(spec_, chains, r);
   return r;
+}
+
+std::vector<int64_t> HbmSizesFor(const EvaluationSpec& spec, const Architecture& arch) {
+  if (arch.hbm_stacks <= 0) return spec.hbm_bytes;
+  const absl::StatusOr<arch::HbmStackType> stack = arch::FindHbmStack(arch.hbm_stack);
+  return {stack.ok() ? arch.hbm_stacks * stack->capacity_bytes : 0};
+}
+
+std::string OverBudget(const BudgetSpec& budget, const Architecture& arch, int64_t hbm_bytes) {
+  if (budget.chip_area_mm2 <= 0 && budget.tdp_w <= 0 && !budget.shoreline) return "";
+  const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(arch, hbm_bytes);
+  if (!c.ok()) return std::string(c.status().message());
+  if (budget.chip_area_mm2 > 0 && c->area.total_mm2 > budget.chip_area_mm2) {
+    return absl::StrFormat("chip area %.1f mm^2 > %.1f", c->area.total_mm2, budget.chip_area_mm2);
+  }
+  if (budget.tdp_w > 0 && c->power.total_w > budget.tdp_w) {
+    return absl::StrFormat("TDP %.1f W > %.1f", c->power.total_w, budget.tdp_w);
+  }
+  if (budget.shoreline && !c->fits_shoreline) {
+    return absl::StrFormat("%d HBM stacks, the die's edge takes %d", c->hbm_stacks,
+                           c->max_hbm_stacks);
+  }
+  return "";
 }
 
 sched::Problem SchedulingProblem(const std::vector<Operator>& ops, const std::vector<OpCost>& costs,

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "common/arch/arch.h"
@@ -44,6 +45,14 @@ struct SolverSpec {
   int64_t max_nodes = 500;  // per scheduling ILP; deterministic, unlike the time limit
 };
 
+// Budgets by the chip model (arch/chip_model.h): a (chip, HBM size) point over one is
+// infeasible and is not placed. 0 (or false): no budget.
+struct BudgetSpec {
+  double chip_area_mm2 = 0;
+  double tdp_w = 0;
+  bool shoreline = false;  // the HBM stacks must fit along the die's edge
+};
+
 struct EvaluationSpec {
   workload::ModelSpec model;
   TrainingSpec training;
@@ -51,6 +60,7 @@ struct EvaluationSpec {
   std::vector<arch::Architecture> fixed_architectures;
   std::optional<arch::ArchSpaceSpec> space;
   std::vector<int64_t> hbm_bytes = {32 * kGiB, 64 * kGiB, 80 * kGiB};
+  BudgetSpec budget;
   cost::CostOptions cost;
   bool compat_backward = false;  // the original's backward without weight gradients
   SolverSpec solver;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/arch/chip_model.h"
 #include "common/base/status_macros.h"
 #include "yaml-cpp/yaml.h"
 
@@ -470,7 +471,9 @@ const std::set<std::string> kChipKeys = {"hbm_bandwidth_gb_per_s",
                                          "hbm_efficiency",
                                          "memory_overlap",
                                          "op_overhead_us",
-                                         "single_stream"};
+                                         "single_stream",
+                                         "tech_node_nm",
+                                         "hbm_stack"};
 
 // A fraction in [0, 1] (zero_allowed) or (0, 1].
 absl::StatusOr<double> Fraction(const YAML::Node& node, const Path& path, bool zero_allowed) {
@@ -542,6 +545,19 @@ absl::Status ParseChipShared(const YAML::Node& node, const Path& path, Architect
     PHAZE_ASSIGN_OR_RETURN(a.single_stream,
                            Bool(node["single_stream"], Join(path, "single_stream")));
   }
+  if (node["tech_node_nm"]) {
+    PHAZE_ASSIGN_OR_RETURN(a.tech_node_nm,
+                           PositiveInt(node["tech_node_nm"], Join(path, "tech_node_nm")));
+    if (absl::Status st = arch::FindTechNode(a.tech_node_nm).status(); !st.ok()) {
+      return Invalid(Join(path, "tech_node_nm"), std::string(st.message()));
+    }
+  }
+  if (node["hbm_stack"]) {
+    PHAZE_ASSIGN_OR_RETURN(a.hbm_stack, String(node["hbm_stack"], Join(path, "hbm_stack")));
+    if (absl::Status st = arch::FindHbmStack(a.hbm_stack).status(); !st.ok()) {
+      return Invalid(Join(path, "hbm_stack"), std::string(st.message()));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -584,8 +600,9 @@ absl::StatusOr<ArchSpaceSpec> ParseSpace(const YAML::Node& node, const Path& pat
                                          const Architecture& shared) {
   PHAZE_RETURN_IF_ERROR(
       CheckKeys(node, path,
-                {"num_tc", "num_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "max_area_mm2",
-                 "max_area_preset", "min_area_fraction", "single_core_min_area_fraction"}));
+                {"num_tc", "num_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "glb_banks",
+                 "hbm_stacks", "link_ports", "scale_up_domain", "max_area_mm2", "max_area_preset",
+                 "min_area_fraction", "single_core_min_area_fraction"}));
   ArchSpaceSpec s = OriginalSpaceSpec();
   s.base = shared;
   struct RangeField {
@@ -596,7 +613,11 @@ absl::StatusOr<ArchSpaceSpec> ParseSpace(const YAML::Node& node, const Path& pat
                                                      {"num_vc", &s.num_vc},
                                                      {"tc_width", &s.tc_width},
                                                      {"tc_depth", &s.tc_depth},
-                                                     {"glb_mib", &s.glb_bytes}}) {
+                                                     {"glb_mib", &s.glb_bytes},
+                                                     {"glb_banks", &s.glb_banks},
+                                                     {"hbm_stacks", &s.hbm_stacks},
+                                                     {"link_ports", &s.link_ports},
+                                                     {"scale_up_domain", &s.scale_up_domain}}) {
     if (!node[f.key]) continue;
     PHAZE_ASSIGN_OR_RETURN(*f.target, IntRange(node[f.key], Join(path, f.key)));
     // Bounded so that products of dimensions (MACs, bytes) stay far inside int64.
@@ -677,6 +698,10 @@ absl::Status ParseArchitecture(const YAML::Node& node, const Path& path, JobSpec
     absl::Status st = ValidateArchitecture(job.fixed_architectures[i]);
     if (!st.ok()) return Invalid(absl::StrCat(path, ".fixed[", i, "]"), std::string(st.message()));
   }
+  if (node["hbm_gib"] && job.space.has_value() && !job.space->hbm_stacks.empty()) {
+    return Invalid(Join(path, "hbm_gib"),
+                   "give hbm_gib or space.hbm_stacks (capacity from the stacks), not both");
+  }
   if (node["hbm_gib"]) {
     PHAZE_ASSIGN_OR_RETURN(std::vector<int64_t> gib,
                            IntRange(node["hbm_gib"], Join(path, "hbm_gib")));
@@ -690,9 +715,9 @@ absl::Status ParseArchitecture(const YAML::Node& node, const Path& path, JobSpec
 }
 
 absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
-  PHAZE_RETURN_IF_ERROR(CheckKeys(
-      root, "",
-      {"name", "model", "training", "architecture", "cost_model", "solver", "search", "limits"}));
+  PHAZE_RETURN_IF_ERROR(CheckKeys(root, "",
+                                  {"name", "model", "training", "architecture", "budget",
+                                   "cost_model", "solver", "search", "limits"}));
   JobSpec job;
   if (!root["name"]) return Invalid("name", "is required");
   PHAZE_ASSIGN_OR_RETURN(job.name, String(root["name"], "name"));
@@ -704,6 +729,20 @@ absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
   }
   if (!root["architecture"]) return Invalid("architecture", "is required");
   PHAZE_RETURN_IF_ERROR(ParseArchitecture(root["architecture"], "architecture", job));
+  if (root["budget"]) {
+    const YAML::Node b = root["budget"];
+    PHAZE_RETURN_IF_ERROR(CheckKeys(b, "budget", {"chip_area_mm2", "tdp_w", "shoreline"}));
+    if (b["chip_area_mm2"]) {
+      PHAZE_ASSIGN_OR_RETURN(job.budget.chip_area_mm2,
+                             PositiveNumber(b["chip_area_mm2"], "budget.chip_area_mm2"));
+    }
+    if (b["tdp_w"]) {
+      PHAZE_ASSIGN_OR_RETURN(job.budget.tdp_w, PositiveNumber(b["tdp_w"], "budget.tdp_w"));
+    }
+    if (b["shoreline"]) {
+      PHAZE_ASSIGN_OR_RETURN(job.budget.shoreline, Bool(b["shoreline"], "budget.shoreline"));
+    }
+  }
   if (root["cost_model"]) {
     const YAML::Node c = root["cost_model"];
     PHAZE_RETURN_IF_ERROR(CheckKeys(c, "cost_model", {"mode", "compat_backward"}));

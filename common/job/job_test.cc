@@ -108,7 +108,53 @@ architecture:
   EXPECT_EQ(CandidateSpace(*job).NumArchitectures(), 5 * 2 * 2 * 2 * 1);
 }
 
+TEST(JobTest, ChipResourcesAndBudgetsAreParsed) {
+  absl::StatusOr<JobSpec> job = ParseJobYaml(R"(
+name: codesign
+model: gpt2
+architecture:
+  space:
+    num_tc: [4, 16]
+    num_vc: [2]
+    tc_width: [128]
+    tc_depth: [128]
+    glb_mib: [32]
+    glb_banks: [16, 64]
+    hbm_stacks: [2, 4, 6]
+    link_ports: [4]
+    scale_up_domain: [8]
+  hbm_stack: hbm3
+  tech_node_nm: 5
+budget: {chip_area_mm2: 500, tdp_w: 300, shoreline: true}
+)");
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->space->base.hbm_stack, "hbm3");
+  EXPECT_EQ(job->space->base.tech_node_nm, 5);
+  EXPECT_EQ(job->space->hbm_stacks.size(), 3u);
+  EXPECT_EQ(CandidateSpace(*job).NumArchitectures(), 2 * 2 * 3);
+  EXPECT_EQ(job->budget.chip_area_mm2, 500);
+  EXPECT_EQ(job->budget.tdp_w, 300);
+  EXPECT_TRUE(job->budget.shoreline);
+  // The a100 preset buys HBM2e stacks.
+  EXPECT_EQ(ParseJobYaml("name: x\nmodel: gpt2\narchitecture: {preset: a100}\n")
+                ->fixed_architectures[0]
+                .hbm_stack,
+            "hbm2e");
+}
+
 TEST(JobTest, ErrorsNameTheField) {
+  ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {preset: tpuv4, hbm_stack: hbm9}\n",
+                "architecture.hbm_stack");
+  ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {preset: tpuv4, tech_node_nm: 8}\n",
+                "architecture.tech_node_nm");
+  ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {space: {hbm_stacks: [2]}, hbm_gib: [16]}\n",
+                "architecture.hbm_gib");
+  ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {space: {glb_banks: [0]}}\n",
+                "architecture.space.glb_banks[0]");
+  ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {preset: tpuv4}\nbudget: {tdp_w: -1}\n",
+                "budget.tdp_w");
+  ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {preset: tpuv4}\nbudget: {power: 1}\n",
+                "budget.power");
   ExpectInvalid("name: x\nmodel: gpt9\narchitecture: {preset: tpuv4}\n", "model");
   ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {preset: tpuv9}\n", "architecture.preset");
   ExpectInvalid(

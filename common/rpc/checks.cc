@@ -124,7 +124,8 @@ absl::Status CheckAndSanitizeWorkerResult(const Evaluator& ev, bool job_prunes,
     return Invalid("result.outcome",
                    absl::StrCat("candidate ", c, " is outside the area window: it is INVALID"));
   }
-  const size_t n_points = spec.hbm_bytes.size() * spec.training.recompute.size();
+  const std::vector<int64_t> hbm_sizes = eval::HbmSizesFor(spec, cand.arch.arch);
+  const size_t n_points = hbm_sizes.size() * spec.training.recompute.size();
   if (static_cast<size_t>(r->points_size()) != n_points) {
     return Invalid("result.points",
                    absl::StrCat(r->points_size(), " points, the job has ", n_points));
@@ -139,7 +140,7 @@ absl::Status CheckAndSanitizeWorkerResult(const Evaluator& ev, bool job_prunes,
     const std::string field = absl::StrCat("result.points[", i, "]");
     // The job's order: every HBM size, and within it every recompute mode.
     const size_t modes = spec.training.recompute.size();
-    const int64_t hbm = spec.hbm_bytes[static_cast<size_t>(i) / modes];
+    const int64_t hbm = hbm_sizes[static_cast<size_t>(i) / modes];
     const place::Recompute mode = spec.training.recompute[static_cast<size_t>(i) % modes];
     if (p.hbm_bytes() != hbm || RecomputeFromProto(p.recompute()) != mode) {
       return Invalid(field, "HBM size or recompute mode is not the job's for this position");
@@ -148,6 +149,12 @@ absl::Status CheckAndSanitizeWorkerResult(const Evaluator& ev, bool job_prunes,
       return Invalid(field + ".fixed", "present exactly when the job names a fixed strategy");
     }
     limits.hbm_bytes = hbm;
+    if (p.search().feasible() || p.fixed().feasible()) {
+      if (const std::string over = eval::OverBudget(spec.budget, cand.arch.arch, hbm);
+          !over.empty()) {
+        return Invalid(field, absl::StrCat("feasible, but over the job's budget: ", over));
+      }
+    }
     PHAZE_RETURN_IF_ERROR(CheckPlacement(p.search(), limits, field + ".search"));
     PHAZE_RETURN_IF_ERROR(CheckPlacement(p.fixed(), limits, field + ".fixed"));
     any_feasible = any_feasible || p.search().feasible();

@@ -1,5 +1,6 @@
 #include "common/rpc/convert.h"
 
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -202,6 +203,9 @@ v1::Architecture ToProto(const Architecture& a) {
   p.set_memory_exposed(1.0 - a.memory_overlap);
   p.set_op_overhead_s(a.op_overhead_s);
   p.set_single_stream(a.single_stream);
+  p.set_tech_node_nm(a.tech_node_nm);
+  p.set_hbm_stack(a.hbm_stack);
+  p.set_hbm_stacks(a.hbm_stacks);
   return p;
 }
 
@@ -244,6 +248,9 @@ Architecture FromProto(const v1::Architecture& p) {
   a.memory_overlap = 1.0 - p.memory_exposed();
   a.op_overhead_s = p.op_overhead_s();
   a.single_stream = p.single_stream();
+  if (p.tech_node_nm() != 0) a.tech_node_nm = p.tech_node_nm();
+  if (!p.hbm_stack().empty()) a.hbm_stack = p.hbm_stack();
+  a.hbm_stacks = p.hbm_stacks();
   return a;
 }
 
@@ -415,6 +422,10 @@ v1::Job ToProto(const JobSpec& job) {
     for (int64_t v : s.tc_depth) out->add_tc_depth(v);
     for (int64_t v : s.vc_width) out->add_vc_width(v);
     for (int64_t v : s.glb_bytes) out->add_glb_bytes(v);
+    for (int64_t v : s.glb_banks) out->add_glb_banks(v);
+    for (int64_t v : s.hbm_stacks) out->add_hbm_stacks(v);
+    for (int64_t v : s.link_ports) out->add_link_ports(v);
+    for (int64_t v : s.scale_up_domain) out->add_scale_up_domain(v);
     out->set_max_area_um2(s.max_area_um2);
     out->set_min_area_fraction(s.min_area_fraction);
     out->set_single_core_min_area_fraction(s.single_core_min_area_fraction);
@@ -436,6 +447,9 @@ v1::Job ToProto(const JobSpec& job) {
   p.set_bucket_um2(job.search.bucket_um2);
   p.set_bucket_window(job.search.bucket_window);
   p.set_max_space_size(job.limits.max_space_size);
+  p.mutable_budget()->set_chip_area_mm2(job.budget.chip_area_mm2);
+  p.mutable_budget()->set_tdp_w(job.budget.tdp_w);
+  p.mutable_budget()->set_shoreline(job.budget.shoreline);
   return p;
 }
 
@@ -501,6 +515,10 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& p) {
     space.tc_depth.assign(s.tc_depth().begin(), s.tc_depth().end());
     space.vc_width.assign(s.vc_width().begin(), s.vc_width().end());
     space.glb_bytes.assign(s.glb_bytes().begin(), s.glb_bytes().end());
+    space.glb_banks.assign(s.glb_banks().begin(), s.glb_banks().end());
+    space.hbm_stacks.assign(s.hbm_stacks().begin(), s.hbm_stacks().end());
+    space.link_ports.assign(s.link_ports().begin(), s.link_ports().end());
+    space.scale_up_domain.assign(s.scale_up_domain().begin(), s.scale_up_domain().end());
     space.max_area_um2 = s.max_area_um2();
     space.min_area_fraction = s.min_area_fraction();
     space.single_core_min_area_fraction = s.single_core_min_area_fraction();
@@ -513,6 +531,13 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& p) {
         "job: exactly one of fixed_architectures and space must be given");
   }
   job.hbm_bytes.assign(p.hbm_bytes().begin(), p.hbm_bytes().end());
+  job.budget.chip_area_mm2 = p.budget().chip_area_mm2();
+  job.budget.tdp_w = p.budget().tdp_w();
+  job.budget.shoreline = p.budget().shoreline();
+  if (!(job.budget.chip_area_mm2 >= 0) || !(job.budget.tdp_w >= 0) ||
+      !std::isfinite(job.budget.chip_area_mm2) || !std::isfinite(job.budget.tdp_w)) {
+    return absl::InvalidArgumentError("job.budget: chip_area_mm2 and tdp_w must not be negative");
+  }
   if (job.hbm_bytes.empty()) return absl::InvalidArgumentError("job.hbm_bytes: must not be empty");
   for (int64_t h : job.hbm_bytes) {
     if (h < 1) return absl::InvalidArgumentError("job.hbm_bytes: must be positive");

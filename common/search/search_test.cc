@@ -95,6 +95,39 @@ TEST(EvaluateTest, ChosenPlacementsAreConsistentAndFitMemory) {
   EXPECT_GT(fixed_feasible, 0);
 }
 
+// Budgets by the chip model: a chip over the power budget is placed nowhere and costs no MILP;
+// with HBM stacks in the space, a chip is evaluated at its stacks' capacity only.
+TEST(EvaluateTest, BudgetsAndStacksDecideWhatIsPlaced) {
+  JobSpec job = Job();
+  job.budget.tdp_w = 1;  // no chip keeps it
+  auto evaluator = *Evaluator::Create(job);
+  sched::CbcBackend cbc;
+  int64_t candidate = 0;
+  while (!evaluator->space().At(candidate).arch.valid) ++candidate;
+  const EvaluationResult r = *evaluator->Evaluate(candidate, cbc, nullptr);
+  ASSERT_EQ(r.points.size(), 2u * 2u);
+  for (const PointResult& p : r.points) {
+    EXPECT_FALSE(p.search.feasible);
+    EXPECT_FALSE(p.fixed.feasible);
+  }
+  EXPECT_EQ(r.ilp.layers, 0);
+  EXPECT_NE(eval::OverBudget(job.budget, r.arch, 4 * kGiB).find("TDP"), std::string::npos);
+  EXPECT_EQ(eval::OverBudget({}, r.arch, 4 * kGiB), "");
+
+  JobSpec stacks = Job();
+  stacks.hbm_bytes = {};
+  stacks.space->hbm_stacks = {1, 2};
+  stacks.space->base.hbm_stack = "hbm2";
+  auto ev = *Evaluator::Create(stacks);
+  int64_t c = 0;
+  while (!ev->space().At(c).arch.valid) ++c;
+  const EvaluationResult two = *ev->Evaluate(c, cbc, nullptr);
+  ASSERT_EQ(two.arch.hbm_stacks, 2);
+  ASSERT_EQ(two.points.size(), 2u);  // one HBM size (16 GiB) x two recompute modes
+  EXPECT_EQ(two.points[0].hbm_bytes, 16 * kGiB);
+  EXPECT_EQ(two.arch.hbm_bandwidth_bytes_per_s, 2 * 307.2e9);
+}
+
 TEST(EvaluateTest, MoreHbmNeverLowersThroughput) {
   const JobSpec job = Job();
   auto evaluator = *Evaluator::Create(job);

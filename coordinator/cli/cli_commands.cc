@@ -242,8 +242,10 @@ absl::Status DescribeSpace(const std::string& job_path, std::ostream& out) {
   if (valid > 0) {
     out << absl::StrFormat("valid areas:    %.3f .. %.3f mm^2\n", min_area / 1e6, max_area / 1e6);
   }
+  const bool stacks = job.space.has_value() && !job.space->hbm_stacks.empty();
   out << "micro-batches:  " << job.training.micro_batch_sizes.size()
-      << ", HBM sizes: " << job.hbm_bytes.size()
+      << (stacks ? ", HBM sizes: 1 per chip (its stacks)"
+                 : absl::StrCat(", HBM sizes: ", job.hbm_bytes.size()))
       << ", recompute modes: " << job.training.recompute.size() << "\n";
   out << "candidates:     " << valid * static_cast<int64_t>(job.training.micro_batch_sizes.size())
       << " evaluations (valid architectures x micro-batch sizes)\n";
