@@ -129,6 +129,9 @@ std::vector<int64_t> HbmSizesFor(const EvaluationSpec& spec, const arch::Archite
 // when it keeps every budget.
 std::string OverBudget(const BudgetSpec& budget, const arch::Architecture& arch, int64_t hbm_bytes);
 
+// Whether the chip keeps the job's budget at one of its HBM sizes at least.
+bool WithinBudgetSomewhere(const EvaluationSpec& spec, const arch::Architecture& arch);
+
 // The placement problem of one (architecture, micro-batch, HBM size, recompute mode): the job's
 // training setup, the chip's network and achieved HBM bandwidth, and the given chains.
 place::PlacementInput PlacementInputFor(const EvaluationSpec& spec, const arch::Architecture& arch,

@@ -403,11 +403,7 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
   r.valid = arch.valid;
   if (!arch.valid) return r;
   // A chip over the job's budget at every HBM size is placed nowhere: no schedule is needed.
-  bool any_within_budget = false;
-  for (int64_t hbm : HbmSizesFor(spec_, r.arch)) {
-    any_within_budget |= OverBudget(spec_.budget, r.arch, hbm).empty();
-  }
-  if (!any_within_budget) {
+  if (!WithinBudgetSomewhere(spec_, r.arch)) {
     AddPoints(spec_, {}, r);
     return r;
   }
@@ -465,6 +461,13 @@ std::vector<int64_t> HbmSizesFor(const EvaluationSpec& spec, const Architecture&
   if (arch.hbm_stacks <= 0) return spec.hbm_bytes;
   const absl::StatusOr<arch::HbmStackType> stack = arch::FindHbmStack(arch.hbm_stack);
   return {stack.ok() ? arch.hbm_stacks * stack->capacity_bytes : 0};
+}
+
+bool WithinBudgetSomewhere(const EvaluationSpec& spec, const Architecture& arch) {
+  for (int64_t hbm : HbmSizesFor(spec, arch)) {
+    if (OverBudget(spec.budget, arch, hbm).empty()) return true;
+  }
+  return false;
 }
 
 std::string OverBudget(const BudgetSpec& budget, const Architecture& arch, int64_t hbm_bytes) {

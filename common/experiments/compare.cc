@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/arch/chip_model.h"
 #include "common/base/mutex.h"
 #include "common/base/status_macros.h"
 #include "common/experiments/experiments.h"
@@ -63,7 +64,8 @@ absl::StatusOr<DecoupledPick> PickBySingleDeviceLatency(const Evaluator& evaluat
       const int64_t i = next.fetch_add(1);
       if (i >= n) break;
       const ArchCandidate c = evaluator.space().ArchitectureAt(i);
-      if (!c.valid) continue;
+      // The decoupled designer keeps the same area window and chip budgets.
+      if (!c.valid || !eval::WithinBudgetSomewhere(evaluator.spec(), c.arch)) continue;
       ++local.costed;
       for (int64_t b : mbs) {
         absl::StatusOr<Evaluator::SingleDevice> cost =
@@ -104,6 +106,21 @@ absl::StatusOr<DecoupledPick> PickBySingleDeviceLatency(const Evaluator& evaluat
   return pick;
 }
 
+namespace {
+
+// What the chip provides and what the chip model charges for it.
+nlohmann::json ChipRowJson(const Architecture& a, int64_t hbm_bytes) {
+  const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(a, hbm_bytes);
+  if (!c.ok()) return {{"error", std::string(c.status().message())}};
+  return {
+      {"area_mm2", c->area.total_mm2},       {"tdp_w", c->power.total_w},
+      {"hbm_stacks", c->hbm_stacks},         {"hbm_tb_per_s", a.hbm_bandwidth_bytes_per_s / 1e12},
+      {"glb_banks", c->glb_banks},           {"link_gb_per_s", a.link_bandwidth_bytes_per_s / 1e9},
+      {"scale_up_domain", a.scale_up_domain}};
+}
+
+}  // namespace
+
 nlohmann::json BestRowJson(const SearchState& state, bool fixed) {
   const PointResult* best_point = nullptr;
   const EvaluationResult* best_result = nullptr;
@@ -141,7 +158,8 @@ nlohmann::json BestRowJson(const SearchState& state, bool fixed) {
           {"bubble_fraction", pl.bubble_fraction},
           {"gradient_sync_s", pl.sync_s},
           {"memory_per_device_gib", static_cast<double>(pl.memory_per_device_bytes) / kGiB},
-          {"energy_per_sample_j", pl.energy_per_sample_j}};
+          {"energy_per_sample_j", pl.energy_per_sample_j},
+          {"chip_model", ChipRowJson(best_result->arch, best_point->hbm_bytes)}};
 }
 
 }  // namespace phaze::experiments

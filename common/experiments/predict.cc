@@ -168,12 +168,13 @@ std::string ChipModelText(const arch::Architecture& a, int64_t hbm_bytes) {
   const arch::AreaBreakdown& area = c->area;
   const arch::PowerBreakdown& w = c->power;
   return absl::StrFormat(
-      "chip model (N7; `phaze chips` for its error on real dies): %.1f mm^2 = cores %.1f + SRAM "
+      "chip model (%d nm; `phaze chips` for its error on real dies): %.1f mm^2 = cores %.1f + SRAM "
       "%.1f + %d GLB banks %.1f + network %.1f + %d HBM stacks %.1f + links %.1f + uncore %.1f%s\n"
       "  TDP-level power %.1f W = tensor %.1f + vector %.1f + GLB %.1f + HBM %.1f + links %.1f + "
       "leakage %.1f\n",
-      area.total_mm2, area.cores_mm2, area.glb_mm2, c->glb_banks, area.glb_ports_mm2, area.noc_mm2,
-      c->hbm_stacks, area.hbm_mm2, area.links_mm2, area.uncore_mm2,
+      a.tech_node_nm, area.total_mm2, area.cores_mm2, area.glb_mm2, c->glb_banks,
+      area.glb_ports_mm2, area.noc_mm2, c->hbm_stacks, area.hbm_mm2, area.links_mm2,
+      area.uncore_mm2,
       c->fits_shoreline ? ""
                         : absl::StrFormat(" (the die's edge takes %d stacks)", c->max_hbm_stacks),
       w.total_w, w.tensor_w, w.vector_w, w.glb_w, w.hbm_w, w.links_w, w.leakage_w);

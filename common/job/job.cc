@@ -698,10 +698,6 @@ absl::Status ParseArchitecture(const YAML::Node& node, const Path& path, JobSpec
     absl::Status st = ValidateArchitecture(job.fixed_architectures[i]);
     if (!st.ok()) return Invalid(absl::StrCat(path, ".fixed[", i, "]"), std::string(st.message()));
   }
-  if (node["hbm_gib"] && job.space.has_value() && !job.space->hbm_stacks.empty()) {
-    return Invalid(Join(path, "hbm_gib"),
-                   "give hbm_gib or space.hbm_stacks (capacity from the stacks), not both");
-  }
   if (node["hbm_gib"]) {
     PHAZE_ASSIGN_OR_RETURN(std::vector<int64_t> gib,
                            IntRange(node["hbm_gib"], Join(path, "hbm_gib")));

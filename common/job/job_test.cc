@@ -147,8 +147,6 @@ TEST(JobTest, ErrorsNameTheField) {
                 "architecture.hbm_stack");
   ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {preset: tpuv4, tech_node_nm: 8}\n",
                 "architecture.tech_node_nm");
-  ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {space: {hbm_stacks: [2]}, hbm_gib: [16]}\n",
-                "architecture.hbm_gib");
   ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {space: {glb_banks: [0]}}\n",
                 "architecture.space.glb_banks[0]");
   ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {preset: tpuv4}\nbudget: {tdp_w: -1}\n",
