@@ -17,8 +17,6 @@ constexpr double kUm2PerMm2 = 1e6;
 // cost models read it): 100 mm^2 / 65,536 MACs. A second die (TPU v4i), not one of
 // PublishedChips, so A100 and H100 stay held out; TPU v4 shares the MXU design.
 constexpr double kMacAreaUm2AtN7 = 100e6 / 65536.0;
-// A vector lane (an FP32 ALU with its register slice): taken as one MAC (assumption).
-constexpr double kLaneAreaUm2AtN7 = kMacAreaUm2AtN7;
 
 // The original's area tables (AreaUm2) are CACTI and Accelergy output at a 22 nm-class setting
 // (reference phaze-original.md section 3.3): the node they scale from.
@@ -83,6 +81,10 @@ int64_t HbmStacksFor(double hbm_bandwidth_bytes_per_s, int64_t hbm_bytes, const 
 ChipCostConstants DefaultChipCostConstants() {
   ChipCostConstants c;
   c.node_nm = 7;
+  c.mac_area_um2 = kMacAreaUm2AtN7;
+  // A vector lane (an FP32 ALU with its register slice): taken as one MAC (assumption).
+  c.lane_area_um2 = kMacAreaUm2AtN7;
+  c.sram_area_scale = 1;
   c.hbm_stack = "hbm2";  // the TPUv4-like chip's (1.2 TB/s: 4 stacks)
   // A 1,024-bit HBM2e PHY and its controller at 7 nm, from annotated A100 and MI210 die photos
   // (Zhang et al., LLMCompass, ISCA 2024, table II: 10.45 and 5.707 mm^2). The PHY is analog
@@ -147,20 +149,19 @@ ChipCost Estimate(const ChipResources& r, const ChipCostConstants& c) {
   // Callers pass nodes FindTechNode knows (ResourcesOf checks); N7 otherwise.
   const TechNode node = FindTechNode(r.node_nm).value_or(TechNode{});
   const TechNode tables = FindTechNode(kOriginalTablesNodeNm).value_or(TechNode{});
-  const double sram_scale = tables.sram_density / node.sram_density;
+  const double sram_scale = c.sram_area_scale * tables.sram_density / node.sram_density;
   const double logic_n7 = 1.0 / node.logic_density;  // N7 figures at this node
 
   const Architecture& a = r.cores;
   ChipCost cost;
   AreaBreakdown& area = cost.area;
-  // The original's cores: MAC or lane arrays (logic) and their own SRAM.
+  // Cores: MACs and lanes at the placed MAC area (logic), their own SRAM by the original's table.
   const double tc_macs =
       static_cast<double>(a.num_tc) * static_cast<double>(a.tc_width * a.tc_depth);
   const double vc_lanes = static_cast<double>(a.num_vc) * static_cast<double>(a.vc_width);
   const double core_sram_um2 = static_cast<double>(a.num_tc) * L2AreaUm2(a.TcL2Bytes()) +
                                static_cast<double>(a.num_vc) * L2AreaUm2(a.VcL2Bytes());
-  const double core_logic_um2 =
-      (tc_macs * kMacAreaUm2AtN7 + vc_lanes * kLaneAreaUm2AtN7) * logic_n7;
+  const double core_logic_um2 = (tc_macs * c.mac_area_um2 + vc_lanes * c.lane_area_um2) * logic_n7;
   area.cores_mm2 = (core_logic_um2 + core_sram_um2 * sram_scale) / kUm2PerMm2;
   // GLB capacity by the GLB table; SRAM beyond it (register files, L1) at the GLB's density.
   const double glb_um2 = GlbAreaUm2(a.glb_bytes);
@@ -202,15 +203,31 @@ int64_t MaxHbmStacks(double die_mm2, const ChipCostConstants& c) {
   return static_cast<int64_t>(c.hbm_edge_sides) * static_cast<int64_t>(side_mm / c.hbm_edge_mm);
 }
 
-ChipCostConstants ChipCostConstantsFor(const Architecture& arch) {
-  ChipCostConstants c = DefaultChipCostConstants();
+ChipCostConstants Scaled(ChipCostConstants c, const ChipModelScales& s) {
+  c.mac_area_um2 *= s.mac_area;
+  c.lane_area_um2 *= s.mac_area;
+  c.sram_area_scale *= s.sram_area;
+  c.glb_bank_port_mm2 *= s.glb_bank_port;
+  c.noc_port_mm2 *= s.noc_port;
+  c.hbm_phy_mm2 *= s.hbm_interface;
+  c.hbm_controller_mm2 *= s.hbm_interface;
+  c.hbm_edge_mm *= s.hbm_edge;
+  c.serdes_lane_mm2 *= s.serdes_lane;
+  c.uncore_mm2 *= s.uncore;
+  c.leakage_w_per_mm2 *= s.leakage;
+  return c;
+}
+
+ChipCostConstants ChipCostConstantsFor(const Architecture& arch, const ChipModelScales& s) {
+  ChipCostConstants c = Scaled(DefaultChipCostConstants(), s);
   c.node_nm = arch.tech_node_nm;
   c.hbm_stack = arch.hbm_stack;
   return c;
 }
 
-absl::StatusOr<ChipCost> EstimateChip(const Architecture& arch, int64_t hbm_bytes) {
-  const ChipCostConstants c = ChipCostConstantsFor(arch);
+absl::StatusOr<ChipCost> EstimateChip(const Architecture& arch, int64_t hbm_bytes,
+                                      const ChipModelScales& scales) {
+  const ChipCostConstants c = ChipCostConstantsFor(arch, scales);
   absl::StatusOr<ChipResources> r = ResourcesOf(arch, hbm_bytes, c);
   if (!r.ok()) return r.status();
   return Estimate(*r, c);

@@ -74,6 +74,9 @@ int64_t HbmStacksFor(double hbm_bandwidth_bytes_per_s, int64_t hbm_bytes, const 
 // source or the word "assumption".
 struct ChipCostConstants {
   int64_t node_nm = 7;
+  double mac_area_um2 = 0;         // placed BF16 MAC at N7
+  double lane_area_um2 = 0;        // vector lane at N7
+  double sram_area_scale = 1;      // x the original's SRAM tables
   std::string hbm_stack = "hbm2";  // the stack type a space point buys
   double hbm_phy_mm2 = 0;          // per stack; analog, does not scale with the node
   double hbm_controller_mm2 = 0;   // per stack at N7; logic, scales
@@ -90,6 +93,21 @@ struct ChipCostConstants {
   EnergyModel energy;
 };
 ChipCostConstants DefaultChipCostConstants();
+
+// Multipliers on the constants (1: as documented), for sensitivity studies: a job's
+// `chip_model:` section. Budgets and reports of the job use the scaled model.
+struct ChipModelScales {
+  double mac_area = 1;  // placed MAC and lane area
+  double sram_area = 1;
+  double glb_bank_port = 1;
+  double noc_port = 1;
+  double hbm_interface = 1;  // PHY and controller
+  double hbm_edge = 1;
+  double serdes_lane = 1;
+  double uncore = 1;
+  double leakage = 1;
+};
+ChipCostConstants Scaled(ChipCostConstants c, const ChipModelScales& s);
 
 // What a chip provides, in the chip model's terms. From an Architecture (ResourcesOf) or written
 // out for a published die (PublishedChips).
@@ -145,11 +163,12 @@ struct ChipCost {
 ChipCost Estimate(const ChipResources& r, const ChipCostConstants& c);
 // The stacks whose PHYs fit along hbm_edge_sides sides of a square die of `die_mm2`.
 int64_t MaxHbmStacks(double die_mm2, const ChipCostConstants& c);
-// The default constants at `arch`'s node and HBM generation.
-ChipCostConstants ChipCostConstantsFor(const Architecture& arch);
+// The default constants, scaled, at `arch`'s node and HBM generation.
+ChipCostConstants ChipCostConstantsFor(const Architecture& arch, const ChipModelScales& s = {});
 // ResourcesOf then Estimate with ChipCostConstantsFor(arch) (kInvalidArgument on an unknown node
 // or stack type). With arch.hbm_stacks > 0 the stacks are the chip's, whatever hbm_bytes says.
-absl::StatusOr<ChipCost> EstimateChip(const Architecture& arch, int64_t hbm_bytes);
+absl::StatusOr<ChipCost> EstimateChip(const Architecture& arch, int64_t hbm_bytes,
+                                      const ChipModelScales& scales = {});
 
 // A published die with its datasheet area and power, for validation.
 struct PublishedChip {

@@ -127,7 +127,8 @@ std::vector<int64_t> HbmSizesFor(const EvaluationSpec& spec, const arch::Archite
 
 // Why the chip with `hbm_bytes` breaks the job's budget ("chip area 612.3 mm^2 > 600"), or empty
 // when it keeps every budget.
-std::string OverBudget(const BudgetSpec& budget, const arch::Architecture& arch, int64_t hbm_bytes);
+std::string OverBudget(const EvaluationSpec& spec, const arch::Architecture& arch,
+                       int64_t hbm_bytes);
 
 // Whether the chip keeps the job's budget at one of its HBM sizes at least.
 bool WithinBudgetSomewhere(const EvaluationSpec& spec, const arch::Architecture& arch);

@@ -240,7 +240,7 @@ bool AllDominated(const EvaluationSpec& spec, const EvaluationResult& r,
   }
   bool all_dominated = true;
   for (int64_t hbm : HbmSizesFor(spec, r.arch)) {
-    if (!OverBudget(spec.budget, r.arch, hbm).empty()) continue;
+    if (!OverBudget(spec, r.arch, hbm).empty()) continue;
     for (place::Recompute recompute : spec.training.recompute) {
       const place::Placement a = place::Place(InputFor(spec, r, optimistic, hbm, recompute));
       // The bounds are widened by a relative 1e-9: the optimistic and the real placement are
@@ -289,7 +289,7 @@ std::vector<bool> RelevantWidths(const EvaluationSpec& spec, const EvaluationRes
     const std::vector<place::Chain> optimistic = MakeChains(widths, true);
     const std::vector<place::Chain> pessimistic = MakeChains(widths, false);
     for (int64_t hbm : HbmSizesFor(spec, r.arch)) {
-      if (!OverBudget(spec.budget, r.arch, hbm).empty()) continue;
+      if (!OverBudget(spec, r.arch, hbm).empty()) continue;
       for (place::Recompute recompute : spec.training.recompute) {
         std::vector<double> lo(widths.size()), hi(widths.size());
         double best_hi = std::numeric_limits<double>::infinity();
@@ -368,7 +368,7 @@ sched::SolveOptions SolveOptionsOf(const SolverSpec& solver) {
 void AddPoints(const EvaluationSpec& spec, const std::vector<place::Chain>& chains,
                EvaluationResult& r) {
   for (int64_t hbm : HbmSizesFor(spec, r.arch)) {
-    const bool within = OverBudget(spec.budget, r.arch, hbm).empty();
+    const bool within = OverBudget(spec, r.arch, hbm).empty();
     for (place::Recompute recompute : spec.training.recompute) {
       PointResult point;
       point.hbm_bytes = hbm;
@@ -465,14 +465,15 @@ std::vector<int64_t> HbmSizesFor(const EvaluationSpec& spec, const Architecture&
 
 bool WithinBudgetSomewhere(const EvaluationSpec& spec, const Architecture& arch) {
   for (int64_t hbm : HbmSizesFor(spec, arch)) {
-    if (OverBudget(spec.budget, arch, hbm).empty()) return true;
+    if (OverBudget(spec, arch, hbm).empty()) return true;
   }
   return false;
 }
 
-std::string OverBudget(const BudgetSpec& budget, const Architecture& arch, int64_t hbm_bytes) {
+std::string OverBudget(const EvaluationSpec& spec, const Architecture& arch, int64_t hbm_bytes) {
+  const BudgetSpec& budget = spec.budget;
   if (budget.chip_area_mm2 <= 0 && budget.tdp_w <= 0 && !budget.shoreline) return "";
-  const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(arch, hbm_bytes);
+  const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(arch, hbm_bytes, spec.chip_model);
   if (!c.ok()) return std::string(c.status().message());
   if (budget.chip_area_mm2 > 0 && c->area.total_mm2 > budget.chip_area_mm2) {
     return absl::StrFormat("chip area %.1f mm^2 > %.1f", c->area.total_mm2, budget.chip_area_mm2);

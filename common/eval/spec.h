@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/arch/arch.h"
+#include "common/arch/chip_model.h"
 #include "common/cost/cost.h"
 #include "common/place/strategy.h"
 #include "common/workload/model.h"
@@ -61,6 +62,7 @@ struct EvaluationSpec {
   std::optional<arch::ArchSpaceSpec> space;
   std::vector<int64_t> hbm_bytes = {32 * kGiB, 64 * kGiB, 80 * kGiB};
   BudgetSpec budget;
+  arch::ChipModelScales chip_model;  // multipliers on the chip model's constants (sensitivity)
   cost::CostOptions cost;
   bool compat_backward = false;  // the original's backward without weight gradients
   SolverSpec solver;

@@ -109,8 +109,9 @@ absl::StatusOr<DecoupledPick> PickBySingleDeviceLatency(const Evaluator& evaluat
 namespace {
 
 // What the chip provides and what the chip model charges for it.
-nlohmann::json ChipRowJson(const Architecture& a, int64_t hbm_bytes) {
-  const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(a, hbm_bytes);
+nlohmann::json ChipRowJson(const Architecture& a, int64_t hbm_bytes,
+                           const arch::ChipModelScales& scales) {
+  const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(a, hbm_bytes, scales);
   if (!c.ok()) return {{"error", std::string(c.status().message())}};
   return {
       {"area_mm2", c->area.total_mm2},       {"tdp_w", c->power.total_w},
@@ -121,7 +122,8 @@ nlohmann::json ChipRowJson(const Architecture& a, int64_t hbm_bytes) {
 
 }  // namespace
 
-nlohmann::json BestRowJson(const SearchState& state, bool fixed) {
+nlohmann::json BestRowJson(const SearchState& state, bool fixed,
+                           const arch::ChipModelScales& scales) {
   const PointResult* best_point = nullptr;
   const EvaluationResult* best_result = nullptr;
   double best_throughput = 0;
@@ -159,7 +161,7 @@ nlohmann::json BestRowJson(const SearchState& state, bool fixed) {
           {"gradient_sync_s", pl.sync_s},
           {"memory_per_device_gib", static_cast<double>(pl.memory_per_device_bytes) / kGiB},
           {"energy_per_sample_j", pl.energy_per_sample_j},
-          {"chip_model", ChipRowJson(best_result->arch, best_point->hbm_bytes)}};
+          {"chip_model", ChipRowJson(best_result->arch, best_point->hbm_bytes, scales)}};
 }
 
 }  // namespace phaze::experiments

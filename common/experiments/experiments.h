@@ -42,7 +42,8 @@ absl::StatusOr<DecoupledPick> PickBySingleDeviceLatency(const eval::Evaluator& e
 // One row of the comparison: the best point of a finished search, by the DP's throughput or by
 // the fixed strategy's ("fixed": true), with its chip, micro-batch, HBM, recompute and (p, t, d).
 // Ties go to the smaller chip, then to the first in (candidate, HBM, recompute) order.
-nlohmann::json BestRowJson(const search::SearchState& state, bool fixed);
+nlohmann::json BestRowJson(const search::SearchState& state, bool fixed,
+                           const arch::ChipModelScales& scales = {});
 
 }  // namespace phaze::experiments
 

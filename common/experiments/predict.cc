@@ -85,6 +85,7 @@ absl::StatusOr<Prediction> Predict(const JobSpec& job, sched::SchedulerBackend& 
   }
   Prediction p;
   p.arch = r.arch;
+  p.chip_model = job.chip_model;
   p.micro_batch = r.micro_batch;
   p.hbm_bytes = r.points.front().hbm_bytes;
   p.from_fixed_strategy = r.points.front().has_fixed;
@@ -158,12 +159,13 @@ std::string PredictionText(const Prediction& p) {
                       static_cast<double>(m.optimizer_bytes) / kGiB,
                       static_cast<double>(m.activations_bytes) / kGiB),
       absl::StrFormat("MFU %.1f%%, HFU %.1f%%\n", 100 * p.mfu, 100 * p.hfu));
-  absl::StrAppend(&out, ChipModelText(p.arch, p.hbm_bytes));
+  absl::StrAppend(&out, ChipModelText(p.arch, p.hbm_bytes, p.chip_model));
   return out;
 }
 
-std::string ChipModelText(const arch::Architecture& a, int64_t hbm_bytes) {
-  const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(a, hbm_bytes);
+std::string ChipModelText(const arch::Architecture& a, int64_t hbm_bytes,
+                          const arch::ChipModelScales& scales) {
+  const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(a, hbm_bytes, scales);
   if (!c.ok()) return absl::StrCat("chip model: ", c.status().message(), "\n");
   const arch::AreaBreakdown& area = c->area;
   const arch::PowerBreakdown& w = c->power;

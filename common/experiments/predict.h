@@ -32,6 +32,7 @@ struct Prediction {
   double hardware_flops_per_step = 0;  // with the recomputed forward GEMMs
   double mfu = 0;
   double hfu = 0;
+  arch::ChipModelScales chip_model;  // the job's, for the chip model's bill
 };
 
 // kInvalidArgument when the job's chip or strategy cannot be used; an infeasible placement is a
@@ -40,7 +41,8 @@ absl::StatusOr<Prediction> Predict(const job::JobSpec& job, sched::SchedulerBack
 nlohmann::json PredictionJson(const Prediction& p);
 std::string PredictionText(const Prediction& p);
 // The chip model's area and TDP-level power of `arch` with `hbm_bytes`, term by term.
-std::string ChipModelText(const arch::Architecture& arch, int64_t hbm_bytes);
+std::string ChipModelText(const arch::Architecture& arch, int64_t hbm_bytes,
+                          const arch::ChipModelScales& scales = {});
 
 // One row of tests/validation/published-runs.json, predicted twice: as published (the
 // published strategy, Megatron's uniform split) and with the DP's own best strategy.

@@ -713,7 +713,7 @@ absl::Status ParseArchitecture(const YAML::Node& node, const Path& path, JobSpec
 absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
   PHAZE_RETURN_IF_ERROR(CheckKeys(root, "",
                                   {"name", "model", "training", "architecture", "budget",
-                                   "cost_model", "solver", "search", "limits"}));
+                                   "chip_model", "cost_model", "solver", "search", "limits"}));
   JobSpec job;
   if (!root["name"]) return Invalid("name", "is required");
   PHAZE_ASSIGN_OR_RETURN(job.name, String(root["name"], "name"));
@@ -725,6 +725,28 @@ absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
   }
   if (!root["architecture"]) return Invalid("architecture", "is required");
   PHAZE_RETURN_IF_ERROR(ParseArchitecture(root["architecture"], "architecture", job));
+  if (root["chip_model"]) {
+    const YAML::Node m = root["chip_model"];
+    arch::ChipModelScales& c = job.chip_model;
+    const std::vector<std::pair<const char*, double*>> scales = {
+        {"mac_area_scale", &c.mac_area},
+        {"sram_area_scale", &c.sram_area},
+        {"glb_bank_port_scale", &c.glb_bank_port},
+        {"noc_port_scale", &c.noc_port},
+        {"hbm_interface_scale", &c.hbm_interface},
+        {"hbm_edge_scale", &c.hbm_edge},
+        {"serdes_lane_scale", &c.serdes_lane},
+        {"uncore_scale", &c.uncore},
+        {"leakage_scale", &c.leakage}};
+    std::set<std::string> keys;
+    for (const auto& [key, target] : scales) keys.insert(key);
+    PHAZE_RETURN_IF_ERROR(CheckKeys(m, "chip_model", keys));
+    for (const auto& [key, target] : scales) {
+      if (!m[key]) continue;
+      PHAZE_ASSIGN_OR_RETURN(*target, PositiveNumber(m[key], Join("chip_model", key)));
+      if (*target > 1e3) return Invalid(Join("chip_model", key), "is beyond 1000");
+    }
+  }
   if (root["budget"]) {
     const YAML::Node b = root["budget"];
     PHAZE_RETURN_IF_ERROR(CheckKeys(b, "budget", {"chip_area_mm2", "tdp_w", "shoreline"}));

@@ -126,6 +126,7 @@ architecture:
   hbm_stack: hbm3
   tech_node_nm: 5
 budget: {chip_area_mm2: 500, tdp_w: 300, shoreline: true}
+chip_model: {serdes_lane_scale: 2, mac_area_scale: 0.5}
 )");
   ASSERT_TRUE(job.ok()) << job.status();
   EXPECT_EQ(job->space->base.hbm_stack, "hbm3");
@@ -135,6 +136,9 @@ budget: {chip_area_mm2: 500, tdp_w: 300, shoreline: true}
   EXPECT_EQ(job->budget.chip_area_mm2, 500);
   EXPECT_EQ(job->budget.tdp_w, 300);
   EXPECT_TRUE(job->budget.shoreline);
+  EXPECT_EQ(job->chip_model.serdes_lane, 2);
+  EXPECT_EQ(job->chip_model.mac_area, 0.5);
+  EXPECT_EQ(job->chip_model.sram_area, 1);
   // The a100 preset buys HBM2e stacks.
   EXPECT_EQ(ParseJobYaml("name: x\nmodel: gpt2\narchitecture: {preset: a100}\n")
                 ->fixed_architectures[0]
@@ -153,6 +157,9 @@ TEST(JobTest, ErrorsNameTheField) {
                 "budget.tdp_w");
   ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {preset: tpuv4}\nbudget: {power: 1}\n",
                 "budget.power");
+  ExpectInvalid(
+      "name: x\nmodel: gpt2\narchitecture: {preset: tpuv4}\nchip_model: {uncore_scale: 0}\n",
+      "chip_model.uncore_scale");
   ExpectInvalid("name: x\nmodel: gpt9\narchitecture: {preset: tpuv4}\n", "model");
   ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {preset: tpuv9}\n", "architecture.preset");
   ExpectInvalid(

@@ -32,8 +32,9 @@ nlohmann::json ArchJson(const Architecture& a, double area_um2) {
 }
 
 // The chip model's bill for this chip with `hbm_bytes` (arch/chip_model.h, default constants).
-nlohmann::json ChipJson(const Architecture& a, int64_t hbm_bytes) {
-  const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(a, hbm_bytes);
+nlohmann::json ChipJson(const Architecture& a, int64_t hbm_bytes,
+                        const arch::ChipModelScales& scales) {
+  const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(a, hbm_bytes, scales);
   if (!c.ok()) return {{"error", std::string(c.status().message())}};
   return {{"area_mm2", c->area.total_mm2},       {"tdp_w", c->power.total_w},
           {"hbm_stacks", c->hbm_stacks},         {"glb_banks", c->glb_banks},
@@ -81,7 +82,8 @@ nlohmann::json PlacementJson(const place::Placement& p) {
             {"activations", static_cast<double>(m.activations_bytes) / kGiB}}}};
 }
 
-nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& point) {
+nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& point,
+                               const arch::ChipModelScales& scales) {
   const EvaluationResult& r = state.results().at(point.candidate_index);
   const PointResult& pr = state.PointOf(point);
   nlohmann::json j = {{"candidate", r.candidate_index},
@@ -89,7 +91,7 @@ nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& poin
                       {"architecture", ArchJson(r.arch, r.area_um2)},
                       {"micro_batch", r.micro_batch},
                       {"hbm_gib", pr.hbm_bytes / kGiB},
-                      {"chip_model", ChipJson(r.arch, pr.hbm_bytes)},
+                      {"chip_model", ChipJson(r.arch, pr.hbm_bytes, scales)},
                       {"recompute", place::RecomputeName(pr.recompute)},
                       {"placement", PlacementJson(pr.search)}};
   if (pr.has_fixed) j["fixed_strategy"] = PlacementJson(pr.fixed);
@@ -119,7 +121,7 @@ nlohmann::json BestJson(const JobSpec& job, const SearchState& state) {
   nlohmann::json j = {
       {"job", job.name}, {"model", job.model.name}, {"stats", StatsJson(state.stats())}};
   if (state.best().Get().has_value()) {
-    j["best"] = DesignPointJson(state, *state.best().Get());
+    j["best"] = DesignPointJson(state, *state.best().Get(), job.chip_model);
   } else {
     j["best"] = nullptr;
   }
@@ -129,7 +131,7 @@ nlohmann::json BestJson(const JobSpec& job, const SearchState& state) {
 nlohmann::json FrontJson(const JobSpec& job, const SearchState& state) {
   nlohmann::json points = nlohmann::json::array();
   for (const DesignPoint& p : state.front().Points()) {
-    points.push_back(DesignPointJson(state, p));
+    points.push_back(DesignPointJson(state, p, job.chip_model));
   }
   return {{"job", job.name},
           {"objectives",
@@ -137,7 +139,7 @@ nlohmann::json FrontJson(const JobSpec& job, const SearchState& state) {
           {"points", points}};
 }
 
-std::string ResultsCsv(const SearchState& state) {
+std::string ResultsCsv(const SearchState& state, const arch::ChipModelScales& scales) {
   std::ostringstream out;
   out << "candidate,arch_index,num_tc,tc_width,tc_depth,num_vc,vc_width,glb_mib,area_mm2,"
          "micro_batch,hbm_gib,recompute,feasible,throughput_samples_per_s,time_per_batch_s,"
@@ -147,7 +149,7 @@ std::string ResultsCsv(const SearchState& state) {
   for (const auto& [index, r] : state.results()) {
     for (const PointResult& p : r.points) {
       const place::Placement& s = p.search;
-      const absl::StatusOr<arch::ChipCost> chip = arch::EstimateChip(r.arch, p.hbm_bytes);
+      const absl::StatusOr<arch::ChipCost> chip = arch::EstimateChip(r.arch, p.hbm_bytes, scales);
       out << absl::StrFormat(
           "%d,%d,%d,%d,%d,%d,%d,%d,%.6f,%d,%d,%s,%d,%.9g,%.9g,%d,%d,%d,%.6f,%.6f,"
           "%.9g,%s,%s,%s,%.6f,%.3f,%.3f,%d\n",

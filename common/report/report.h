@@ -15,11 +15,13 @@ namespace phaze::report {
 
 // A placement with its strategy, time breakdown (seconds per step) and memory (GiB per device).
 nlohmann::json PlacementJson(const place::Placement& placement);
-nlohmann::json DesignPointJson(const search::SearchState& state, const search::DesignPoint& point);
+// The chip model's bill of each point uses `scales` (the job's chip_model section).
+nlohmann::json DesignPointJson(const search::SearchState& state, const search::DesignPoint& point,
+                               const arch::ChipModelScales& scales = {});
 nlohmann::json BestJson(const job::JobSpec& job, const search::SearchState& state);
 nlohmann::json FrontJson(const job::JobSpec& job, const search::SearchState& state);
 // One row per evaluated (candidate, HBM size, recompute mode), in candidate order.
-std::string ResultsCsv(const search::SearchState& state);
+std::string ResultsCsv(const search::SearchState& state, const arch::ChipModelScales& scales = {});
 nlohmann::json StatsJson(const search::SearchStats& stats);
 
 enum class ColorBy { kHbm, kMicroBatch };

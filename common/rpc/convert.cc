@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/status_macros.h"
@@ -450,6 +451,17 @@ v1::Job ToProto(const JobSpec& job) {
   p.mutable_budget()->set_chip_area_mm2(job.budget.chip_area_mm2);
   p.mutable_budget()->set_tdp_w(job.budget.tdp_w);
   p.mutable_budget()->set_shoreline(job.budget.shoreline);
+  v1::ChipModelScales* m = p.mutable_chip_model();
+  const arch::ChipModelScales& c = job.chip_model;
+  m->set_mac_area(c.mac_area);
+  m->set_sram_area(c.sram_area);
+  m->set_glb_bank_port(c.glb_bank_port);
+  m->set_noc_port(c.noc_port);
+  m->set_hbm_interface(c.hbm_interface);
+  m->set_hbm_edge(c.hbm_edge);
+  m->set_serdes_lane(c.serdes_lane);
+  m->set_uncore(c.uncore);
+  m->set_leakage(c.leakage);
   return p;
 }
 
@@ -534,6 +546,22 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& p) {
   job.budget.chip_area_mm2 = p.budget().chip_area_mm2();
   job.budget.tdp_w = p.budget().tdp_w();
   job.budget.shoreline = p.budget().shoreline();
+  const v1::ChipModelScales& m = p.chip_model();
+  for (const auto& [value, target] :
+       std::vector<std::pair<double, double*>>{{m.mac_area(), &job.chip_model.mac_area},
+                                               {m.sram_area(), &job.chip_model.sram_area},
+                                               {m.glb_bank_port(), &job.chip_model.glb_bank_port},
+                                               {m.noc_port(), &job.chip_model.noc_port},
+                                               {m.hbm_interface(), &job.chip_model.hbm_interface},
+                                               {m.hbm_edge(), &job.chip_model.hbm_edge},
+                                               {m.serdes_lane(), &job.chip_model.serdes_lane},
+                                               {m.uncore(), &job.chip_model.uncore},
+                                               {m.leakage(), &job.chip_model.leakage}}) {
+    if (!(value >= 0) || !(value <= 1e3)) {
+      return absl::InvalidArgumentError("job.chip_model: scales must lie in [0, 1000]");
+    }
+    *target = value == 0 ? 1.0 : value;
+  }
   if (!(job.budget.chip_area_mm2 >= 0) || !(job.budget.tdp_w >= 0) ||
       !std::isfinite(job.budget.chip_area_mm2) || !std::isfinite(job.budget.tdp_w)) {
     return absl::InvalidArgumentError("job.budget: chip_area_mm2 and tdp_w must not be negative");

@@ -36,7 +36,8 @@ std::string Bytes(const v1::Job& job) {
 TEST(JobWireTest, EveryShippedJobRoundTripsAndEvaluatesTheSame) {
   const std::filesystem::path root(PHAZE_SOURCE_DIR);
   int files = 0;
-  for (const char* dir : {"examples", "examples/fidelity", "tests/data", "tests/golden/jobs"}) {
+  for (const char* dir :
+       {"examples", "examples/fidelity", "examples/codesign", "tests/data", "tests/golden/jobs"}) {
     for (const auto& entry : std::filesystem::directory_iterator(root / dir)) {
       if (entry.path().extension() != ".yaml") continue;
       const absl::StatusOr<JobSpec> parsed = ParseJobYaml(Read(entry.path()));
@@ -67,6 +68,34 @@ TEST(JobWireTest, EveryShippedJobRoundTripsAndEvaluatesTheSame) {
       EXPECT_EQ(ra.points[k].fixed.time_per_batch_s, rb.points[k].fixed.time_per_batch_s);
     }
   }
+}
+
+// The chip model's resources, budgets and scales cross the wire unchanged.
+TEST(JobWireTest, ChipResourcesBudgetsAndScalesRoundTrip) {
+  const JobSpec job = *ParseJobYaml(R"(
+name: codesign
+model: gpt2
+architecture:
+  space: {num_tc: [4], num_vc: [2], tc_width: [128], tc_depth: [128], glb_mib: [32],
+          glb_banks: [16, 64], hbm_stacks: [2, 6], link_ports: [4], scale_up_domain: [8, 64]}
+  hbm_stack: hbm3
+  tech_node_nm: 5
+budget: {chip_area_mm2: 500, tdp_w: 300, shoreline: true}
+chip_model: {serdes_lane_scale: 2, uncore_scale: 0.5}
+)");
+  const JobSpec back = *FromProto(ToProto(job));
+  EXPECT_EQ(back.space->glb_banks, job.space->glb_banks);
+  EXPECT_EQ(back.space->hbm_stacks, job.space->hbm_stacks);
+  EXPECT_EQ(back.space->link_ports, job.space->link_ports);
+  EXPECT_EQ(back.space->scale_up_domain, job.space->scale_up_domain);
+  EXPECT_EQ(back.space->base.hbm_stack, "hbm3");
+  EXPECT_EQ(back.space->base.tech_node_nm, 5);
+  EXPECT_EQ(back.budget.chip_area_mm2, 500);
+  EXPECT_EQ(back.budget.tdp_w, 300);
+  EXPECT_TRUE(back.budget.shoreline);
+  EXPECT_EQ(back.chip_model.serdes_lane, 2);
+  EXPECT_EQ(back.chip_model.uncore, 0.5);
+  EXPECT_EQ(back.chip_model.mac_area, 1);
 }
 
 TEST(JobWireTest, ABadStructuredJobIsRefusedNamingTheField) {

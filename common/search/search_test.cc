@@ -111,8 +111,14 @@ TEST(EvaluateTest, BudgetsAndStacksDecideWhatIsPlaced) {
     EXPECT_FALSE(p.fixed.feasible);
   }
   EXPECT_EQ(r.ilp.layers, 0);
-  EXPECT_NE(eval::OverBudget(job.budget, r.arch, 4 * kGiB).find("TDP"), std::string::npos);
-  EXPECT_EQ(eval::OverBudget({}, r.arch, 4 * kGiB), "");
+  EXPECT_NE(eval::OverBudget(job, r.arch, 4 * kGiB).find("TDP"), std::string::npos);
+  EXPECT_EQ(eval::OverBudget(Job(), r.arch, 4 * kGiB), "");
+  // The job's chip-model scales move the bill, and with it the budget's verdict.
+  JobSpec generous = Job();
+  generous.budget.chip_area_mm2 = arch::EstimateChip(r.arch, 4 * kGiB)->area.total_mm2 * 1.01;
+  EXPECT_EQ(eval::OverBudget(generous, r.arch, 4 * kGiB), "");
+  generous.chip_model.mac_area = 2;
+  EXPECT_NE(eval::OverBudget(generous, r.arch, 4 * kGiB).find("chip area"), std::string::npos);
 
   JobSpec stacks = Job();
   stacks.hbm_bytes = {};

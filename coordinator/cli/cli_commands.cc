@@ -412,7 +412,8 @@ absl::Status WriteOutputs(const JobSpec& job, const SearchState& state,
       WriteFile((dir / "best.json").string(), BestJson(job, state).dump(2) + "\n"));
   PHAZE_RETURN_IF_ERROR(
       WriteFile((dir / "front.json").string(), FrontJson(job, state).dump(2) + "\n"));
-  PHAZE_RETURN_IF_ERROR(WriteFile((dir / "results.csv").string(), ResultsCsv(state)));
+  PHAZE_RETURN_IF_ERROR(
+      WriteFile((dir / "results.csv").string(), ResultsCsv(state, job.chip_model)));
   PHAZE_RETURN_IF_ERROR(
       WriteFile((dir / "report.html").string(), report::JobPageHtml(job, state, info)));
   return WriteFile(
@@ -496,6 +497,9 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
                            {"global_batch", job.training.global_batch},
                            {"micro_batch_sizes", job.training.micro_batch_sizes},
                            {"threads", threads}};
+  result["budget"] = {{"chip_area_mm2", job.budget.chip_area_mm2},
+                      {"tdp_w", job.budget.tdp_w},
+                      {"shoreline", job.budget.shoreline}};
   if (job.training.fixed_strategy.has_value()) {
     const Strategy& f = *job.training.fixed_strategy;
     result["fixed_strategy"] = {{"pipeline", f.pipeline}, {"tensor", f.tensor}, {"data", f.data}};
@@ -518,11 +522,11 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
                          Evaluator::Create(OnPreset(job, "tpuv4")));
   const auto tpu = TimedSearch(*tpu_eval, OnPreset(job, "tpuv4").search, threads);
   if (job.training.fixed_strategy.has_value()) {
-    result["rows"]["a"] = BestRowJson(tpu.first, /*fixed=*/true);
+    result["rows"]["a"] = BestRowJson(tpu.first, /*fixed=*/true, job.chip_model);
   } else {
     result["rows"]["a"] = {{"feasible", false}, {"note", "the job names no fixed strategy"}};
   }
-  result["rows"]["b"] = BestRowJson(tpu.first, false);
+  result["rows"]["b"] = BestRowJson(tpu.first, false, job.chip_model);
   result["rows"]["b"]["seconds"] = tpu.second;
 
   out << "(c) decoupled: the chip with the lowest single-accelerator latency, then placed\n"
@@ -534,7 +538,7 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
   PHAZE_ASSIGN_OR_RETURN(std::unique_ptr<Evaluator> chip_eval,
                          Evaluator::Create(OnChip(job, pick.arch)));
   const auto chip = TimedSearch(*chip_eval, OnChip(job, pick.arch).search, threads);
-  result["rows"]["c"] = BestRowJson(chip.first, false);
+  result["rows"]["c"] = BestRowJson(chip.first, false, job.chip_model);
   result["rows"]["c"]["seconds"] = pick_s + chip.second;
   result["rows"]["c"]["pick"] = {
       {"architecture", pick.arch.Describe()}, {"area_mm2", pick.area_um2 / 1e6},
@@ -546,7 +550,7 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
                          Evaluator::Create(WithStrategy(job, SearchStrategy::kAreaBuckets)));
   const auto buckets =
       TimedSearch(*bucket_eval, WithStrategy(job, SearchStrategy::kAreaBuckets).search, threads);
-  result["rows"]["d"] = BestRowJson(buckets.first, false);
+  result["rows"]["d"] = BestRowJson(buckets.first, false, job.chip_model);
   result["rows"]["d"]["search"] =
       stats_json(buckets.first, buckets.second, bucket_eval->NumCandidates(), threads);
 
@@ -554,7 +558,7 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
       << std::flush;
   const auto full =
       TimedSearch(*space_eval, job.search, threads);  // the job as written: (c)'s evaluator
-  result["rows"]["e"] = BestRowJson(full.first, false);
+  result["rows"]["e"] = BestRowJson(full.first, false, job.chip_model);
   result["rows"]["e"]["search"] =
       stats_json(full.first, full.second, space_eval->NumCandidates(), threads);
   result["rows"]["e"]["front_points"] = full.first.front().Points().size();
