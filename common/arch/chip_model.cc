@@ -22,10 +22,16 @@ constexpr double kMacAreaUm2AtN7 = 100e6 / 65536.0;
 // (reference phaze-original.md section 3.3): the node they scale from.
 constexpr int64_t kOriginalTablesNodeNm = 22;
 
+// ceil(x) as a count, 0 for x <= 0 or NaN and saturating at 2^53 (a job may name absurd
+// bandwidths; the cast of a larger double would be undefined).
+int64_t CeilCount(double x) {
+  if (!(x > 0)) return 0;
+  return static_cast<int64_t>(std::ceil(std::min(x, 9007199254740992.0)));
+}
+
 // Lanes of `bandwidth` bytes/s per direction, each lane `lane_bits_per_s`.
 int64_t LanesFor(double bandwidth_bytes_per_s, double lane_bits_per_s) {
-  if (!(bandwidth_bytes_per_s > 0)) return 0;
-  return static_cast<int64_t>(std::ceil(bandwidth_bytes_per_s * 8.0 / lane_bits_per_s - 1e-9));
+  return CeilCount(bandwidth_bytes_per_s * 8.0 / lane_bits_per_s - 1e-9);
 }
 
 }  // namespace
@@ -71,11 +77,11 @@ absl::StatusOr<HbmStackType> FindHbmStack(const std::string& name) {
 }
 
 int64_t HbmStacksFor(double hbm_bandwidth_bytes_per_s, int64_t hbm_bytes, const HbmStackType& s) {
-  const double for_bandwidth =
-      std::ceil(hbm_bandwidth_bytes_per_s / s.bandwidth_bytes_per_s - 1e-9);
+  const int64_t for_bandwidth =
+      CeilCount(hbm_bandwidth_bytes_per_s / s.bandwidth_bytes_per_s - 1e-9);
   const int64_t for_capacity =
       (std::max<int64_t>(hbm_bytes, 0) + s.capacity_bytes - 1) / s.capacity_bytes;
-  return std::max<int64_t>({1, static_cast<int64_t>(for_bandwidth), for_capacity});
+  return std::max<int64_t>({1, for_bandwidth, for_capacity});
 }
 
 ChipCostConstants DefaultChipCostConstants() {
@@ -169,9 +175,8 @@ ChipCost Estimate(const ChipResources& r, const ChipCostConstants& c) {
                                                         static_cast<double>(r.extra_sram_bytes)
                                                   : 0.0;
   area.glb_mm2 = (glb_um2 + extra_um2) * sram_scale / kUm2PerMm2;
-  cost.glb_banks = std::max<int64_t>(
-      1,
-      static_cast<int64_t>(std::ceil(r.glb_bytes_per_cycle / c.glb_bank_bytes_per_cycle - 1e-9)));
+  cost.glb_banks =
+      std::max<int64_t>(1, CeilCount(r.glb_bytes_per_cycle / c.glb_bank_bytes_per_cycle - 1e-9));
   area.glb_ports_mm2 = static_cast<double>(cost.glb_banks) * c.glb_bank_port_mm2 * logic_n7;
   area.noc_mm2 = static_cast<double>(a.num_tc + a.num_vc) * c.noc_port_mm2 * logic_n7;
   area.hbm_mm2 =

@@ -97,6 +97,19 @@ TEST(ChipModelTest, MoreOfAnyResourceNeverCostsLess) {
   EXPECT_GT(many.area.glb_ports_mm2 + many.area.noc_mm2, 200.0);
 }
 
+// Absurd bandwidths (a job may name them) give saturated counts, not undefined casts.
+TEST(ChipModelTest, AbsurdBandwidthsSaturate) {
+  Architecture a = TpuV4Like();
+  a.link_bandwidth_bytes_per_s = 1e300;
+  a.hbm_bandwidth_bytes_per_s = 1e300;
+  a.glb_bandwidth_bytes_per_s = 1e300;
+  const ChipCost c = EstimateChip(a, 32 * kGiB).value();
+  EXPECT_EQ(c.hbm_stacks, int64_t{1} << 53);
+  EXPECT_EQ(c.glb_banks, int64_t{1} << 53);
+  EXPECT_TRUE(std::isfinite(c.area.total_mm2));
+  EXPECT_FALSE(c.fits_shoreline);
+}
+
 TEST(ChipModelTest, ShorelineLimitsTheStacksASmallDieCanTake) {
   Architecture a = TpuV4Like();
   const ChipCost c = EstimateChip(a, 256 * kGiB).value();  // 32 HBM2 stacks
