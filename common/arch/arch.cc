@@ -315,6 +315,12 @@ absl::Status ValidateSpaceSpec(const ArchSpaceSpec& s) {
 }
 
 ArchSpace::ArchSpace(ArchSpaceSpec spec) : spec_(std::move(spec)) {
+  const ChipCostConstants chip = DefaultChipCostConstants();
+  glb_bank_bytes_per_cycle_ = chip.glb_bank_bytes_per_cycle;
+  link_port_bytes_per_s_ = chip.link_port_bytes_per_s;
+  // ValidateSpaceSpec checked the stack type.
+  const absl::StatusOr<HbmStackType> stack = FindHbmStack(spec_.base.hbm_stack);
+  hbm_stack_bytes_per_s_ = stack.ok() ? stack->bandwidth_bytes_per_s : 0.0;
   for (auto* v : {&spec_.num_tc, &spec_.num_vc, &spec_.tc_width, &spec_.tc_depth, &spec_.vc_width,
                   &spec_.glb_bytes, &spec_.glb_banks, &spec_.hbm_stacks, &spec_.link_ports,
                   &spec_.scale_up_domain}) {
@@ -352,21 +358,19 @@ ArchCandidate ArchSpace::At(int64_t index) const {
   c.index = index;
   c.arch = spec_.base;
   c.arch.name.clear();
-  const ChipCostConstants chip = DefaultChipCostConstants();
   if (!spec_.scale_up_domain.empty()) c.arch.scale_up_domain = take(spec_.scale_up_domain);
   if (!spec_.link_ports.empty()) {
     c.arch.link_bandwidth_bytes_per_s =
-        static_cast<double>(take(spec_.link_ports)) * chip.link_port_bytes_per_s;
+        static_cast<double>(take(spec_.link_ports)) * link_port_bytes_per_s_;
   }
   if (!spec_.hbm_stacks.empty()) {
     c.arch.hbm_stacks = take(spec_.hbm_stacks);
-    // ValidateSpaceSpec checked the stack type.
-    c.arch.hbm_bandwidth_bytes_per_s = static_cast<double>(c.arch.hbm_stacks) *
-                                       FindHbmStack(c.arch.hbm_stack)->bandwidth_bytes_per_s;
+    c.arch.hbm_bandwidth_bytes_per_s =
+        static_cast<double>(c.arch.hbm_stacks) * hbm_stack_bytes_per_s_;
   }
   if (!spec_.glb_banks.empty()) {
-    c.arch.glb_bandwidth_bytes_per_s = static_cast<double>(take(spec_.glb_banks)) *
-                                       chip.glb_bank_bytes_per_cycle * c.arch.clock_hz;
+    c.arch.glb_bandwidth_bytes_per_s =
+        static_cast<double>(take(spec_.glb_banks)) * glb_bank_bytes_per_cycle_ * c.arch.clock_hz;
   }
   c.arch.glb_bytes = take(spec_.glb_bytes);
   const int64_t vc_width = spec_.vc_width.empty() ? 0 : take(spec_.vc_width);

@@ -168,6 +168,11 @@ class ArchSpace {
  private:
   ArchSpaceSpec spec_;  // every range sorted descending
   int64_t size_ = 0;
+  // What one bank, one link port and one HBM stack of the base's type provide (chip_model.h),
+  // looked up once rather than per point.
+  double glb_bank_bytes_per_cycle_ = 0;
+  double link_port_bytes_per_s_ = 0;
+  double hbm_stack_bytes_per_s_ = 0;
 };
 
 // Parses "4096", "2", ... style values are handled by the job parser; helpers for ranges:

@@ -150,8 +150,7 @@ absl::Status CheckAndSanitizeWorkerResult(const Evaluator& ev, bool job_prunes,
     }
     limits.hbm_bytes = hbm;
     if (p.search().feasible() || p.fixed().feasible()) {
-      if (const std::string over = eval::OverBudget(spec, cand.arch.arch, hbm);
-          !over.empty()) {
+      if (const std::string over = eval::OverBudget(spec, cand.arch.arch, hbm); !over.empty()) {
         return Invalid(field, absl::StrCat("feasible, but over the job's budget: ", over));
       }
     }
