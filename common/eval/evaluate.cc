@@ -224,6 +224,15 @@ place::PlacementInput InputFor(const EvaluationSpec& spec, const EvaluationResul
   return PlacementInputFor(spec, r.arch, r.micro_batch, std::move(chains), hbm, recompute);
 }
 
+// The HBM sizes at which the chip keeps the job's budget (all of HbmSizesFor without a budget).
+std::vector<int64_t> HbmSizesWithinBudget(const EvaluationSpec& spec, const Architecture& arch) {
+  std::vector<int64_t> sizes;
+  for (int64_t hbm : HbmSizesFor(spec, arch)) {
+    if (OverBudget(spec, arch, hbm).empty()) sizes.push_back(hbm);
+  }
+  return sizes;
+}
+
 // Pruned search: whether nothing this candidate could reach (lower-bound latencies, the layers'
 // energy) escapes `can_skip` at any HBM size and recompute mode.
 constexpr double kBoundSlack = 1e-9;
@@ -239,8 +248,7 @@ bool AllDominated(const EvaluationSpec& spec, const EvaluationResult& r,
         energy_lower, e * static_cast<double>(widths[k].t) / static_cast<double>(r.micro_batch));
   }
   bool all_dominated = true;
-  for (int64_t hbm : HbmSizesFor(spec, r.arch)) {
-    if (!OverBudget(spec, r.arch, hbm).empty()) continue;
+  for (int64_t hbm : HbmSizesWithinBudget(spec, r.arch)) {
     for (place::Recompute recompute : spec.training.recompute) {
       const place::Placement a = place::Place(InputFor(spec, r, optimistic, hbm, recompute));
       // The bounds are widened by a relative 1e-9: the optimistic and the real placement are
@@ -288,8 +296,7 @@ std::vector<bool> RelevantWidths(const EvaluationSpec& spec, const EvaluationRes
   if (widths.size() > 1 && any_open) {
     const std::vector<place::Chain> optimistic = MakeChains(widths, true);
     const std::vector<place::Chain> pessimistic = MakeChains(widths, false);
-    for (int64_t hbm : HbmSizesFor(spec, r.arch)) {
-      if (!OverBudget(spec, r.arch, hbm).empty()) continue;
+    for (int64_t hbm : HbmSizesWithinBudget(spec, r.arch)) {
       for (place::Recompute recompute : spec.training.recompute) {
         std::vector<double> lo(widths.size()), hi(widths.size());
         double best_hi = std::numeric_limits<double>::infinity();
@@ -361,8 +368,6 @@ sched::SolveOptions SolveOptionsOf(const SolverSpec& solver) {
   return solve;
 }
 
-}  // namespace
-
 // The points of every HBM size (HbmSizesFor) and recompute mode, placed over `chains`; a point
 // over the job's budget stays infeasible and is not placed.
 void AddPoints(const EvaluationSpec& spec, const std::vector<place::Chain>& chains,
@@ -383,6 +388,8 @@ void AddPoints(const EvaluationSpec& spec, const std::vector<place::Chain>& chai
     }
   }
 }
+
+}  // namespace
 
 absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
                                                      sched::SchedulerBackend& backend,
@@ -464,10 +471,7 @@ std::vector<int64_t> HbmSizesFor(const EvaluationSpec& spec, const Architecture&
 }
 
 bool WithinBudgetSomewhere(const EvaluationSpec& spec, const Architecture& arch) {
-  for (int64_t hbm : HbmSizesFor(spec, arch)) {
-    if (OverBudget(spec, arch, hbm).empty()) return true;
-  }
-  return false;
+  return !HbmSizesWithinBudget(spec, arch).empty();
 }
 
 std::string OverBudget(const EvaluationSpec& spec, const Architecture& arch, int64_t hbm_bytes) {

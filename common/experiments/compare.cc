@@ -8,6 +8,7 @@
 #include "common/base/mutex.h"
 #include "common/base/status_macros.h"
 #include "common/experiments/experiments.h"
+#include "common/report/report.h"
 
 namespace phaze::experiments {
 
@@ -108,16 +109,14 @@ absl::StatusOr<DecoupledPick> PickBySingleDeviceLatency(const Evaluator& evaluat
 
 namespace {
 
-// What the chip provides and what the chip model charges for it.
+// What the chip provides (bandwidths and network) and what the chip model charges for it.
 nlohmann::json ChipRowJson(const Architecture& a, int64_t hbm_bytes,
                            const arch::ChipModelScales& scales) {
-  const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(a, hbm_bytes, scales);
-  if (!c.ok()) return {{"error", std::string(c.status().message())}};
-  return {
-      {"area_mm2", c->area.total_mm2},       {"tdp_w", c->power.total_w},
-      {"hbm_stacks", c->hbm_stacks},         {"hbm_tb_per_s", a.hbm_bandwidth_bytes_per_s / 1e12},
-      {"glb_banks", c->glb_banks},           {"link_gb_per_s", a.link_bandwidth_bytes_per_s / 1e9},
-      {"scale_up_domain", a.scale_up_domain}};
+  nlohmann::json j = report::ChipModelJson(a, hbm_bytes, scales);
+  j["hbm_tb_per_s"] = a.hbm_bandwidth_bytes_per_s / 1e12;
+  j["link_gb_per_s"] = a.link_bandwidth_bytes_per_s / 1e9;
+  j["scale_up_domain"] = a.scale_up_domain;
+  return j;
 }
 
 }  // namespace

@@ -31,17 +31,17 @@ nlohmann::json ArchJson(const Architecture& a, double area_um2) {
           {"describe", a.Describe()}};
 }
 
-// The chip model's bill for this chip with `hbm_bytes` (arch/chip_model.h, default constants).
-nlohmann::json ChipJson(const Architecture& a, int64_t hbm_bytes,
-                        const arch::ChipModelScales& scales) {
+}  // namespace
+
+// The chip model's bill for this chip with `hbm_bytes` under the job's scales.
+nlohmann::json ChipModelJson(const Architecture& a, int64_t hbm_bytes,
+                             const arch::ChipModelScales& scales) {
   const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(a, hbm_bytes, scales);
   if (!c.ok()) return {{"error", std::string(c.status().message())}};
   return {{"area_mm2", c->area.total_mm2},       {"tdp_w", c->power.total_w},
           {"hbm_stacks", c->hbm_stacks},         {"glb_banks", c->glb_banks},
           {"max_hbm_stacks", c->max_hbm_stacks}, {"fits_shoreline", c->fits_shoreline}};
 }
-
-}  // namespace
 
 nlohmann::json PlacementJson(const place::Placement& p) {
   if (!p.feasible) return {{"feasible", false}};
@@ -91,7 +91,7 @@ nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& poin
                       {"architecture", ArchJson(r.arch, r.area_um2)},
                       {"micro_batch", r.micro_batch},
                       {"hbm_gib", pr.hbm_bytes / kGiB},
-                      {"chip_model", ChipJson(r.arch, pr.hbm_bytes, scales)},
+                      {"chip_model", ChipModelJson(r.arch, pr.hbm_bytes, scales)},
                       {"recompute", place::RecomputeName(pr.recompute)},
                       {"placement", PlacementJson(pr.search)}};
   if (pr.has_fixed) j["fixed_strategy"] = PlacementJson(pr.fixed);

@@ -14,6 +14,10 @@
 namespace phaze::report {
 
 // A placement with its strategy, time breakdown (seconds per step) and memory (GiB per device).
+// The chip model's bill (arch/chip_model.h) of `arch` with `hbm_bytes`: area, TDP, HBM stacks,
+// GLB banks and whether the stacks fit the die's edge.
+nlohmann::json ChipModelJson(const arch::Architecture& arch, int64_t hbm_bytes,
+                             const arch::ChipModelScales& scales = {});
 nlohmann::json PlacementJson(const place::Placement& placement);
 // The chip model's bill of each point uses `scales` (the job's chip_model section).
 nlohmann::json DesignPointJson(const search::SearchState& state, const search::DesignPoint& point,
