@@ -46,6 +46,7 @@ v1::DesignPointSummary Summarize(const SearchState& search, const DesignPoint& p
   s.set_throughput_samples_per_s(p.throughput_samples_per_s);
   s.set_area_um2(p.area_um2);
   s.set_energy_per_sample_j(p.energy_per_sample_j);
+  s.set_tdp_w(p.tdp_w);
   *s.mutable_architecture() = ToProto(r.arch);
   s.set_micro_batch_size(r.micro_batch);
   *s.mutable_strategy() = ToProto(point.search.strategy);
@@ -74,7 +75,7 @@ absl::StatusOr<std::unique_ptr<JobManager::Job>> JobManager::Build(const std::st
   *job->wire.mutable_job() = ToProto(spec);
   PHAZE_ASSIGN_OR_RETURN(job->evaluator, Evaluator::Create(spec));
   job->plan = std::make_unique<SearchPlan>(*job->evaluator, spec.search);
-  job->search = std::make_unique<SearchState>(static_cast<int64_t>(spec.training.recompute.size()));
+  job->search = std::make_unique<SearchState>(spec);
   job->planned = job->plan->planned();
   return job;
 }
@@ -486,6 +487,7 @@ v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
           f->set_throughput_samples_per_s(p.throughput_samples_per_s);
           f->set_area_um2(p.area_um2);
           f->set_energy_per_sample_j(p.energy_per_sample_j);
+          f->set_tdp_w(p.tdp_w);
         }
       }
       round_robin_ = (round_robin_ + k + 1) % std::max<size_t>(1, running.size());

@@ -2,8 +2,9 @@
 # The job page: the coordinator serves it at /jobs/ID (token as bearer or basic-auth password),
 # `phaze report ID` writes the same bytes to a file, `phaze run` writes one too (with front.svg),
 # and headless Chromium (Debian's) lays each page out: its own check reports, for each of the
-# six axis choices, every front point drawn with a size and none hidden behind another colour,
-# and the front table sorting on a header click.
+# twelve axis choices (ordered pairs of throughput, area, TDP and energy), every front point
+# drawn with a size and none hidden behind another colour, and the front table sorting on a
+# header click.
 # Exits 77 (ctest: skipped) when Chromium is not installed.
 #   tests/report_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -43,7 +44,7 @@ front=$("$phaze" results "$id" --coordinator "$addr" --format json |
   /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["front"]))')
 grep -q "data-points=\"$front\"" "$work/report.html"
 
-# Lays PAGE out in headless Chromium; its own check must find, for every one of the six axis
+# Lays PAGE out in headless Chromium; its own check must find, for every one of the twelve axis
 # choices, every point drawn with a size and none hidden behind another colour, and the front
 # table sorted both ways by a header click.
 check_page() {
@@ -54,8 +55,8 @@ check_page() {
     "file://$page" > "$work/dom.html" 2> "$work/chromium.log" || {
     cat "$work/chromium.log"; exit 1; }
   grep -o 'data-\(plot\|table\)-[a-z-]*="[^"]*"' "$work/dom.html" | tr '\n' ' '; echo
-  for want in 'data-plot-rendered="yes"' "data-plot-points=\"$points\"" 'data-plot-choices="6"' \
-      'data-plot-choices-ok="6"' 'data-plot-hidden="0"' 'data-table-sorted="yes"'; do
+  for want in 'data-plot-rendered="yes"' "data-plot-points=\"$points\"" 'data-plot-choices="12"' \
+      'data-plot-choices-ok="12"' 'data-plot-hidden="0"' 'data-table-sorted="yes"'; do
     grep -q "$want" "$work/dom.html" || { echo "FAIL: $page: want $want"; exit 1; }
   done
 }

@@ -38,9 +38,9 @@ int64_t ShardRunner::Run(const ShardWork& work,
   // trust, and the worker's own results join it as they come.
   ObjectiveSet front;
   for (const Objectives& o : work.front) front.Add(o);
-  const auto recompute_modes = static_cast<int64_t>(evaluator_.spec().training.recompute.size());
-  const Evaluator::SkipTest dominated = [&front](double throughput, double area, double energy) {
-    return front.DominatesBound(throughput, area, energy);
+  const Evaluator::SkipTest dominated = [&front](double throughput, double area, double tdp,
+                                                 double energy) {
+    return front.DominatesBound({throughput, area, energy, tdp});
   };
   int64_t emitted = 0;
   for (int64_t candidate : work.candidates) {
@@ -55,7 +55,7 @@ int64_t ShardRunner::Run(const ShardWork& work,
                                  work.prune ? dominated : Evaluator::SkipTest{});
     });
     if (outcome.result.ok() && work.prune) {
-      for (const DesignPoint& p : DesignPoints(*outcome.result, recompute_modes)) {
+      for (const DesignPoint& p : DesignPoints(*outcome.result, evaluator_.spec())) {
         front.Add(p.objectives());
       }
     }

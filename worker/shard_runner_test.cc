@@ -48,7 +48,7 @@ ShardRun RunShard(const Evaluator& evaluator, const ShardWork& work) {
   sched::CbcBackend cbc;
   sched::ScheduleCache cache;
   ShardRunner runner(evaluator, cbc, &cache);
-  ShardRun run{SearchState(static_cast<int64_t>(evaluator.spec().training.recompute.size()))};
+  ShardRun run{SearchState(evaluator.spec())};
   run.emitted = runner.Run(work, [&](const CandidateOutcome& o) {
     EXPECT_TRUE(o.result.ok()) << o.result.status();
     if (o.result->pruned) {
@@ -96,7 +96,7 @@ TEST(ShardRunnerTest, KeepsEveryPointOfTheFrontItIsSent) {
   for (const DesignPoint& p : exhaustive.front().Points()) front.push_back(p.objectives());
   // One candidate per shard, so that only the front it was sent can prune it.
   int64_t pruned_by_full = 0, pruned_by_one = 0;
-  SearchState merged(static_cast<int64_t>(job.training.recompute.size()));
+  SearchState merged(job);
   for (int64_t candidate : AllCandidates(*evaluator, job.search)) {
     ShardWork work;
     work.candidates = {candidate};

@@ -43,7 +43,8 @@ ShardWork WorkOf(const v1::Lease& lease, bool prune) {
   work.candidates.assign(lease.candidates().begin(), lease.candidates().end());
   work.prune = prune;
   for (const v1::FrontPoint& f : lease.front()) {
-    work.front.push_back({f.throughput_samples_per_s(), f.area_um2(), f.energy_per_sample_j()});
+    work.front.push_back(
+        {f.throughput_samples_per_s(), f.area_um2(), f.energy_per_sample_j(), f.tdp_w()});
   }
   return work;
 }

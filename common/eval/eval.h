@@ -82,12 +82,13 @@ class Evaluator {
   // Thread-safe; `cache` may be null. Outcomes (infeasible, time-outs) are data on the result.
   //
   // `can_skip` (may be empty) lets a pruned search stop early: after the cheap bound pass it is
-  // asked, with an upper bound on throughput (samples/s), the exact area (um^2) and a lower bound
-  // on energy per sample (J), whether some known design already beats anything this candidate
-  // could reach; if it answers true for every HBM size and recompute mode, no MILP is solved and
-  // the result comes back with `pruned` set and no points.
-  using SkipTest =
-      std::function<bool(double throughput_upper, double area_um2, double energy_lower)>;
+  // asked, with an upper bound on throughput (samples/s), the exact area (um^2) and TDP (W) and a
+  // lower bound on energy per sample (J), each as the job weighs it (WeighPoint), whether some
+  // known design already beats anything this candidate could reach; if it answers true for every
+  // HBM size and recompute mode, no MILP is solved and the result comes back with `pruned` set
+  // and no points.
+  using SkipTest = std::function<bool(double throughput_upper, double area_um2, double tdp_w,
+                                      double energy_lower)>;
   absl::StatusOr<EvaluationResult> Evaluate(int64_t candidate, sched::SchedulerBackend& backend,
                                             sched::ScheduleCache* cache,
                                             const SkipTest& can_skip = {}) const;
@@ -132,6 +133,25 @@ std::string OverBudget(const EvaluationSpec& spec, const arch::Architecture& arc
 
 // Whether the chip keeps the job's budget at one of its HBM sizes at least.
 bool WithinBudgetSomewhere(const EvaluationSpec& spec, const arch::Architecture& arch);
+
+// The HBM sizes of the chip that keep the job's budget (HbmSizesFor's order).
+std::vector<int64_t> HbmSizesWithinBudget(const EvaluationSpec& spec, const arch::Architecture& arch);
+
+// kInvalidArgument naming the field if the objectives ask for power by the original's area
+// model (which has none).
+absl::Status ValidateObjectives(const ObjectiveSpec& objectives);
+
+// The objectives besides throughput of a (chip, HBM size) point, as the job weighs them
+// (spec.objectives): its area in um^2 by the job's area model (`original_area_um2` is the
+// original's, from the space), its TDP in W by the chip model, and `energy_per_sample_j`; 0 for
+// an objective the job does not weigh.
+struct Weighed {
+  double area_um2 = 0;
+  double tdp_w = 0;
+  double energy_per_sample_j = 0;
+};
+Weighed WeighPoint(const EvaluationSpec& spec, const arch::Architecture& arch,
+                   double original_area_um2, int64_t hbm_bytes, double energy_per_sample_j);
 
 // The placement problem of one (architecture, micro-batch, HBM size, recompute mode): the job's
 // training setup, the chip's network and achieved HBM bandwidth, and the given chains.

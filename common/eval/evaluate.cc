@@ -224,7 +224,8 @@ place::PlacementInput InputFor(const EvaluationSpec& spec, const EvaluationResul
   return PlacementInputFor(spec, r.arch, r.micro_batch, std::move(chains), hbm, recompute);
 }
 
-// The HBM sizes at which the chip keeps the job's budget (all of HbmSizesFor without a budget).
+}  // namespace
+
 std::vector<int64_t> HbmSizesWithinBudget(const EvaluationSpec& spec, const Architecture& arch) {
   std::vector<int64_t> sizes;
   for (int64_t hbm : HbmSizesFor(spec, arch)) {
@@ -232,6 +233,8 @@ std::vector<int64_t> HbmSizesWithinBudget(const EvaluationSpec& spec, const Arch
   }
   return sizes;
 }
+
+namespace {
 
 // Pruned search: whether nothing this candidate could reach (lower-bound latencies, the layers'
 // energy) escapes `can_skip` at any HBM size and recompute mode.
@@ -249,12 +252,13 @@ bool AllDominated(const EvaluationSpec& spec, const EvaluationResult& r,
   }
   bool all_dominated = true;
   for (int64_t hbm : HbmSizesWithinBudget(spec, r.arch)) {
+    const Weighed w = WeighPoint(spec, r.arch, r.area_um2, hbm, energy_lower * (1 - kBoundSlack));
     for (place::Recompute recompute : spec.training.recompute) {
       const place::Placement a = place::Place(InputFor(spec, r, optimistic, hbm, recompute));
       // The bounds are widened by a relative 1e-9: the optimistic and the real placement are
       // the same sums of different layer times, and rounding may put the bound an ulp below.
-      if (a.feasible && !can_skip(a.throughput_samples_per_s * (1 + kBoundSlack), r.area_um2,
-                                  energy_lower * (1 - kBoundSlack))) {
+      if (a.feasible && !can_skip(a.throughput_samples_per_s * (1 + kBoundSlack), w.area_um2,
+                                  w.tdp_w, w.energy_per_sample_j)) {
         all_dominated = false;
       }
     }
@@ -472,6 +476,37 @@ std::vector<int64_t> HbmSizesFor(const EvaluationSpec& spec, const Architecture&
 
 bool WithinBudgetSomewhere(const EvaluationSpec& spec, const Architecture& arch) {
   return !HbmSizesWithinBudget(spec, arch).empty();
+}
+
+const char* AreaModelName(AreaModel m) {
+  return m == AreaModel::kChip ? "chip" : "original";
+}
+
+absl::Status ValidateObjectives(const ObjectiveSpec& o) {
+  if (o.power && o.area_model == AreaModel::kOriginal) {
+    return absl::InvalidArgumentError(
+        "objectives: power needs the chip model (chip_model.area_model: chip); the original's "
+        "area model has no power");
+  }
+  return absl::OkStatus();
+}
+
+Weighed WeighPoint(const EvaluationSpec& spec, const Architecture& arch, double original_area_um2,
+                   int64_t hbm_bytes, double energy_per_sample_j) {
+  const ObjectiveSpec& o = spec.objectives;
+  Weighed w;
+  if (o.energy) w.energy_per_sample_j = energy_per_sample_j;
+  const bool chip_area = o.area && o.area_model == AreaModel::kChip;
+  if (o.area && !chip_area) w.area_um2 = original_area_um2;
+  if (chip_area || o.power) {
+    // The job's node and stack type were checked when it was parsed; a chip the model cannot
+    // price weighs as infinitely large (never on the front, never pruning another).
+    const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(arch, hbm_bytes, spec.chip_model);
+    const double inf = std::numeric_limits<double>::infinity();
+    if (chip_area) w.area_um2 = c.ok() ? c->area.total_mm2 * 1e6 : inf;
+    if (o.power) w.tdp_w = c.ok() ? c->power.total_w : inf;
+  }
+  return w;
 }
 
 std::string OverBudget(const EvaluationSpec& spec, const Architecture& arch, int64_t hbm_bytes) {

@@ -54,6 +54,26 @@ struct BudgetSpec {
   bool shoreline = false;  // the HBM stacks must fit along the die's edge
 };
 
+// How a design's chip is weighed on the Pareto front, besides its throughput.
+enum class AreaModel {
+  // The chip model (arch/chip_model.h): every resource costs area and power, HBM stacks, GLB
+  // ports, links and the on-chip network included. The default.
+  kChip,
+  // The original PHAZE's area model (arch.h: AreaUm2): cores and SRAM capacity only; bandwidth,
+  // HBM and links are free and there is no power. For reproducing the paper.
+  kOriginal,
+};
+const char* AreaModelName(AreaModel m);
+
+// Which objectives the front weighs besides throughput (an objective not weighed is 0 in every
+// point, so it never decides) and by which area model. Budgets (BudgetSpec) are the constraints.
+struct ObjectiveSpec {
+  AreaModel area_model = AreaModel::kChip;
+  bool area = true;
+  bool power = true;  // TDP by the chip model; only with AreaModel::kChip
+  bool energy = true;
+};
+
 struct EvaluationSpec {
   workload::ModelSpec model;
   TrainingSpec training;
@@ -62,6 +82,7 @@ struct EvaluationSpec {
   std::optional<arch::ArchSpaceSpec> space;
   std::vector<int64_t> hbm_bytes = {32 * kGiB, 64 * kGiB, 80 * kGiB};
   BudgetSpec budget;
+  ObjectiveSpec objectives;
   arch::ChipModelScales chip_model;  // multipliers on the chip model's constants (sensitivity)
   cost::CostOptions cost;
   bool compat_backward = false;  // the original's backward without weight gradients

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -713,8 +714,10 @@ absl::Status ParseArchitecture(const YAML::Node& node, const Path& path, JobSpec
 absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
   PHAZE_RETURN_IF_ERROR(CheckKeys(root, "",
                                   {"name", "model", "training", "architecture", "budget",
-                                   "chip_model", "cost_model", "solver", "search", "limits"}));
+                                   "chip_model", "objectives", "cost_model", "solver", "search",
+                                   "limits"}));
   JobSpec job;
+  std::optional<eval::AreaModel> area_model;  // default: by cost_model.mode, below
   if (!root["name"]) return Invalid("name", "is required");
   PHAZE_ASSIGN_OR_RETURN(job.name, String(root["name"], "name"));
   if (job.name.empty()) return Invalid("name", "must not be empty");
@@ -738,9 +741,19 @@ absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
         {"serdes_lane_scale", &c.serdes_lane},
         {"uncore_scale", &c.uncore},
         {"leakage_scale", &c.leakage}};
-    std::set<std::string> keys;
+    std::set<std::string> keys = {"area_model"};
     for (const auto& [key, target] : scales) keys.insert(key);
     PHAZE_RETURN_IF_ERROR(CheckKeys(m, "chip_model", keys));
+    if (m["area_model"]) {
+      PHAZE_ASSIGN_OR_RETURN(std::string model, String(m["area_model"], "chip_model.area_model"));
+      if (model == "chip") {
+        area_model = eval::AreaModel::kChip;
+      } else if (model == "original") {
+        area_model = eval::AreaModel::kOriginal;
+      } else {
+        return Invalid("chip_model.area_model", absl::StrCat("'", model, "' is not chip or original"));
+      }
+    }
     for (const auto& [key, target] : scales) {
       if (!m[key]) continue;
       PHAZE_ASSIGN_OR_RETURN(*target, PositiveNumber(m[key], Join("chip_model", key)));
@@ -777,6 +790,36 @@ absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
       PHAZE_ASSIGN_OR_RETURN(job.compat_backward,
                              Bool(c["compat_backward"], "cost_model.compat_backward"));
     }
+  }
+  // The front's area model: the chip model unless asked, or unless the whole job reproduces the
+  // original (cost_model.mode: compat), whose area model has free bandwidth and no power.
+  job.objectives.area_model = area_model.value_or(
+      job.cost.mode == CostMode::kCompat ? eval::AreaModel::kOriginal : eval::AreaModel::kChip);
+  job.objectives.power = job.objectives.area_model == eval::AreaModel::kChip;
+  if (root["objectives"]) {
+    const YAML::Node o = root["objectives"];
+    if (!o.IsSequence()) {
+      return Invalid("objectives", "must be a list of area, power and energy (besides throughput)");
+    }
+    job.objectives.area = job.objectives.power = job.objectives.energy = false;
+    for (size_t i = 0; i < o.size(); ++i) {
+      const Path path = absl::StrCat("objectives[", i, "]");
+      PHAZE_ASSIGN_OR_RETURN(std::string name, String(o[i], path));
+      bool* flag = name == "area"     ? &job.objectives.area
+                   : name == "power"  ? &job.objectives.power
+                   : name == "energy" ? &job.objectives.energy
+                                      : nullptr;
+      if (name == "throughput") continue;  // always
+      if (flag == nullptr) {
+        return Invalid(path, absl::StrCat("'", name, "' is not throughput, area, power or energy"));
+      }
+      if (*flag) return Invalid(path, absl::StrCat("'", name, "' is listed twice"));
+      *flag = true;
+    }
+  }
+  if (absl::Status s = eval::ValidateObjectives(job.objectives); !s.ok()) {
+    return Invalid("objectives", "power needs chip_model.area_model: chip (the original's area "
+                                 "model has no power)");
   }
   if (root["solver"]) {
     const YAML::Node s = root["solver"];

@@ -146,6 +146,37 @@ chip_model: {serdes_lane_scale: 2, mac_area_scale: 0.5}
             "hbm2e");
 }
 
+TEST(JobTest, ObjectivesAndTheAreaModelAreTheJobsChoice) {
+  const std::string head = "name: x\nmodel: gpt2\narchitecture: {preset: tpuv4}\n";
+  // Default: every objective, by the chip model.
+  absl::StatusOr<JobSpec> job = ParseJobYaml(head);
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->objectives.area_model, eval::AreaModel::kChip);
+  EXPECT_TRUE(job->objectives.area && job->objectives.power && job->objectives.energy);
+  // The original's whole model (compat) brings its area model, which has no power.
+  job = ParseJobYaml(head + "cost_model: {mode: compat}\n");
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->objectives.area_model, eval::AreaModel::kOriginal);
+  EXPECT_FALSE(job->objectives.power);
+  EXPECT_TRUE(job->objectives.area && job->objectives.energy);
+  // Either explicitly, and a chosen list.
+  job = ParseJobYaml(head + "chip_model: {area_model: original}\nobjectives: [area]\n");
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(job->objectives.area_model, eval::AreaModel::kOriginal);
+  EXPECT_TRUE(job->objectives.area);
+  EXPECT_FALSE(job->objectives.power || job->objectives.energy);
+  job = ParseJobYaml(head + "objectives: [throughput, power]\n");
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_TRUE(job->objectives.power);
+  EXPECT_FALSE(job->objectives.area || job->objectives.energy);
+  ExpectInvalid(head + "objectives: [area, cost]\n", "objectives[1]");
+  ExpectInvalid(head + "objectives: [area, area]\n", "objectives[1]");
+  ExpectInvalid(head + "objectives: area\n", "objectives");
+  ExpectInvalid(head + "chip_model: {area_model: free}\n", "chip_model.area_model");
+  ExpectInvalid(head + "chip_model: {area_model: original}\nobjectives: [power]\n",
+                "objectives");
+}
+
 TEST(JobTest, ErrorsNameTheField) {
   ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {preset: tpuv4, hbm_stack: hbm9}\n",
                 "architecture.hbm_stack");

@@ -93,7 +93,13 @@ nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& poin
                       {"hbm_gib", pr.hbm_bytes / kGiB},
                       {"chip_model", ChipModelJson(r.arch, pr.hbm_bytes, scales)},
                       {"recompute", place::RecomputeName(pr.recompute)},
-                      {"placement", PlacementJson(pr.search)}};
+                      {"placement", PlacementJson(pr.search)},
+                      // What the front weighed (0: an objective the job does not weigh).
+                      {"objectives",
+                       {{"throughput_samples_per_s", point.throughput_samples_per_s},
+                        {"area_mm2", point.area_um2 / 1e6},
+                        {"tdp_w", point.tdp_w},
+                        {"energy_per_sample_j", point.energy_per_sample_j}}}};
   if (pr.has_fixed) j["fixed_strategy"] = PlacementJson(pr.fixed);
   return j;
 }
@@ -133,10 +139,15 @@ nlohmann::json FrontJson(const JobSpec& job, const SearchState& state) {
   for (const DesignPoint& p : state.front().Points()) {
     points.push_back(DesignPointJson(state, p, job.chip_model));
   }
-  return {{"job", job.name},
-          {"objectives",
-           {"throughput_samples_per_s (max)", "area_mm2 (min)", "energy_per_sample_j (min)"}},
-          {"points", points}};
+  nlohmann::json objectives = {"throughput_samples_per_s (max)"};
+  const eval::ObjectiveSpec& o = job.objectives;
+  if (o.area) {
+    objectives.push_back(absl::StrCat("area_mm2 (min, ", eval::AreaModelName(o.area_model),
+                                      " area model)"));
+  }
+  if (o.power) objectives.push_back("tdp_w (min)");
+  if (o.energy) objectives.push_back("energy_per_sample_j (min)");
+  return {{"job", job.name}, {"objectives", objectives}, {"points", points}};
 }
 
 std::string ResultsCsv(const SearchState& state, const arch::ChipModelScales& scales) {
@@ -184,8 +195,14 @@ constexpr Objective kObjectives[] = {
     {"area", "chip area (mm^2)", [](const DesignPoint& p) { return p.area_um2 / 1e6; }},
     {"throughput", "throughput (samples/s)",
      [](const DesignPoint& p) { return p.throughput_samples_per_s; }},
+    {"power", "TDP (W)", [](const DesignPoint& p) { return p.tdp_w; }},
     {"energy", "energy per sample (J)", [](const DesignPoint& p) { return p.energy_per_sample_j; }},
 };
+
+bool Weighs(const eval::ObjectiveSpec& o, const std::string& key) {
+  return key == "throughput" || (key == "area" && o.area) || (key == "power" && o.power) ||
+         (key == "energy" && o.energy);
+}
 
 const Objective& ObjectiveOf(const std::string& key) {
   for (const Objective& o : kObjectives) {
@@ -196,9 +213,11 @@ const Objective& ObjectiveOf(const std::string& key) {
 
 }  // namespace
 
-std::vector<std::string> PlotObjectives() {
+std::vector<std::string> PlotObjectives(const eval::ObjectiveSpec& weighed) {
   std::vector<std::string> keys;
-  for (const Objective& o : kObjectives) keys.emplace_back(o.key);
+  for (const Objective& o : kObjectives) {
+    if (Weighs(weighed, o.key)) keys.emplace_back(o.key);
+  }
   return keys;
 }
 
@@ -272,23 +291,32 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state, const JobP
         &html,
         "<table id=\"best\"><tr><th class=\"l\">throughput</th><td>%.6g samples/s</td></tr>"
         "<tr><th class=\"l\">architecture</th><td>%s</td></tr>"
-        "<tr><th class=\"l\">area</th><td>%.2f mm<sup>2</sup></td></tr>"
+        "<tr><th class=\"l\">area</th><td>%.2f mm<sup>2</sup> (%s area model)</td></tr>"
+        "<tr><th class=\"l\">TDP</th><td>%.1f W</td></tr>"
         "<tr><th class=\"l\">peak</th><td>%.1f TFLOP/s</td></tr>"
         "<tr><th class=\"l\">micro-batch, HBM, recompute</th><td>%d, %d GiB, %s</td></tr>"
         "<tr><th class=\"l\">(p, t, d)</th><td>(%d, %d, %d)</td></tr>"
         "<tr><th class=\"l\">energy</th><td>%.4g J/sample</td></tr></table>\n",
         best->throughput_samples_per_s, EscapeXml(r.arch.Describe()), best->area_um2 / 1e6,
-        r.arch.PeakFlopsPerS() / 1e12, r.micro_batch, pr.hbm_bytes / kGiB,
+        eval::AreaModelName(job.objectives.area_model), best->tdp_w, r.arch.PeakFlopsPerS() / 1e12, r.micro_batch, pr.hbm_bytes / kGiB,
         place::RecomputeName(pr.recompute), st.pipeline, st.tensor, st.data,
         best->energy_per_sample_j);
   }
   const std::vector<DesignPoint> front = state.front().Points();
   absl::StrAppendFormat(&html, "<h2>Pareto front (%d points)</h2>\n", front.size());
-  // One plot per ordered pair of objectives, the user's pick shown (area, throughput first).
+  // One plot per ordered pair of the objectives the job weighs, the user's pick shown.
   html += "<p id=\"axes\">x <select id=\"x-axis\">";
-  const std::vector<std::string> objectives = PlotObjectives();
+  const std::vector<std::string> objectives = PlotObjectives(job.objectives);
+  // Against throughput, along the first other objective the job weighs (area by default).
+  std::string x_pick = "throughput";
   for (const std::string& key : objectives) {
-    absl::StrAppend(&html, "<option value=\"", key, "\"", key == "area" ? " selected" : "", ">",
+    if (key != "throughput") {
+      x_pick = key;
+      break;
+    }
+  }
+  for (const std::string& key : objectives) {
+    absl::StrAppend(&html, "<option value=\"", key, "\"", key == x_pick ? " selected" : "", ">",
                     EscapeXml(ObjectiveOf(key).label), "</option>");
   }
   html += "</select> y <select id=\"y-axis\">";
@@ -312,7 +340,7 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state, const JobP
           absl::StrCat(job.name, ": ", ObjectiveOf(y).label, " against ", ObjectiveOf(x).label),
           axes);
       // Shown by the script; without it, only the default plot.
-      const bool shown = x == "area" && y == "throughput";
+      const bool shown = x == x_pick && y == "throughput";
       svg.insert(4, absl::StrCat(" data-x=\"", x, "\" data-y=\"", y, "\"",
                                  shown ? "" : " style=\"display:none\""));
       html += svg;
@@ -322,7 +350,8 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state, const JobP
   // The front's points, sortable by any column (click its header).
   html +=
       "<table id=\"front\"><thead><tr><th data-sort=\"n\">area (mm<sup>2</sup>)</th>"
-      "<th data-sort=\"n\">samples/s</th><th data-sort=\"n\">J/sample</th>"
+      "<th data-sort=\"n\">samples/s</th><th data-sort=\"n\">TDP (W)</th>"
+      "<th data-sort=\"n\">J/sample</th>"
       "<th class=\"l\" data-sort=\"s\">architecture</th><th data-sort=\"n\">micro-batch</th>"
       "<th data-sort=\"n\">HBM (GiB)</th><th data-sort=\"s\">recompute</th>"
       "<th data-sort=\"s\">(p, t, d)</th></tr></thead><tbody>\n";
@@ -337,10 +366,11 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state, const JobP
     absl::StrAppendFormat(
         &html,
         "<tr><td data-v=\"%.17g\">%.2f</td><td data-v=\"%.17g\">%.5g</td>"
+        "<td data-v=\"%.17g\">%.1f</td>"
         "<td data-v=\"%.17g\">%.4g</td><td class=\"l\">%s</td><td>%d</td><td>%d</td><td>%s</td>"
         "<td>(%d, %d, %d)</td></tr>\n",
         p.area_um2 / 1e6, p.area_um2 / 1e6, p.throughput_samples_per_s, p.throughput_samples_per_s,
-        p.energy_per_sample_j, p.energy_per_sample_j, EscapeXml(r.arch.Describe()), r.micro_batch,
+        p.tdp_w, p.tdp_w, p.energy_per_sample_j, p.energy_per_sample_j, EscapeXml(r.arch.Describe()), r.micro_batch,
         pr.hbm_bytes / kGiB, place::RecomputeName(pr.recompute), st.pipeline, st.tensor, st.data);
   }
   html += "</tbody></table>\n";

@@ -31,7 +31,8 @@ nlohmann::json StatsJson(const search::SearchStats& stats);
 enum class ColorBy { kHbm, kMicroBatch };
 
 // What a front plot shows: objectives by key (PlotObjectives: "area" in mm^2, "throughput" in
-// samples/s, "energy" in J per sample; an unknown key means "area"), the <svg> id and its size.
+// samples/s, "power" (TDP) in W, "energy" in J per sample; an unknown key means "area"), the <svg>
+// id and its size.
 struct FrontPlotAxes {
   std::string x = "area";
   std::string y = "throughput";
@@ -39,7 +40,8 @@ struct FrontPlotAxes {
   int width_px = 760;
   int height_px = 460;
 };
-std::vector<std::string> PlotObjectives();
+// The keys of the objectives `weighed` names, throughput always.
+std::vector<std::string> PlotObjectives(const eval::ObjectiveSpec& weighed);
 
 // The Pareto front as an SVG scatter plot (by default throughput against chip area), the best
 // point ringed.

@@ -462,6 +462,13 @@ v1::Job ToProto(const JobSpec& job) {
   m->set_serdes_lane(c.serdes_lane);
   m->set_uncore(c.uncore);
   m->set_leakage(c.leakage);
+  v1::Objectives* o = p.mutable_objectives();
+  o->set_area_model(job.objectives.area_model == eval::AreaModel::kChip
+                        ? v1::Objectives::AREA_MODEL_CHIP
+                        : v1::Objectives::AREA_MODEL_ORIGINAL);
+  o->set_area(job.objectives.area);
+  o->set_power(job.objectives.power);
+  o->set_energy(job.objectives.energy);
   return p;
 }
 
@@ -562,6 +569,20 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& p) {
     }
     *target = value == 0 ? 1.0 : value;
   }
+  if (p.has_objectives()) {
+    const v1::Objectives& o = p.objectives();
+    switch (o.area_model()) {
+      case v1::Objectives::AREA_MODEL_CHIP: job.objectives.area_model = eval::AreaModel::kChip; break;
+      case v1::Objectives::AREA_MODEL_ORIGINAL:
+        job.objectives.area_model = eval::AreaModel::kOriginal;
+        break;
+      default: return absl::InvalidArgumentError("job.objectives.area_model: unknown value");
+    }
+    job.objectives.area = o.area();
+    job.objectives.power = o.power();
+    job.objectives.energy = o.energy();
+  }
+  PHAZE_RETURN_IF_ERROR(eval::ValidateObjectives(job.objectives));
   if (!(job.budget.chip_area_mm2 >= 0) || !(job.budget.tdp_w >= 0) ||
       !std::isfinite(job.budget.chip_area_mm2) || !std::isfinite(job.budget.tdp_w)) {
     return absl::InvalidArgumentError("job.budget: chip_area_mm2 and tdp_w must not be negative");

@@ -81,9 +81,24 @@ architecture:
   hbm_stack: hbm3
   tech_node_nm: 5
 budget: {chip_area_mm2: 500, tdp_w: 300, shoreline: true}
-chip_model: {serdes_lane_scale: 2, uncore_scale: 0.5}
+chip_model: {serdes_lane_scale: 2, uncore_scale: 0.5, area_model: original}
+objectives: [area]
 )");
   const JobSpec back = *FromProto(ToProto(job));
+  EXPECT_EQ(back.objectives.area_model, eval::AreaModel::kOriginal);
+  EXPECT_TRUE(back.objectives.area);
+  EXPECT_FALSE(back.objectives.power || back.objectives.energy);
+  // A job sent without objectives (an older client) weighs everything by the chip model; power
+  // by the original's area model is refused.
+  v1::Job wire = ToProto(job);
+  wire.clear_objectives();
+  const JobSpec old_client = *FromProto(wire);
+  EXPECT_EQ(old_client.objectives.area_model, eval::AreaModel::kChip);
+  EXPECT_TRUE(old_client.objectives.area && old_client.objectives.power &&
+              old_client.objectives.energy);
+  wire.mutable_objectives()->set_area_model(v1::Objectives::AREA_MODEL_ORIGINAL);
+  wire.mutable_objectives()->set_power(true);
+  EXPECT_TRUE(absl::IsInvalidArgument(FromProto(wire).status()));
   EXPECT_EQ(back.space->glb_banks, job.space->glb_banks);
   EXPECT_EQ(back.space->hbm_stacks, job.space->hbm_stacks);
   EXPECT_EQ(back.space->link_ports, job.space->link_ports);

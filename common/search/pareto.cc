@@ -3,13 +3,21 @@
 #include <algorithm>
 
 namespace phaze::search {
+namespace {
+
+bool NoWorse(const Objectives& a, const Objectives& b) {
+  return a.throughput_samples_per_s >= b.throughput_samples_per_s && a.area_um2 <= b.area_um2 &&
+         a.energy_per_sample_j <= b.energy_per_sample_j && a.tdp_w <= b.tdp_w;
+}
+
+bool Equal(const Objectives& a, const Objectives& b) { return NoWorse(a, b) && NoWorse(b, a); }
+
+}  // namespace
 
 bool Dominates(const Objectives& a, const Objectives& b) {
-  const bool no_worse = a.throughput_samples_per_s >= b.throughput_samples_per_s &&
-                        a.area_um2 <= b.area_um2 && a.energy_per_sample_j <= b.energy_per_sample_j;
-  const bool better = a.throughput_samples_per_s > b.throughput_samples_per_s ||
-                      a.area_um2 < b.area_um2 || a.energy_per_sample_j < b.energy_per_sample_j;
-  return no_worse && better;
+  return NoWorse(a, b) && (a.throughput_samples_per_s > b.throughput_samples_per_s ||
+                           a.area_um2 < b.area_um2 || a.energy_per_sample_j < b.energy_per_sample_j ||
+                           a.tdp_w < b.tdp_w);
 }
 
 bool Dominates(const DesignPoint& a, const DesignPoint& b) {
@@ -18,9 +26,7 @@ bool Dominates(const DesignPoint& a, const DesignPoint& b) {
 
 bool Beats(const DesignPoint& a, const DesignPoint& b) {
   if (Dominates(a, b)) return true;
-  const bool tie = a.throughput_samples_per_s == b.throughput_samples_per_s &&
-                   a.area_um2 == b.area_um2 && a.energy_per_sample_j == b.energy_per_sample_j;
-  return tie && a.Key() < b.Key();
+  return Equal(a.objectives(), b.objectives()) && a.Key() < b.Key();
 }
 
 bool ParetoFront::Insert(const DesignPoint& p) {
@@ -34,20 +40,15 @@ bool ParetoFront::Insert(const DesignPoint& p) {
   return true;
 }
 
-bool ParetoFront::DominatesBound(double throughput_upper, double area, double energy_lower) const {
-  const Objectives bound{throughput_upper, area, energy_lower};
+bool ParetoFront::DominatesBound(const Objectives& bound) const {
   return std::any_of(points_.begin(), points_.end(),
                      [&](const DesignPoint& q) { return Dominates(q.objectives(), bound); });
 }
 
 void ObjectiveSet::Add(const Objectives& o) {
-  const auto no_worse = [](const Objectives& a, const Objectives& b) {
-    return a.throughput_samples_per_s >= b.throughput_samples_per_s && a.area_um2 <= b.area_um2 &&
-           a.energy_per_sample_j <= b.energy_per_sample_j;
-  };
   // A point no worse in every objective already dominates whatever `o` would.
   if (std::any_of(points_.begin(), points_.end(),
-                  [&](const Objectives& q) { return no_worse(q, o); })) {
+                  [&](const Objectives& q) { return NoWorse(q, o); })) {
     return;
   }
   points_.erase(std::remove_if(points_.begin(), points_.end(),
@@ -56,8 +57,7 @@ void ObjectiveSet::Add(const Objectives& o) {
   points_.push_back(o);
 }
 
-bool ObjectiveSet::DominatesBound(double throughput_upper, double area, double energy_lower) const {
-  const Objectives bound{throughput_upper, area, energy_lower};
+bool ObjectiveSet::DominatesBound(const Objectives& bound) const {
   return std::any_of(points_.begin(), points_.end(),
                      [&](const Objectives& q) { return Dominates(q, bound); });
 }

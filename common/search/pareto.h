@@ -1,4 +1,8 @@
-// The Pareto front of design points: throughput up, chip area down, energy per sample down.
+// The Pareto front of design points: throughput up; chip area, TDP and energy per sample down.
+//
+// Which of area, TDP and energy a job weighs, and by which area model, is the evaluator's
+// business (eval::WeighPoint): an objective the job does not weigh is 0 in every point, so it
+// never decides.
 //
 // A design point is one (candidate, HBM size, recompute) row of an evaluation that is feasible.
 // The front is the set of points no other point dominates; points with identical objectives are
@@ -18,11 +22,12 @@
 
 namespace phaze::search {
 
-// The objectives of a design: throughput up, chip area down, energy per sample down.
+// The objectives of a design: throughput up; chip area, TDP and energy per sample down.
 struct Objectives {
   double throughput_samples_per_s = 0;
   double area_um2 = 0;
   double energy_per_sample_j = 0;
+  double tdp_w = 0;
 };
 
 // a dominates b: no worse in every objective and better in one.
@@ -35,9 +40,10 @@ struct DesignPoint {
   double throughput_samples_per_s = 0;
   double area_um2 = 0;
   double energy_per_sample_j = 0;
+  double tdp_w = 0;
 
   Objectives objectives() const {
-    return {throughput_samples_per_s, area_um2, energy_per_sample_j};
+    return {throughput_samples_per_s, area_um2, energy_per_sample_j, tdp_w};
   }
   std::tuple<int64_t, int64_t, int64_t> Key() const {
     return {candidate_index, hbm_index, recompute_index};
@@ -52,9 +58,9 @@ class ParetoFront {
  public:
   // Returns true if the front changed.
   bool Insert(const DesignPoint& p);
-  // Whether some point of the front strictly dominates every point a candidate with these bounds
-  // could reach (used to prune it without evaluating).
-  bool DominatesBound(double throughput_upper, double area, double energy_lower) const;
+  // Whether some point of the front strictly dominates `bound`, the best every objective of a
+  // candidate could reach (used to prune it without evaluating).
+  bool DominatesBound(const Objectives& bound) const;
   std::vector<DesignPoint> Points() const;  // sorted by key
   size_t size() const { return points_.size(); }
 
@@ -69,8 +75,8 @@ class ParetoFront {
 class ObjectiveSet {
  public:
   void Add(const Objectives& o);
-  // Whether some point strictly dominates (throughput_upper, area, energy_lower).
-  bool DominatesBound(double throughput_upper, double area, double energy_lower) const;
+  // Whether some point strictly dominates `bound`.
+  bool DominatesBound(const Objectives& bound) const;
   size_t size() const { return points_.size(); }
 
  private:

@@ -84,10 +84,30 @@ TEST(ObjectiveSetTest, KeepsEveryNonDominatedPointWithoutKeys) {
   set.Add({10, 5, 1});  // the same objectives again: covered
   set.Add({9, 6, 2});   // dominated by the first
   EXPECT_EQ(set.size(), 3u);
-  EXPECT_TRUE(set.DominatesBound(19, 9, 1));   // by (20, 9, 1)
-  EXPECT_TRUE(set.DominatesBound(4, 3, 1));    // by (5, 2, 1)
-  EXPECT_FALSE(set.DominatesBound(20, 9, 1));  // equal is not strictly dominated
-  EXPECT_FALSE(set.DominatesBound(25, 1, 0.5));
+  EXPECT_TRUE(set.DominatesBound({19, 9, 1}));   // by (20, 9, 1)
+  EXPECT_TRUE(set.DominatesBound({4, 3, 1}));    // by (5, 2, 1)
+  EXPECT_FALSE(set.DominatesBound({20, 9, 1}));  // equal is not strictly dominated
+  EXPECT_FALSE(set.DominatesBound({25, 1, 0.5}));
+}
+
+TEST(ParetoFrontTest, PowerIsAnObjectiveLikeTheOthers) {
+  // Same throughput, area and energy: the cooler chip dominates; a faster but hotter chip is a
+  // trade-off; a point equal in everything but the key ties.
+  DesignPoint hot = Point(0, 10, 100, 1);
+  hot.tdp_w = 200;
+  DesignPoint cool = Point(1, 10, 100, 1);
+  cool.tdp_w = 150;
+  DesignPoint fast_hot = Point(2, 12, 100, 1);
+  fast_hot.tdp_w = 300;
+  ParetoFront f;
+  f.Insert(hot);
+  f.Insert(cool);
+  f.Insert(fast_hot);
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f.Points()[0].candidate_index, 1);
+  EXPECT_EQ(f.Points()[1].candidate_index, 2);
+  EXPECT_TRUE(f.DominatesBound({10, 100, 1, 151}));
+  EXPECT_FALSE(f.DominatesBound({10, 100, 1, 149}));  // a cooler bound escapes
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <thread>
 #include <utility>
 
@@ -107,7 +108,7 @@ bool SearchState::Add(const EvaluationResult& r) {
   } else {
     ++stats_.infeasible;
   }
-  for (const DesignPoint& p : DesignPoints(r, recompute_modes_)) {
+  for (const DesignPoint& p : DesignPoints(r, spec_)) {
     front_.Insert(p);
     best_.Offer(p);
   }
@@ -124,7 +125,8 @@ void SearchState::AddError(int64_t candidate, const std::string& message) {
   if (errors_.emplace(candidate, message).second) ++stats_.errors;
 }
 
-std::vector<DesignPoint> DesignPoints(const EvaluationResult& r, int64_t recompute_modes) {
+std::vector<DesignPoint> DesignPoints(const EvaluationResult& r, const eval::EvaluationSpec& spec) {
+  const int64_t recompute_modes = static_cast<int64_t>(spec.training.recompute.size());
   std::vector<DesignPoint> out;
   for (size_t i = 0; i < r.points.size(); ++i) {
     const PointResult& pr = r.points[i];
@@ -134,8 +136,11 @@ std::vector<DesignPoint> DesignPoints(const EvaluationResult& r, int64_t recompu
     p.hbm_index = static_cast<int64_t>(i) / recompute_modes;
     p.recompute_index = static_cast<int64_t>(i) % recompute_modes;
     p.throughput_samples_per_s = pr.search.throughput_samples_per_s;
-    p.area_um2 = r.area_um2;
-    p.energy_per_sample_j = pr.search.energy_per_sample_j;
+    const eval::Weighed w =
+        eval::WeighPoint(spec, r.arch, r.area_um2, pr.hbm_bytes, pr.search.energy_per_sample_j);
+    p.area_um2 = w.area_um2;
+    p.tdp_w = w.tdp_w;
+    p.energy_per_sample_j = w.energy_per_sample_j;
     out.push_back(p);
   }
   return out;
@@ -146,14 +151,30 @@ const EvaluationResult& SearchState::ResultOf(const DesignPoint& p) const {
 }
 
 const PointResult& SearchState::PointOf(const DesignPoint& p) const {
-  const size_t row = static_cast<size_t>(p.hbm_index * recompute_modes_ + p.recompute_index);
+  const size_t recompute_modes = spec_.training.recompute.size();
+  const size_t row = static_cast<size_t>(p.hbm_index) * recompute_modes +
+                     static_cast<size_t>(p.recompute_index);
   return ResultOf(p).points.at(row);
 }
 
 bool CanPrune(const Evaluator& evaluator, int64_t candidate, const Evaluator::SkipTest& dominated) {
+  const eval::EvaluationSpec& spec = evaluator.spec();
   const Candidate c = evaluator.space().At(candidate);
-  return dominated(evaluator.ThroughputUpperBound(c.arch.arch, c.micro_batch), c.arch.area_um2,
-                   evaluator.EnergyLowerBound(c.micro_batch));
+  // The chip's best area and TDP over the HBM sizes it may be placed at (a chip over budget at
+  // every size has no points: nothing to gain by skipping its trivial evaluation).
+  const std::vector<int64_t> sizes = eval::HbmSizesWithinBudget(spec, c.arch.arch);
+  if (sizes.empty()) return false;
+  const double energy_lower = evaluator.EnergyLowerBound(c.micro_batch);
+  double area = std::numeric_limits<double>::infinity();
+  double tdp = std::numeric_limits<double>::infinity();
+  double energy = energy_lower;
+  for (int64_t hbm : sizes) {
+    const eval::Weighed w = eval::WeighPoint(spec, c.arch.arch, c.arch.area_um2, hbm, energy_lower);
+    area = std::min(area, w.area_um2);
+    tdp = std::min(tdp, w.tdp_w);
+    energy = w.energy_per_sample_j;
+  }
+  return dominated(evaluator.ThroughputUpperBound(c.arch.arch, c.micro_batch), area, tdp, energy);
 }
 
 EvaluationResult PrunedResult(const Evaluator& evaluator, int64_t candidate) {
@@ -171,7 +192,7 @@ EvaluationResult PrunedResult(const Evaluator& evaluator, int64_t candidate) {
 
 SearchState RunLocal(const Evaluator& evaluator, const SearchSpec& spec, int threads,
                      const std::function<void(const Progress&)>& on_progress) {
-  SearchState state(static_cast<int64_t>(evaluator.spec().training.recompute.size()));
+  SearchState state(evaluator.spec());
   SearchPlan plan(evaluator, spec);
   sched::ScheduleCache cache;
   absl::Mutex mu;
@@ -187,9 +208,9 @@ SearchState RunLocal(const Evaluator& evaluator, const SearchSpec& spec, int thr
         const int64_t candidate = batch[i];
         Evaluator::SkipTest dominated;
         if (prune) {
-          dominated = [&](double throughput, double area, double energy) {
+          dominated = [&](double throughput, double area, double tdp, double energy) {
             MutexLock lock(&mu);
-            return state.front().DominatesBound(throughput, area, energy);
+            return state.front().DominatesBound({throughput, area, energy, tdp});
           };
         }
         const bool skip = prune && CanPrune(evaluator, candidate, dominated);

@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -75,7 +76,8 @@ struct SearchStats {
 
 class SearchState {
  public:
-  explicit SearchState(int64_t recompute_modes) : recompute_modes_(recompute_modes) {}
+  // The job's spec decides how a result's points are weighed (DesignPoints).
+  explicit SearchState(eval::EvaluationSpec spec) : spec_(std::move(spec)) {}
   // Returns false for a duplicate (already counted).
   bool Add(const eval::EvaluationResult& result);
   void AddPruned(int64_t candidate);
@@ -92,7 +94,7 @@ class SearchState {
   const eval::PointResult& PointOf(const DesignPoint& p) const;
 
  private:
-  int64_t recompute_modes_;
+  eval::EvaluationSpec spec_;
   ParetoFront front_;
   BestPoint best_;
   SearchStats stats_;
@@ -101,13 +103,14 @@ class SearchState {
   std::map<int64_t, bool> pruned_;
 };
 
-// The feasible design points of one evaluation (the search placements), `recompute_modes` rows
-// per HBM size.
-std::vector<DesignPoint> DesignPoints(const eval::EvaluationResult& r, int64_t recompute_modes);
+// The feasible design points of one evaluation (the search placements), one row per HBM size and
+// recompute mode, weighed as the job says (eval::WeighPoint).
+std::vector<DesignPoint> DesignPoints(const eval::EvaluationResult& r,
+                                      const eval::EvaluationSpec& spec);
 
 // Whether the pruned plan may skip this candidate before any schedule is built: `dominated` (a
-// front's DominatesBound) holds for the whole chip's bounds (peak-rate throughput, exact area,
-// GEMM-only energy). 0 <= candidate < evaluator.NumCandidates().
+// front's DominatesBound) holds for the whole chip's bounds (peak-rate throughput, the smallest
+// area and TDP over its HBM sizes, GEMM-only energy). 0 <= candidate < evaluator.NumCandidates().
 bool CanPrune(const eval::Evaluator& evaluator, int64_t candidate,
               const eval::Evaluator::SkipTest& dominated);
 // The result of a candidate skipped that way: its architecture and area, `pruned`, no points.

@@ -134,6 +134,38 @@ TEST(EvaluateTest, BudgetsAndStacksDecideWhatIsPlaced) {
   EXPECT_EQ(two.arch.hbm_bandwidth_bytes_per_s, 2 * 307.2e9);
 }
 
+// The front weighs a (chip, HBM) point by the chip model by default: more HBM needs more stacks,
+// which cost die area (PHYs, controllers) and power; the original's area model gives them away.
+TEST(EvaluateTest, TheFrontPaysForHbmByDefault) {
+  const JobSpec job = Job();
+  auto evaluator = *Evaluator::Create(job);
+  int64_t c = 0;
+  while (!evaluator->space().At(c).arch.valid) ++c;
+  const arch::ArchCandidate chip = evaluator->space().At(c).arch;
+  const eval::Weighed small = eval::WeighPoint(job, chip.arch, chip.area_um2, 32 * kGiB, 5);
+  const eval::Weighed big = eval::WeighPoint(job, chip.arch, chip.area_um2, 80 * kGiB, 5);
+  const arch::ChipCost bill = *arch::EstimateChip(chip.arch, 80 * kGiB);
+  EXPECT_DOUBLE_EQ(big.area_um2, bill.area.total_mm2 * 1e6);
+  EXPECT_DOUBLE_EQ(big.tdp_w, bill.power.total_w);
+  EXPECT_GT(big.area_um2, small.area_um2);  // 10 HBM2 stacks against 4 (1.2 TB/s needs 4)
+  EXPECT_GT(big.tdp_w, small.tdp_w);
+  EXPECT_EQ(big.energy_per_sample_j, 5);
+  EXPECT_NE(big.area_um2, chip.area_um2);
+
+  const JobSpec original = Job("chip_model: {area_model: original}\n");
+  const eval::Weighed o = eval::WeighPoint(original, chip.arch, chip.area_um2, 80 * kGiB, 5);
+  EXPECT_EQ(o.area_um2, chip.area_um2);
+  EXPECT_EQ(o.tdp_w, 0);
+  EXPECT_EQ(eval::WeighPoint(original, chip.arch, chip.area_um2, 32 * kGiB, 5).area_um2,
+            o.area_um2);
+  // An objective the job does not weigh is 0 in every point.
+  const JobSpec power_only = Job("objectives: [power]\n");
+  const eval::Weighed p = eval::WeighPoint(power_only, chip.arch, chip.area_um2, 80 * kGiB, 5);
+  EXPECT_EQ(p.area_um2, 0);
+  EXPECT_EQ(p.energy_per_sample_j, 0);
+  EXPECT_DOUBLE_EQ(p.tdp_w, bill.power.total_w);
+}
+
 TEST(EvaluateTest, MoreHbmNeverLowersThroughput) {
   const JobSpec job = Job();
   auto evaluator = *Evaluator::Create(job);
@@ -182,6 +214,20 @@ TEST(SearchTest, PrunedSearchFindsTheExhaustiveFrontWithOneOrTwoThreads) {
   EXPECT_GT(b.stats().pruned, 0);
   EXPECT_EQ(a.stats().pruned, 0);
   EXPECT_EQ(b.stats().evaluated + b.stats().pruned, a.stats().evaluated);
+}
+
+// The bounds stay exact when the front weighs fewer objectives, or the original's area: pruning
+// then bites harder and still loses no point of the front.
+TEST(SearchTest, PrunedSearchFindsTheExhaustiveFrontOfOtherObjectives) {
+  for (const std::string objectives :
+       {"chip_model: {area_model: original}\n", "objectives: [area]\n"}) {
+    const JobSpec exhaustive = Job("search: {strategy: exhaustive}\n" + objectives);
+    const JobSpec pruned = Job("search: {strategy: pruned}\n" + objectives);
+    const SearchState a = RunLocal(**Evaluator::Create(exhaustive), exhaustive.search, 2, nullptr);
+    const SearchState b = RunLocal(**Evaluator::Create(pruned), pruned.search, 2, nullptr);
+    EXPECT_EQ(FrontKeys(a), FrontKeys(b)) << objectives;
+    EXPECT_GT(b.stats().pruned, 0) << objectives;
+  }
 }
 
 TEST(SearchTest, AreaBucketsVisitDescendingAreaAndStop) {

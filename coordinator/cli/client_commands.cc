@@ -192,7 +192,7 @@ absl::StatusOr<Fetched> Fetch(v1::Coordinator::Stub& stub, const std::string& jo
   Fetched f;
   f.status = status;
   f.spec = spec;
-  f.state = std::make_unique<SearchState>(static_cast<int64_t>(spec.training.recompute.size()));
+  f.state = std::make_unique<SearchState>(spec);
   std::string token;
   do {
     v1::ListResultsRequest req;
