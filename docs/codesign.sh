@@ -3,12 +3,17 @@
 # examples/codesign/ (iso-area and iso-power with the TPUv4-like chip), then the iso-area study
 # again with each assumed constant of the chip model scaled, to see which assumptions decide the
 # answer. A variant's budget is re-derived from the TPUv4-like chip under the same scaled
-# constants (the area or TDP that chip has in that variant), so "iso" keeps its meaning.
+# constants (the area or TDP that chip has in that variant), so "iso" keeps its meaning. Then the
+# same iso-area and iso-power comparison for the other paper models: each model's training
+# section (accelerators, batch, micro-batches, tensor width, the paper's fixed strategy) from
+# examples/<model>.yaml on the GPT-3 study's space, network and budgets (Llama 2 from its own
+# files in examples/codesign/).
 #
-#   docs/codesign.sh [BUILD_DIR]      (about 2.5 minutes per run on 2 cores)
+#   docs/codesign.sh [BUILD_DIR]      (about 2.5-5 minutes per run on 2 cores; 23 runs)
 #
 # Writes docs/results/codesign/<run>/compare.json and docs/results/codesign/table.md.
-# PHAZE_CODESIGN_VARIANTS="serdes_lane_scale=2 ..." limits the sensitivity runs.
+# PHAZE_CODESIGN_VARIANTS="serdes_lane_scale=2 ..." limits the sensitivity runs and
+# PHAZE_CODESIGN_MODELS="bertlarge opt" the other models ("" for none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -50,8 +55,17 @@ run() {  # name job budget-line scales-line
   rm -f "$out/$name/front-mbs.svg" "$out/$name/report.html"
 }
 
+# MODEL's name, model and training sections from examples/MODEL.yaml, the rest from TEMPLATE.
+model_job() {
+  local model=$1 template=$2
+  echo "name: $model-codesign"
+  sed -n '/^model:/,/^architecture:/p' "examples/$model.yaml" | sed '$d'
+  sed -n '/^architecture:/,$p' "$template"
+}
+
 area_job=examples/codesign/gpt3-iso-area.yaml
 power_job=examples/codesign/gpt3-iso-power.yaml
+models=${PHAZE_CODESIGN_MODELS-"llama2 bertlarge gpt2 megatrongpt2-54 megatrongpt2-72 opt"}
 for v in $variants; do
   scales=""
   [[ "$v" != none ]] && scales="${v%%=*}: ${v#*=}"
@@ -63,6 +77,22 @@ for v in $variants; do
     power_budget=$(python3 -c "import math; print(math.ceil(float('$tdp') * 10) / 10)")
     run "power-none" "$power_job" "budget: {tdp_w: $power_budget}" ""
   fi
+done
+
+# The other paper models under the unscaled budgets (the TPUv4-like chip's area and TDP).
+read -r area tdp < <(reference_bill "$area_job" "")
+area_budget=$(python3 -c "import math; print(math.ceil(float('$area') * 10) / 10)")
+power_budget=$(python3 -c "import math; print(math.ceil(float('$tdp') * 10) / 10)")
+for m in $models; do
+  if [[ -f "examples/codesign/$m-iso-area.yaml" ]]; then
+    cp "examples/codesign/$m-iso-area.yaml" "$scratch/$m-area-job.yaml"
+    cp "examples/codesign/$m-iso-power.yaml" "$scratch/$m-power-job.yaml"
+  else
+    model_job "$m" "$area_job" > "$scratch/$m-area-job.yaml"
+    model_job "$m" "$power_job" > "$scratch/$m-power-job.yaml"
+  fi
+  run "$m-area-none" "$scratch/$m-area-job.yaml" "budget: {chip_area_mm2: $area_budget}" ""
+  run "$m-power-none" "$scratch/$m-power-job.yaml" "budget: {tdp_w: $power_budget}" ""
 done
 
 python3 - "$out" <<'PY'

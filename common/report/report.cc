@@ -82,8 +82,8 @@ nlohmann::json PlacementJson(const place::Placement& p) {
             {"activations", static_cast<double>(m.activations_bytes) / kGiB}}}};
 }
 
-nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& point,
-                               const arch::ChipModelScales& scales) {
+nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& point) {
+  const arch::ChipModelScales& scales = state.spec().chip_model;
   const EvaluationResult& r = state.results().at(point.candidate_index);
   const PointResult& pr = state.PointOf(point);
   nlohmann::json j = {{"candidate", r.candidate_index},
@@ -127,7 +127,7 @@ nlohmann::json BestJson(const JobSpec& job, const SearchState& state) {
   nlohmann::json j = {
       {"job", job.name}, {"model", job.model.name}, {"stats", StatsJson(state.stats())}};
   if (state.best().Get().has_value()) {
-    j["best"] = DesignPointJson(state, *state.best().Get(), job.chip_model);
+    j["best"] = DesignPointJson(state, *state.best().Get());
   } else {
     j["best"] = nullptr;
   }
@@ -137,7 +137,7 @@ nlohmann::json BestJson(const JobSpec& job, const SearchState& state) {
 nlohmann::json FrontJson(const JobSpec& job, const SearchState& state) {
   nlohmann::json points = nlohmann::json::array();
   for (const DesignPoint& p : state.front().Points()) {
-    points.push_back(DesignPointJson(state, p, job.chip_model));
+    points.push_back(DesignPointJson(state, p));
   }
   nlohmann::json objectives = {"throughput_samples_per_s (max)"};
   const eval::ObjectiveSpec& o = job.objectives;
@@ -150,7 +150,8 @@ nlohmann::json FrontJson(const JobSpec& job, const SearchState& state) {
   return {{"job", job.name}, {"objectives", objectives}, {"points", points}};
 }
 
-std::string ResultsCsv(const SearchState& state, const arch::ChipModelScales& scales) {
+std::string ResultsCsv(const SearchState& state) {
+  const arch::ChipModelScales& scales = state.spec().chip_model;
   std::ostringstream out;
   out << "candidate,arch_index,num_tc,tc_width,tc_depth,num_vc,vc_width,glb_mib,area_mm2,"
          "micro_batch,hbm_gib,recompute,feasible,throughput_samples_per_s,time_per_batch_s,"

@@ -19,13 +19,12 @@ namespace phaze::report {
 nlohmann::json ChipModelJson(const arch::Architecture& arch, int64_t hbm_bytes,
                              const arch::ChipModelScales& scales = {});
 nlohmann::json PlacementJson(const place::Placement& placement);
-// The chip model's bill of each point uses `scales` (the job's chip_model section).
-nlohmann::json DesignPointJson(const search::SearchState& state, const search::DesignPoint& point,
-                               const arch::ChipModelScales& scales = {});
+// The chip model's bill of each point uses the state's job's chip_model scales.
+nlohmann::json DesignPointJson(const search::SearchState& state, const search::DesignPoint& point);
 nlohmann::json BestJson(const job::JobSpec& job, const search::SearchState& state);
 nlohmann::json FrontJson(const job::JobSpec& job, const search::SearchState& state);
 // One row per evaluated (candidate, HBM size, recompute mode), in candidate order.
-std::string ResultsCsv(const search::SearchState& state, const arch::ChipModelScales& scales = {});
+std::string ResultsCsv(const search::SearchState& state);
 nlohmann::json StatsJson(const search::SearchStats& stats);
 
 enum class ColorBy { kHbm, kMicroBatch };

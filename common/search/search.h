@@ -83,6 +83,7 @@ class SearchState {
   void AddPruned(int64_t candidate);
   void AddError(int64_t candidate, const std::string& message);
 
+  const eval::EvaluationSpec& spec() const { return spec_; }
   const ParetoFront& front() const { return front_; }
   const BestPoint& best() const { return best_; }
   const SearchStats& stats() const { return stats_; }

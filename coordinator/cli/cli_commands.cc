@@ -163,7 +163,82 @@ absl::Status ValidateRuns(const std::string& path, bool json, std::ostream& out)
   return absl::OkStatus();
 }
 
-absl::Status ValidateChips(bool json, std::ostream& out) {
+namespace {
+
+nlohmann::json BillJson(const arch::ChipCost& c) {
+  return {{"area_mm2",
+           {{"cores", c.area.cores_mm2},
+            {"sram", c.area.glb_mm2},
+            {"glb_ports", c.area.glb_ports_mm2},
+            {"noc", c.area.noc_mm2},
+            {"hbm", c.area.hbm_mm2},
+            {"links", c.area.links_mm2},
+            {"uncore", c.area.uncore_mm2},
+            {"total", c.area.total_mm2}}},
+          {"power_w",
+           {{"tensor", c.power.tensor_w},
+            {"vector", c.power.vector_w},
+            {"glb", c.power.glb_w},
+            {"hbm", c.power.hbm_w},
+            {"links", c.power.links_w},
+            {"leakage", c.power.leakage_w},
+            {"total", c.power.total_w}}},
+          {"hbm_stacks", c.hbm_stacks},
+          {"max_hbm_stacks", c.max_hbm_stacks},
+          {"glb_banks", c.glb_banks}};
+}
+
+std::string BillText(const arch::ChipCost& c) {
+  return absl::StrFormat(
+      "cores %.1f sram %.1f ports %.1f noc %.1f hbm %.1f links %.1f uncore %.1f | tensor %.1f "
+      "vector %.1f glb %.1f hbm %.1f links %.1f leakage %.1f",
+      c.area.cores_mm2, c.area.glb_mm2, c.area.glb_ports_mm2, c.area.noc_mm2, c.area.hbm_mm2,
+      c.area.links_mm2, c.area.uncore_mm2, c.power.tensor_w, c.power.vector_w, c.power.glb_w,
+      c.power.hbm_w, c.power.links_w, c.power.leakage_w);
+}
+
+// The bill of every fixed chip of a job at each of its HBM sizes, with the budget's verdict.
+absl::Status BillJobChips(const std::string& job_path, bool json, std::ostream& out) {
+  std::string text;
+  PHAZE_RETURN_IF_ERROR(ReadFile(job_path, &text));
+  PHAZE_ASSIGN_OR_RETURN(JobSpec job, ParseJobYaml(text));
+  if (job.fixed_architectures.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        job_path, ": phaze chips bills a job's fixed chips (architecture.preset or .fixed); this "
+                  "job has a space (phaze run reports the bill of every point it places)"));
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  if (!json) {
+    out << absl::StrFormat("%-40s %5s %6s %9s %7s  %-30s %s\n", "chip", "hbm", "stacks",
+                           "area_mm2", "tdp_w", "budget", "area (mm^2) | power (W)");
+  }
+  for (const arch::Architecture& a : job.fixed_architectures) {
+    const std::string name = a.name.empty() ? a.Describe() : a.name;
+    for (int64_t hbm : eval::HbmSizesFor(job, a)) {
+      PHAZE_ASSIGN_OR_RETURN(arch::ChipCost c, arch::EstimateChip(a, hbm, job.chip_model));
+      const std::string over = eval::OverBudget(job, a, hbm);
+      if (json) {
+        nlohmann::json row = BillJson(c);
+        row["chip"] = name;
+        row["hbm_gib"] = hbm / kGiB;
+        row["within_budget"] = over.empty();
+        if (!over.empty()) row["over_budget"] = over;
+        rows.push_back(row);
+        continue;
+      }
+      out << absl::StrFormat("%-40s %5d %6d %9.1f %7.1f  %-30s %s\n", name, hbm / kGiB,
+                             c.hbm_stacks, c.area.total_mm2, c.power.total_w,
+                             over.empty() ? "within" : over, BillText(c));
+    }
+  }
+  if (json) out << rows.dump(2) << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateChips(const std::string& job_path, bool json, std::ostream& out) {
+  if (!job_path.empty()) return BillJobChips(job_path, json, out);
   const arch::ChipCostConstants constants = arch::DefaultChipCostConstants();
   nlohmann::json rows = nlohmann::json::array();
   if (!json) {
@@ -175,39 +250,21 @@ absl::Status ValidateChips(bool json, std::ostream& out) {
     const double area_error = c.area.total_mm2 / chip.die_mm2 - 1;
     const double power_error = c.power.total_w / chip.tdp_w - 1;
     if (json) {
-      rows.push_back({{"chip", chip.resources.name},
-                      {"source", chip.source},
-                      {"die_mm2", chip.die_mm2},
-                      {"predicted_mm2", c.area.total_mm2},
-                      {"area_error", area_error},
-                      {"tdp_w", chip.tdp_w},
-                      {"predicted_w", c.power.total_w},
-                      {"power_error", power_error},
-                      {"area_mm2",
-                       {{"cores", c.area.cores_mm2},
-                        {"sram", c.area.glb_mm2},
-                        {"glb_ports", c.area.glb_ports_mm2},
-                        {"noc", c.area.noc_mm2},
-                        {"hbm", c.area.hbm_mm2},
-                        {"links", c.area.links_mm2},
-                        {"uncore", c.area.uncore_mm2}}},
-                      {"power_w",
-                       {{"tensor", c.power.tensor_w},
-                        {"vector", c.power.vector_w},
-                        {"glb", c.power.glb_w},
-                        {"hbm", c.power.hbm_w},
-                        {"links", c.power.links_w},
-                        {"leakage", c.power.leakage_w}}}});
+      nlohmann::json row = BillJson(c);
+      row["chip"] = chip.resources.name;
+      row["source"] = chip.source;
+      row["die_mm2"] = chip.die_mm2;
+      row["predicted_mm2"] = c.area.total_mm2;
+      row["area_error"] = area_error;
+      row["tdp_w"] = chip.tdp_w;
+      row["predicted_w"] = c.power.total_w;
+      row["power_error"] = power_error;
+      rows.push_back(row);
       continue;
     }
-    out << absl::StrFormat(
-        "%-18s %9.0f %9.1f %+6.1f%%  %6.0f %6.1f %+6.1f%%  cores %.1f sram %.1f ports %.1f noc "
-        "%.1f hbm %.1f links %.1f uncore %.1f | tensor %.1f vector %.1f glb %.1f hbm %.1f links "
-        "%.1f leakage %.1f\n",
-        chip.resources.name, chip.die_mm2, c.area.total_mm2, 100 * area_error, chip.tdp_w,
-        c.power.total_w, 100 * power_error, c.area.cores_mm2, c.area.glb_mm2, c.area.glb_ports_mm2,
-        c.area.noc_mm2, c.area.hbm_mm2, c.area.links_mm2, c.area.uncore_mm2, c.power.tensor_w,
-        c.power.vector_w, c.power.glb_w, c.power.hbm_w, c.power.links_w, c.power.leakage_w);
+    out << absl::StrFormat("%-18s %9.0f %9.1f %+6.1f%%  %6.0f %6.1f %+6.1f%%  %s\n",
+                           chip.resources.name, chip.die_mm2, c.area.total_mm2, 100 * area_error,
+                           chip.tdp_w, c.power.total_w, 100 * power_error, BillText(c));
   }
   if (json) out << rows.dump(2) << "\n";
   return absl::OkStatus();
@@ -413,7 +470,7 @@ absl::Status WriteOutputs(const JobSpec& job, const SearchState& state,
   PHAZE_RETURN_IF_ERROR(
       WriteFile((dir / "front.json").string(), FrontJson(job, state).dump(2) + "\n"));
   PHAZE_RETURN_IF_ERROR(
-      WriteFile((dir / "results.csv").string(), ResultsCsv(state, job.chip_model)));
+      WriteFile((dir / "results.csv").string(), ResultsCsv(state)));
   PHAZE_RETURN_IF_ERROR(
       WriteFile((dir / "report.html").string(), report::JobPageHtml(job, state, info)));
   return WriteFile(
@@ -616,11 +673,12 @@ void PrintSummary(const SearchState& state, double elapsed_s, const std::string&
     const nlohmann::json best = DesignPointJson(state, *state.best().Get());
     const nlohmann::json& pl = best["placement"];
     out << absl::StrFormat(
-        "best: %.6g samples/s on %s (%.2f mm^2), micro-batch %d, HBM %d GiB, recompute %s, "
-        "(p, t, d) = (%d, %d, %d)\n",
+        "best: %.6g samples/s on %s (%.1f mm^2, %.0f W by the chip model), micro-batch %d, "
+        "HBM %d GiB, recompute %s, (p, t, d) = (%d, %d, %d)\n",
         pl["throughput_samples_per_s"].get<double>(),
         best["architecture"]["describe"].get<std::string>(),
-        best["architecture"]["area_mm2"].get<double>(), best["micro_batch"].get<int64_t>(),
+        best["chip_model"].value("area_mm2", 0.0), best["chip_model"].value("tdp_w", 0.0),
+        best["micro_batch"].get<int64_t>(),
         best["hbm_gib"].get<int64_t>(), best["recompute"].get<std::string>(),
         pl["pipeline"].get<int64_t>(), pl["tensor"].get<int64_t>(), pl["data"].get<int64_t>());
   } else {

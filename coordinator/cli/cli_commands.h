@@ -29,8 +29,10 @@ absl::Status PredictJob(const std::string& job_path, bool json, std::ostream& ou
 absl::Status ValidateRuns(const std::string& path, bool json, std::ostream& out);
 
 // `phaze chips`: the chip model (arch/chip_model.h) against published dies: predicted and
-// published area and TDP with the error, and the predicted breakdown.
-absl::Status ValidateChips(bool json, std::ostream& out);
+// published area and TDP with the error, and the predicted breakdown. `phaze chips JOB.yaml`:
+// the same breakdown for each fixed chip of the job at each of its HBM sizes, under the job's
+// chip_model scales, with the job's budget's verdict.
+absl::Status ValidateChips(const std::string& job_path, bool json, std::ostream& out);
 
 // `phaze space JOB.yaml`: size, valid count and area range of the job's architectures.
 absl::Status DescribeSpace(const std::string& job_path, std::ostream& out);

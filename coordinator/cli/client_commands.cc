@@ -287,7 +287,7 @@ absl::Status Results(const ClientOptions& client, const std::string& job_id,
   PHAZE_ASSIGN_OR_RETURN(auto stub, Connect(client));
   PHAZE_ASSIGN_OR_RETURN(Fetched f, Fetch(*stub, job_id));
   if (format == "csv") {
-    out << ResultsCsv(*f.state, f.spec.chip_model);
+    out << ResultsCsv(*f.state);
   } else {
     nlohmann::json j = BestJson(f.spec, *f.state);
     j["front"] = FrontJson(f.spec, *f.state)["points"];

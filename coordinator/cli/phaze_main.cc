@@ -48,8 +48,12 @@ int main(int argc, char** argv) {
   validate->add_flag("--json", validate_json, "Print JSON");
 
   bool chips_json = false;
+  std::string chips_job;
   CLI::App* chips = app.add_subcommand(
-      "chips", "The chip area and power model against published dies (A100, H100, TPU v4)");
+      "chips",
+      "The chip area and power model against published dies (A100, H100, TPU v4), or the bill "
+      "of a job's fixed chips");
+  chips->add_option("job", chips_job, "Job file (YAML) with fixed chips (default: published dies)");
   chips->add_flag("--json", chips_json, "Print JSON");
 
   phaze::cli::LayerArgs layer_args;
@@ -136,7 +140,7 @@ int main(int argc, char** argv) {
   if (*validate) {
     return Report(phaze::cli::ValidateRuns(validate_file, validate_json, std::cout));
   }
-  if (*chips) return Report(phaze::cli::ValidateChips(chips_json, std::cout));
+  if (*chips) return Report(phaze::cli::ValidateChips(chips_job, chips_json, std::cout));
   if (*layer) return Report(phaze::cli::DescribeLayers(layer_args, std::cout));
   if (*compare) return Report(phaze::cli::CompareJob(compare_args, std::cout));
   if (*run) {
