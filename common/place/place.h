@@ -19,11 +19,11 @@
 //    parameter for mixed-precision Adam, 6 B for SGD) at the chip's achieved HBM bandwidth.
 //  - Memory of stage k of p: parameter state (16 B per parameter with Adam: 2 weights, 2
 //    gradients, 12 fp32 master and moments; 4 B with SGD; sharded as the scheme says) + the
-//    activations of its in-flight micro-batches (p - k with 1F1B; with v > 1 Megatron's
+//    activations of its in-flight micro-batches (min(p - k, m) with 1F1B; with v > 1 Megatron's
 //    interleaved warm-up, (2 (p - k - 1) + (v - 1) p + 1) / v rank-sets, at most m): per layer
 //    the whole stash (none), the stash without the attention core (selective), or the layer
 //    input (full) plus one layer's working set; with ZeRO-3 one layer's gathered weights. It
-//    must fit HBM. The in-flight count is not capped at m for v = 1 (conservative when m < p).
+//    must fit HBM.
 //  - Interleaving (v > 1) uses the uniform split and needs the blocks to divide into p v
 //    chunks and m to be a multiple of p (Megatron before 2024).
 //

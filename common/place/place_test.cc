@@ -78,6 +78,30 @@ TEST(PlacementTest, MemoryForcesAPipeline) {
   EXPECT_NEAR(best.time_per_batch_s, 45.0, 1e-9);
 }
 
+TEST(PlacementTest, AStageHoldsAtMostTheStepsMicroBatches) {
+  PlacementInput in = Base();
+  // A batch of 2 (micro-batch 1) on 4 devices: a replica runs m = 2 / d micro-batches, and no
+  // stage can hold more in flight than m. Each layer stashes 10 B; HBM holds 20 B. p = 1 needs
+  // 40 B. p = 2, d = 2 (m = 1): {2, 2} holds 20 B per stage; T = (1 + 1) x 6 s = 12 s. p = 4,
+  // d = 1 (m = 2): the first stage holds 2, not 4, micro-batches (20 B); T = (2 + 3) x 3 = 15 s.
+  // Counting p - k in flight whatever m, nothing would fit.
+  in.global_batch = 2;
+  in.hbm_bytes = 20;
+  in.chains = {MakeChain(
+      1, {Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10)})};
+  const Placement best = Place(in);
+  ASSERT_TRUE(best.feasible);
+  EXPECT_EQ(best.strategy.pipeline, 2);
+  EXPECT_EQ(best.strategy.data, 2);
+  EXPECT_EQ(best.stage_layers, (std::vector<int64_t>{2, 2}));
+  EXPECT_NEAR(best.time_per_batch_s, 12.0, 1e-9);
+  EXPECT_EQ(best.memory_per_device_bytes, 20);
+  const Placement deep = PlaceFixed(in, {.pipeline = 4, .data = 1, .tensor = 1});
+  ASSERT_TRUE(deep.feasible);
+  EXPECT_NEAR(deep.time_per_batch_s, 15.0, 1e-9);
+  EXPECT_EQ(deep.memory.activations_bytes, 20);
+}
+
 TEST(PlacementTest, FullRecomputeRunsOnEveryStageTheLastIncluded) {
   PlacementInput in = Base();
   in.recompute = Recompute::kFull;

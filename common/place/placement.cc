@@ -113,14 +113,16 @@ std::vector<int64_t> Column(const Chain& chain, int64_t LayerCost::*field) {
 }
 
 // Prefix sums over the chain under one (recompute, sharding, d), so that any stage costs O(1).
+// `in_flight_cap`: the micro-batches per step m, which no stage can hold more of.
 class ChainIndex {
  public:
   ChainIndex(const Chain& chain, const PlacementInput& in, Sharding sharding, int64_t d,
-             net::Group dp)
+             net::Group dp, int64_t in_flight_cap = std::numeric_limits<int64_t>::max())
       : chain_(chain),
         in_(in),
         sharding_(sharding),
         dp_(dp),
+        in_flight_cap_(in_flight_cap),
         state_(StateOf(in.optimizer, sharding, d)),
         max_stash_(Column(chain, &LayerCost::stash_bytes)),
         max_params_(Column(chain, &LayerCost::param_bytes)) {
@@ -188,11 +190,12 @@ class ChainIndex {
            in_flight * static_cast<double>(Kept(first, last)) +
            static_cast<double>(Transient(first, last));
   }
-  // Stage k-th from the end of a 1F1B pipeline (k micro-batches in flight), its parameters at
-  // most `cap`.
+  // Stage k-th from the end of a 1F1B pipeline (k micro-batches in flight, at most m), its
+  // parameters at most `cap`.
   bool Fits(int first, int last, int64_t k, int64_t cap) const {
     return Params(first, last) <= cap &&
-           Memory(first, last, static_cast<double>(k)) <= static_cast<double>(in_.hbm_bytes);
+           Memory(first, last, static_cast<double>(std::min(k, in_flight_cap_))) <=
+               static_cast<double>(in_.hbm_bytes);
   }
 
  private:
@@ -200,6 +203,7 @@ class ChainIndex {
   const PlacementInput& in_;
   Sharding sharding_;
   net::Group dp_;
+  int64_t in_flight_cap_;
   StateFactors state_;
   RangeMax max_stash_, max_params_;
   std::vector<double> compute_, fwd_, bwd_, re_, tp_fwd_, tp_bwd_;
@@ -395,7 +399,7 @@ Placement EvaluateOn(const Chain& chain, const PlacementInput& in, const Strateg
       transient = std::max(transient, ix.Transient(first, last));
     }
     const double in_flight = v == 1
-                                 ? static_cast<double>(p - r)
+                                 ? static_cast<double>(std::min(p - r, step.m))
                                  : std::min(static_cast<double>(step.m),
                                             static_cast<double>(2 * (p - r - 1) + (v - 1) * p + 1) /
                                                 static_cast<double>(v));
@@ -499,8 +503,11 @@ void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, i
                      const std::vector<int64_t>& ds, Best& best) {
   if (ds.empty()) return;
   const int64_t t = s.tensor;
+  // Fewer micro-batches than stages caps what a stage holds in flight at m; the d that share
+  // this DP share their cap (SearchChain groups them so).
+  const int64_t in_flight_cap = CeilDiv(in.global_batch, ds.front() * in.micro_batch);
   const ChainIndex ix(chain, in, s.sharding, ds.front(),
-                      GroupsOf(in.rank_order, t, ds.front(), 1).dp);
+                      GroupsOf(in.rank_order, t, ds.front(), 1).dp, in_flight_cap);
   const int n = ix.size();
   const int p_cap = static_cast<int>(std::min<int64_t>(n, in.accelerators / (t * ds.front())));
   const int p_lo = fixed_p > 0 ? static_cast<int>(fixed_p) : 1;
@@ -633,8 +640,22 @@ void SearchChain(const Chain& chain, const PlacementInput& in, const Strategy& f
         continue;
       }
       if (sharding == Sharding::kNone) {
-        // The memory model does not depend on d: one DP serves every d.
-        SearchBestSplit(chain, in, s, fixed_p, DataDegrees(in, 1, s.tensor, fixed_d), best);
+        // The memory model does not depend on d, except through the in-flight cap m(d) when m
+        // is below the deepest pipeline d allows: one DP serves every d with m(d) at least that
+        // deep (ascending d: a prefix), one DP each for the others.
+        const std::vector<int64_t> ds = DataDegrees(in, 1, s.tensor, fixed_d);
+        const int64_t n = static_cast<int64_t>(chain.layers.size());
+        size_t shared = 0;
+        while (shared < ds.size()) {
+          const int64_t d = ds[shared];
+          const int64_t deepest = std::min(n, in.accelerators / (s.tensor * d));
+          if (CeilDiv(in.global_batch, d * in.micro_batch) < deepest) break;
+          ++shared;
+        }
+        SearchBestSplit(chain, in, s, fixed_p, {ds.begin(), ds.begin() + shared}, best);
+        for (size_t i = shared; i < ds.size(); ++i) {
+          SearchBestSplit(chain, in, s, fixed_p, {ds[i]}, best);
+        }
       } else {
         // ZeRO's memory depends on d: one DP per d. (With the tp-pp-dp rank order the ZeRO-3
         // gathers' group also depends on p; the DP then screens with p = 1's group and every
