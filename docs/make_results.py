@@ -143,13 +143,54 @@ def fidelity_section(root, out):
         out.append("")
 
 
+CODESIGN_MODELS = [("megatrongpt3", ""), ("llama2", "llama2-"), ("bertlarge", "bertlarge-"),
+                   ("gpt2", "gpt2-"), ("megatrongpt2-54", "megatrongpt2-54-"),
+                   ("megatrongpt2-72", "megatrongpt2-72-"), ("opt", "opt-")]
+
+
+def codesign_chip(row):
+    if not row.get("feasible"):
+        return "infeasible"
+    c = row["chip_model"]
+    return (f"{row['architecture']}; {c['hbm_stacks']} stacks, {c['glb_banks']} banks, "
+            f"{c['link_gb_per_s']:.0f} GB/s link")
+
+
+def codesign_section(root, out):
+    """The co-design comparison per model and budget, from docs/codesign.sh's outputs."""
+    base = root / "codesign"
+    out.append("| model | budget | (b) TPUv4-like, DP | (c) decoupled | (e) co-search | (e) / (c) | "
+               "(c)'s chip | (e)'s chip |")
+    out.append("|---|---|---:|---:|---:|---:|---|---|")
+    found = 0
+    for model, prefix in CODESIGN_MODELS:
+        for budget in ("area", "power"):
+            f = base / f"{prefix}{budget}-none" / "compare.json"
+            if not f.exists():
+                continue
+            found += 1
+            j = json.loads(f.read_text())
+            r = j["rows"]
+            b = j.get("budget", {})
+            label = (f"area {b['chip_area_mm2']:.1f} mm²" if budget == "area" else
+                     f"TDP {b['tdp_w']:.1f} W")
+            t = {k: r[k]["throughput_samples_per_s"] if r[k].get("feasible") else float("nan")
+                 for k in ("b", "c", "e")}
+            out.append(f"| {model} | {label} | {t['b']:.4g} | {t['c']:.4g} | {t['e']:.4g} | "
+                       f"{t['e'] / t['c']:.3f} | {codesign_chip(r['c'])} | {codesign_chip(r['e'])} |")
+    if not found:
+        out[:] = ["(docs/codesign.sh has not been run)"]
+    out.append("")
+
+
 def main():
     docs = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).parent)
     root = docs / "results"
     data = {m: json.loads((root / m / "compare.json").read_text())
             for m in MODELS if (root / m / "compare.json").exists()}
     tmpl = (docs / "results.md.in").read_text()
-    comparison, speed, fidelity, summary = [], [], [], []
+    comparison, speed, fidelity, summary, codesign = [], [], [], [], []
+    codesign_section(root, codesign)
     summary_section(data, summary)
     for name, d in data.items():
         model_section(name, d, comparison)
@@ -160,6 +201,7 @@ def main():
     text = (tmpl.replace("@MACHINE@", machine)
                 .replace("@SUMMARY@", "\n".join(summary))
                 .replace("@COMPARISON@", "\n".join(comparison))
+                .replace("@CODESIGN@", "\n".join(codesign))
                 .replace("@SPEED@", "\n".join(speed))
                 .replace("@SCALING@", scaling)
                 .replace("@FIDELITY@", "\n".join(fidelity)))
