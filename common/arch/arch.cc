@@ -300,6 +300,18 @@ absl::Status ValidateSpaceSpec(const ArchSpaceSpec& s) {
            {"scale_up_domain", &s.scale_up_domain}}) {
     if (absl::Status st = CheckRange(field, *values, true); !st.ok()) return st;
   }
+  for (size_t i = 0; i < s.hbm_stack_types.size(); ++i) {
+    if (absl::StatusOr<HbmStackType> t = FindHbmStack(s.hbm_stack_types[i]); !t.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("space.hbm_stack[", i, "]: ", t.status().message()));
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (s.hbm_stack_types[j] == s.hbm_stack_types[i]) {
+        return absl::InvalidArgumentError(absl::StrCat("space.hbm_stack[", i, "]: '",
+                                                       s.hbm_stack_types[i], "' is listed twice"));
+      }
+    }
+  }
   if (!(s.max_area_um2 > 0)) {
     return absl::InvalidArgumentError("space.max_area_mm2: must be positive");
   }
@@ -318,9 +330,13 @@ ArchSpace::ArchSpace(ArchSpaceSpec spec) : spec_(std::move(spec)) {
   const ChipCostConstants chip = DefaultChipCostConstants();
   glb_bank_bytes_per_cycle_ = chip.glb_bank_bytes_per_cycle;
   link_port_bytes_per_s_ = chip.link_port_bytes_per_s;
-  // ValidateSpaceSpec checked the stack type.
-  const absl::StatusOr<HbmStackType> stack = FindHbmStack(spec_.base.hbm_stack);
-  hbm_stack_bytes_per_s_ = stack.ok() ? stack->bandwidth_bytes_per_s : 0.0;
+  // ValidateSpaceSpec checked the stack types.
+  for (const std::string& type : spec_.hbm_stack_types.empty()
+                                     ? std::vector<std::string>{spec_.base.hbm_stack}
+                                     : spec_.hbm_stack_types) {
+    const absl::StatusOr<HbmStackType> stack = FindHbmStack(type);
+    hbm_stack_bytes_per_s_.push_back(stack.ok() ? stack->bandwidth_bytes_per_s : 0.0);
+  }
   for (auto* v : {&spec_.num_tc, &spec_.num_vc, &spec_.tc_width, &spec_.tc_depth, &spec_.vc_width,
                   &spec_.glb_bytes, &spec_.glb_banks, &spec_.hbm_stacks, &spec_.link_ports,
                   &spec_.scale_up_domain}) {
@@ -335,7 +351,8 @@ ArchSpace::ArchSpace(ArchSpaceSpec spec) : spec_(std::move(spec)) {
         std::max<size_t>(1, spec_.vc_width.size()), spec_.glb_bytes.size(),
         std::max<size_t>(1, spec_.glb_banks.size()), std::max<size_t>(1, spec_.hbm_stacks.size()),
         std::max<size_t>(1, spec_.link_ports.size()),
-        std::max<size_t>(1, spec_.scale_up_domain.size())}) {
+        std::max<size_t>(1, spec_.scale_up_domain.size()),
+        std::max<size_t>(1, spec_.hbm_stack_types.size())}) {
     if (__builtin_mul_overflow(size_, static_cast<int64_t>(n), &size_)) {
       size_ = std::numeric_limits<int64_t>::max();
       break;
@@ -344,9 +361,10 @@ ArchSpace::ArchSpace(ArchSpaceSpec spec) : spec_(std::move(spec)) {
 }
 
 ArchCandidate ArchSpace::At(int64_t index) const {
-  // Mixed radix, the chip resources fastest (scale-up domain, link ports, HBM stacks, GLB banks,
-  // each only if the space lists it), then GLB capacity, vc_width (if free), depth, width,
-  // num_vc, num_tc: a space without the resource dimensions numbers its chips as before.
+  // Mixed radix, the chip resources fastest (HBM stack type, scale-up domain, link ports, HBM
+  // stacks, GLB banks, each only if the space lists it), then GLB capacity, vc_width (if free),
+  // depth, width, num_vc, num_tc: a space without the resource dimensions numbers its chips as
+  // before.
   int64_t rest = index;
   auto take = [&rest](const std::vector<int64_t>& values) {
     const int64_t n = static_cast<int64_t>(values.size());
@@ -358,6 +376,12 @@ ArchCandidate ArchSpace::At(int64_t index) const {
   c.index = index;
   c.arch = spec_.base;
   c.arch.name.clear();
+  size_t type = 0;
+  if (!spec_.hbm_stack_types.empty()) {
+    type = static_cast<size_t>(rest % static_cast<int64_t>(spec_.hbm_stack_types.size()));
+    rest /= static_cast<int64_t>(spec_.hbm_stack_types.size());
+    c.arch.hbm_stack = spec_.hbm_stack_types[type];
+  }
   if (!spec_.scale_up_domain.empty()) c.arch.scale_up_domain = take(spec_.scale_up_domain);
   if (!spec_.link_ports.empty()) {
     c.arch.link_bandwidth_bytes_per_s =
@@ -366,7 +390,7 @@ ArchCandidate ArchSpace::At(int64_t index) const {
   if (!spec_.hbm_stacks.empty()) {
     c.arch.hbm_stacks = take(spec_.hbm_stacks);
     c.arch.hbm_bandwidth_bytes_per_s =
-        static_cast<double>(c.arch.hbm_stacks) * hbm_stack_bytes_per_s_;
+        static_cast<double>(c.arch.hbm_stacks) * hbm_stack_bytes_per_s_[type];
   }
   if (!spec_.glb_banks.empty()) {
     c.arch.glb_bandwidth_bytes_per_s =

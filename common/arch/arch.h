@@ -131,6 +131,9 @@ struct ArchSpaceSpec {
   std::vector<int64_t> hbm_stacks;
   std::vector<int64_t> link_ports;
   std::vector<int64_t> scale_up_domain;
+  // HBM generations the search may buy (arch/chip_model.h names; empty: the base's). With
+  // hbm_stacks, a point's bandwidth and capacity are its stacks of its type.
+  std::vector<std::string> hbm_stack_types;
   // Area window: valid iff lo <= area <= max_area_um2, where lo = min_area_fraction * max_area_um2
   // except for chips with a single tensor or vector core, whose lo is
   // single_core_min_area_fraction * max_area_um2 (the original: 0.3 and 0).
@@ -172,7 +175,8 @@ class ArchSpace {
   // looked up once rather than per point.
   double glb_bank_bytes_per_cycle_ = 0;
   double link_port_bytes_per_s_ = 0;
-  double hbm_stack_bytes_per_s_ = 0;
+  // Per stack type of the space (or the base's alone).
+  std::vector<double> hbm_stack_bytes_per_s_;
 };
 
 // Parses "4096", "2", ... style values are handled by the job parser; helpers for ranges:

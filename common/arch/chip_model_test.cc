@@ -201,5 +201,37 @@ TEST(ArchSpaceResourcesTest, EachResourceSetsWhatItProvides) {
   EXPECT_NE(ValidateSpaceSpec(spec).message().find("hbm_stack"), std::string::npos);
 }
 
+// The HBM generation as a dimension: the fastest, in the job's order; with hbm_stacks a point's
+// bandwidth is its stacks of its type, and the chip model bills that type's stacks.
+TEST(ArchSpaceResourcesTest, TheStackTypeIsADimension) {
+  ArchSpaceSpec spec;
+  spec.num_tc = {8};
+  spec.num_vc = {2};
+  spec.tc_width = spec.tc_depth = {128};
+  spec.glb_bytes = {128 * kMiB};
+  spec.max_area_um2 = AreaUm2(TpuV4Like());
+  spec.base = TpuV4Like();
+  spec.hbm_stacks = {2, 4};
+  spec.hbm_stack_types = {"hbm2e", "hbm3"};
+  ASSERT_TRUE(ValidateSpaceSpec(spec).ok()) << ValidateSpaceSpec(spec);
+  const ArchSpace space(spec);
+  ASSERT_EQ(space.Size(), 4);
+  const Architecture a = space.At(0).arch, b = space.At(1).arch, c = space.At(2).arch;
+  EXPECT_EQ(a.hbm_stack, "hbm2e");
+  EXPECT_EQ(a.hbm_stacks, 4);
+  EXPECT_EQ(a.hbm_bandwidth_bytes_per_s, 4 * 409.6e9);
+  EXPECT_EQ(b.hbm_stack, "hbm3");
+  EXPECT_EQ(b.hbm_stacks, 4);
+  EXPECT_EQ(b.hbm_bandwidth_bytes_per_s, 4 * 819.2e9);
+  EXPECT_EQ(c.hbm_stack, "hbm2e");
+  EXPECT_EQ(c.hbm_stacks, 2);
+  // The faster stacks of the same count draw more HBM power.
+  EXPECT_GT(EstimateChip(b, 0)->power.hbm_w, EstimateChip(a, 0)->power.hbm_w);
+  spec.hbm_stack_types = {"hbm3", "hbm9"};
+  EXPECT_NE(ValidateSpaceSpec(spec).message().find("space.hbm_stack[1]"), std::string::npos);
+  spec.hbm_stack_types = {"hbm3", "hbm3"};
+  EXPECT_NE(ValidateSpaceSpec(spec).message().find("listed twice"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace phaze::arch

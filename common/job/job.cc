@@ -602,8 +602,8 @@ absl::StatusOr<ArchSpaceSpec> ParseSpace(const YAML::Node& node, const Path& pat
   PHAZE_RETURN_IF_ERROR(
       CheckKeys(node, path,
                 {"num_tc", "num_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "glb_banks",
-                 "hbm_stacks", "link_ports", "scale_up_domain", "max_area_mm2", "max_area_preset",
-                 "min_area_fraction", "single_core_min_area_fraction"}));
+                 "hbm_stacks", "hbm_stack", "link_ports", "scale_up_domain", "max_area_mm2",
+                 "max_area_preset", "min_area_fraction", "single_core_min_area_fraction"}));
   ArchSpaceSpec s = OriginalSpaceSpec();
   s.base = shared;
   struct RangeField {
@@ -630,6 +630,20 @@ absl::StatusOr<ArchSpaceSpec> ParseSpace(const YAML::Node& node, const Path& pat
     if (std::string(f.key) == "glb_mib") {
       for (int64_t& v : *f.target) v *= kMiB;
     }
+  }
+  if (node["hbm_stack"]) {
+    PHAZE_ASSIGN_OR_RETURN(
+        s.hbm_stack_types,
+        DistinctList<std::string>(
+            node["hbm_stack"], Join(path, "hbm_stack"), true,
+            [](const YAML::Node& n, const Path& at) -> absl::StatusOr<std::string> {
+              PHAZE_ASSIGN_OR_RETURN(std::string type, String(n, at));
+              if (absl::StatusOr<arch::HbmStackType> t = arch::FindHbmStack(type); !t.ok()) {
+                return Invalid(at, std::string(t.status().message()));
+              }
+              return type;
+            },
+            [](const std::string& type) { return type; }));
   }
   if (node["vc_width"]) {
     const YAML::Node v = node["vc_width"];

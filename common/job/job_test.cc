@@ -139,6 +139,17 @@ chip_model: {serdes_lane_scale: 2, mac_area_scale: 0.5}
   EXPECT_EQ(job->chip_model.serdes_lane, 2);
   EXPECT_EQ(job->chip_model.mac_area, 0.5);
   EXPECT_EQ(job->chip_model.sram_area, 1);
+  // The stack type as a dimension of the space, in the job's order.
+  absl::StatusOr<JobSpec> types = ParseJobYaml(
+      "name: x\nmodel: gpt2\narchitecture:\n  space: {num_tc: [4], num_vc: [2], tc_width: [128], "
+      "tc_depth: [128], glb_mib: [32], hbm_stacks: [4], hbm_stack: [hbm3, hbm2e]}\n");
+  ASSERT_TRUE(types.ok()) << types.status();
+  EXPECT_EQ(types->space->hbm_stack_types, (std::vector<std::string>{"hbm3", "hbm2e"}));
+  EXPECT_EQ(CandidateSpace(*types).NumArchitectures(), 2);
+  ExpectInvalid(
+      "name: x\nmodel: gpt2\narchitecture:\n  space: {num_tc: [4], num_vc: [2], tc_width: [128], "
+      "tc_depth: [128], glb_mib: [32], hbm_stack: [hbm3, hbm7]}\n",
+      "architecture.space.hbm_stack[1]");
   // The a100 preset buys HBM2e stacks.
   EXPECT_EQ(ParseJobYaml("name: x\nmodel: gpt2\narchitecture: {preset: a100}\n")
                 ->fixed_architectures[0]

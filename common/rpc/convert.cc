@@ -427,6 +427,7 @@ v1::Job ToProto(const JobSpec& job) {
     for (int64_t v : s.hbm_stacks) out->add_hbm_stacks(v);
     for (int64_t v : s.link_ports) out->add_link_ports(v);
     for (int64_t v : s.scale_up_domain) out->add_scale_up_domain(v);
+    for (const std::string& v : s.hbm_stack_types) out->add_hbm_stack_types(v);
     out->set_max_area_um2(s.max_area_um2);
     out->set_min_area_fraction(s.min_area_fraction);
     out->set_single_core_min_area_fraction(s.single_core_min_area_fraction);
@@ -538,6 +539,7 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& p) {
     space.hbm_stacks.assign(s.hbm_stacks().begin(), s.hbm_stacks().end());
     space.link_ports.assign(s.link_ports().begin(), s.link_ports().end());
     space.scale_up_domain.assign(s.scale_up_domain().begin(), s.scale_up_domain().end());
+    space.hbm_stack_types.assign(s.hbm_stack_types().begin(), s.hbm_stack_types().end());
     space.max_area_um2 = s.max_area_um2();
     space.min_area_fraction = s.min_area_fraction();
     space.single_core_min_area_fraction = s.single_core_min_area_fraction();

@@ -77,7 +77,8 @@ name: codesign
 model: gpt2
 architecture:
   space: {num_tc: [4], num_vc: [2], tc_width: [128], tc_depth: [128], glb_mib: [32],
-          glb_banks: [16, 64], hbm_stacks: [2, 6], link_ports: [4], scale_up_domain: [8, 64]}
+          glb_banks: [16, 64], hbm_stacks: [2, 6], link_ports: [4], scale_up_domain: [8, 64],
+          hbm_stack: [hbm3, hbm2e]}
   hbm_stack: hbm3
   tech_node_nm: 5
 budget: {chip_area_mm2: 500, tdp_w: 300, shoreline: true}
@@ -103,6 +104,7 @@ objectives: [area]
   EXPECT_EQ(back.space->hbm_stacks, job.space->hbm_stacks);
   EXPECT_EQ(back.space->link_ports, job.space->link_ports);
   EXPECT_EQ(back.space->scale_up_domain, job.space->scale_up_domain);
+  EXPECT_EQ(back.space->hbm_stack_types, (std::vector<std::string>{"hbm3", "hbm2e"}));
   EXPECT_EQ(back.space->base.hbm_stack, "hbm3");
   EXPECT_EQ(back.space->base.tech_node_nm, 5);
   EXPECT_EQ(back.budget.chip_area_mm2, 500);

@@ -261,7 +261,7 @@ class Job:
                 return
 
     def front(self) -> List[service_pb2.DesignPointSummary]:
-        """The Pareto front (throughput up, area down, energy per sample down)."""
+        """The Pareto front (throughput up; area, TDP and energy per sample down, as the job weighs them)."""
         page = self.client._call("ListResults", service_pb2.ListResultsRequest(
             job_id=self.id, page_size=1, front_only=True))
         return list(page.front)
