@@ -203,6 +203,10 @@ ChipCost Estimate(const ChipResources& r, const ChipCostConstants& c) {
   return cost;
 }
 
+double TrainingPowerW(const ChipCost& c, double dynamic_j_per_s) {
+  return dynamic_j_per_s + c.power.leakage_w;
+}
+
 int64_t MaxHbmStacks(double die_mm2, const ChipCostConstants& c) {
   const double side_mm = std::sqrt(std::max(die_mm2, 0.0));
   return static_cast<int64_t>(c.hbm_edge_sides) * static_cast<int64_t>(side_mm / c.hbm_edge_mm);

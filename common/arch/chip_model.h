@@ -161,6 +161,11 @@ struct ChipCost {
 };
 
 ChipCost Estimate(const ChipResources& r, const ChipCostConstants& c);
+
+// Power while training, per device: the dynamic energy of the work it does per second (a
+// placement's energy per sample x samples per second / devices) plus the chip's leakage. The
+// work cannot run any unit faster than its peak, so this is at most the TDP-level figure.
+double TrainingPowerW(const ChipCost& c, double dynamic_j_per_s);
 // The stacks whose PHYs fit along hbm_edge_sides sides of a square die of `die_mm2`.
 int64_t MaxHbmStacks(double die_mm2, const ChipCostConstants& c);
 // The default constants, scaled, at `arch`'s node and HBM generation.

@@ -82,6 +82,17 @@ nlohmann::json PlacementJson(const place::Placement& p) {
             {"activations", static_cast<double>(m.activations_bytes) / kGiB}}}};
 }
 
+namespace {
+
+// The dynamic energy per second of one device's share of the work.
+double DynamicPowerW(const place::Placement& p) {
+  const Strategy& s = p.strategy;
+  const double devices = static_cast<double>(s.pipeline * s.tensor * s.data);
+  return p.energy_per_sample_j * p.throughput_samples_per_s / devices;
+}
+
+}  // namespace
+
 nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& point) {
   const arch::ChipModelScales& scales = state.spec().chip_model;
   const EvaluationResult& r = state.results().at(point.candidate_index);
@@ -101,6 +112,10 @@ nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& poin
                         {"tdp_w", point.tdp_w},
                         {"energy_per_sample_j", point.energy_per_sample_j}}}};
   if (pr.has_fixed) j["fixed_strategy"] = PlacementJson(pr.fixed);
+  if (const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(r.arch, pr.hbm_bytes, scales);
+      c.ok() && pr.search.feasible) {
+    j["chip_model"]["training_power_w"] = arch::TrainingPowerW(*c, DynamicPowerW(pr.search));
+  }
   return j;
 }
 

@@ -166,6 +166,31 @@ TEST(EvaluateTest, TheFrontPaysForHbmByDefault) {
   EXPECT_DOUBLE_EQ(p.tdp_w, bill.power.total_w);
 }
 
+// The chip model and the cost model share one energy model, and no placement runs a unit faster
+// than its peak: the power of the work (its dynamic energy per second per device, plus leakage)
+// never exceeds the TDP-level figure.
+TEST(EvaluateTest, TrainingPowerStaysWithinTheTdp) {
+  const JobSpec job = Job();
+  auto evaluator = *Evaluator::Create(job);
+  sched::CbcBackend cbc;
+  int checked = 0;
+  for (int64_t c = 0; c < evaluator->NumCandidates(); c += 5) {
+    const EvaluationResult r = *evaluator->Evaluate(c, cbc, nullptr);
+    for (const PointResult& p : r.points) {
+      if (!p.search.feasible) continue;
+      const place::Strategy& s = p.search.strategy;
+      const double dynamic_w = p.search.energy_per_sample_j * p.search.throughput_samples_per_s /
+                               static_cast<double>(s.pipeline * s.tensor * s.data);
+      const arch::ChipCost bill = *arch::EstimateChip(r.arch, p.hbm_bytes);
+      EXPECT_GT(dynamic_w, 0);
+      EXPECT_LE(arch::TrainingPowerW(bill, dynamic_w), bill.power.total_w * (1 + 1e-9))
+          << r.arch.Describe() << ", (p,t,d) " << s.pipeline << "," << s.tensor << "," << s.data;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 20);
+}
+
 TEST(EvaluateTest, MoreHbmNeverLowersThroughput) {
   const JobSpec job = Job();
   auto evaluator = *Evaluator::Create(job);
