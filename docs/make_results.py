@@ -176,7 +176,8 @@ def codesign_section(root, out):
                      f"TDP {b['tdp_w']:.1f} W")
             t = {k: r[k]["throughput_samples_per_s"] if r[k].get("feasible") else float("nan")
                  for k in ("b", "c", "e")}
-            out.append(f"| {model} | {label} | {t['b']:.4g} | {t['c']:.4g} | {t['e']:.4g} | "
+            n = lambda x: f"{x:,.0f}" if x >= 1000 else f"{x:.4g}"
+            out.append(f"| {model} | {label} | {n(t['b'])} | {n(t['c'])} | {n(t['e'])} | "
                        f"{t['e'] / t['c']:.3f} | {codesign_chip(r['c'])} | {codesign_chip(r['e'])} |")
     if not found:
         out[:] = ["(docs/codesign.sh has not been run)"]
