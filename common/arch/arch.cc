@@ -307,8 +307,8 @@ absl::Status ValidateSpaceSpec(const ArchSpaceSpec& s) {
     }
     for (size_t j = 0; j < i; ++j) {
       if (s.hbm_stack_types[j] == s.hbm_stack_types[i]) {
-        return absl::InvalidArgumentError(absl::StrCat("space.hbm_stack[", i, "]: '",
-                                                       s.hbm_stack_types[i], "' is listed twice"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("space.hbm_stack[", i, "]: '", s.hbm_stack_types[i], "' is listed twice"));
       }
     }
   }

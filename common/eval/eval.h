@@ -135,7 +135,8 @@ std::string OverBudget(const EvaluationSpec& spec, const arch::Architecture& arc
 bool WithinBudgetSomewhere(const EvaluationSpec& spec, const arch::Architecture& arch);
 
 // The HBM sizes of the chip that keep the job's budget (HbmSizesFor's order).
-std::vector<int64_t> HbmSizesWithinBudget(const EvaluationSpec& spec, const arch::Architecture& arch);
+std::vector<int64_t> HbmSizesWithinBudget(const EvaluationSpec& spec,
+                                          const arch::Architecture& arch);
 
 // kInvalidArgument naming the field if the objectives ask for power by the original's area
 // model (which has none).

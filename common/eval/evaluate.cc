@@ -478,9 +478,7 @@ bool WithinBudgetSomewhere(const EvaluationSpec& spec, const Architecture& arch)
   return !HbmSizesWithinBudget(spec, arch).empty();
 }
 
-const char* AreaModelName(AreaModel m) {
-  return m == AreaModel::kChip ? "chip" : "original";
-}
+const char* AreaModelName(AreaModel m) { return m == AreaModel::kChip ? "chip" : "original"; }
 
 absl::Status ValidateObjectives(const ObjectiveSpec& o) {
   if (o.power && o.area_model == AreaModel::kOriginal) {

@@ -160,14 +160,15 @@ std::string PredictionText(const Prediction& p) {
                       static_cast<double>(m.activations_bytes) / kGiB),
       absl::StrFormat("MFU %.1f%%, HFU %.1f%%\n", 100 * p.mfu, 100 * p.hfu));
   absl::StrAppend(&out, ChipModelText(p.arch, p.hbm_bytes, p.chip_model));
-  if (const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(p.arch, p.hbm_bytes, p.chip_model);
+  if (const absl::StatusOr<arch::ChipCost> c =
+          arch::EstimateChip(p.arch, p.hbm_bytes, p.chip_model);
       c.ok()) {
     const double dynamic_w = pl.energy_per_sample_j * pl.throughput_samples_per_s /
                              static_cast<double>(s.pipeline * s.tensor * s.data);
-    absl::StrAppend(&out, absl::StrFormat("  training power %.1f W per device = the work's "
-                                          "dynamic energy %.1f W + leakage %.1f W\n",
-                                          arch::TrainingPowerW(*c, dynamic_w), dynamic_w,
-                                          c->power.leakage_w));
+    absl::StrAppend(
+        &out, absl::StrFormat("  training power %.1f W per device = the work's "
+                              "dynamic energy %.1f W + leakage %.1f W\n",
+                              arch::TrainingPowerW(*c, dynamic_w), dynamic_w, c->power.leakage_w));
   }
   return out;
 }

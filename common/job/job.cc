@@ -726,10 +726,10 @@ absl::Status ParseArchitecture(const YAML::Node& node, const Path& path, JobSpec
 }
 
 absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
-  PHAZE_RETURN_IF_ERROR(CheckKeys(root, "",
-                                  {"name", "model", "training", "architecture", "budget",
-                                   "chip_model", "objectives", "cost_model", "solver", "search",
-                                   "limits"}));
+  PHAZE_RETURN_IF_ERROR(
+      CheckKeys(root, "",
+                {"name", "model", "training", "architecture", "budget", "chip_model", "objectives",
+                 "cost_model", "solver", "search", "limits"}));
   JobSpec job;
   std::optional<eval::AreaModel> area_model;  // default: by cost_model.mode, below
   if (!root["name"]) return Invalid("name", "is required");
@@ -765,7 +765,8 @@ absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
       } else if (model == "original") {
         area_model = eval::AreaModel::kOriginal;
       } else {
-        return Invalid("chip_model.area_model", absl::StrCat("'", model, "' is not chip or original"));
+        return Invalid("chip_model.area_model",
+                       absl::StrCat("'", model, "' is not chip or original"));
       }
     }
     for (const auto& [key, target] : scales) {
@@ -832,8 +833,9 @@ absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
     }
   }
   if (absl::Status s = eval::ValidateObjectives(job.objectives); !s.ok()) {
-    return Invalid("objectives", "power needs chip_model.area_model: chip (the original's area "
-                                 "model has no power)");
+    return Invalid("objectives",
+                   "power needs chip_model.area_model: chip (the original's area "
+                   "model has no power)");
   }
   if (root["solver"]) {
     const YAML::Node s = root["solver"];

@@ -184,8 +184,7 @@ TEST(JobTest, ObjectivesAndTheAreaModelAreTheJobsChoice) {
   ExpectInvalid(head + "objectives: [area, area]\n", "objectives[1]");
   ExpectInvalid(head + "objectives: area\n", "objectives");
   ExpectInvalid(head + "chip_model: {area_model: free}\n", "chip_model.area_model");
-  ExpectInvalid(head + "chip_model: {area_model: original}\nobjectives: [power]\n",
-                "objectives");
+  ExpectInvalid(head + "chip_model: {area_model: original}\nobjectives: [power]\n", "objectives");
 }
 
 TEST(JobTest, ErrorsNameTheField) {

@@ -38,9 +38,10 @@ nlohmann::json ChipModelJson(const Architecture& a, int64_t hbm_bytes,
                              const arch::ChipModelScales& scales) {
   const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(a, hbm_bytes, scales);
   if (!c.ok()) return {{"error", std::string(c.status().message())}};
-  return {{"area_mm2", c->area.total_mm2},       {"tdp_w", c->power.total_w},
-          {"hbm_stacks", c->hbm_stacks},         {"glb_banks", c->glb_banks},
-          {"max_hbm_stacks", c->max_hbm_stacks}, {"fits_shoreline", c->fits_shoreline}};
+  return {{"area_mm2", c->area.total_mm2},      {"tdp_w", c->power.total_w},
+          {"hbm_stacks", c->hbm_stacks},        {"hbm_stack", a.hbm_stack},
+          {"glb_banks", c->glb_banks},          {"max_hbm_stacks", c->max_hbm_stacks},
+          {"fits_shoreline", c->fits_shoreline}};
 }
 
 nlohmann::json PlacementJson(const place::Placement& p) {
@@ -157,8 +158,8 @@ nlohmann::json FrontJson(const JobSpec& job, const SearchState& state) {
   nlohmann::json objectives = {"throughput_samples_per_s (max)"};
   const eval::ObjectiveSpec& o = job.objectives;
   if (o.area) {
-    objectives.push_back(absl::StrCat("area_mm2 (min, ", eval::AreaModelName(o.area_model),
-                                      " area model)"));
+    objectives.push_back(
+        absl::StrCat("area_mm2 (min, ", eval::AreaModelName(o.area_model), " area model)"));
   }
   if (o.power) objectives.push_back("tdp_w (min)");
   if (o.energy) objectives.push_back("energy_per_sample_j (min)");
@@ -314,9 +315,9 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state, const JobP
         "<tr><th class=\"l\">(p, t, d)</th><td>(%d, %d, %d)</td></tr>"
         "<tr><th class=\"l\">energy</th><td>%.4g J/sample</td></tr></table>\n",
         best->throughput_samples_per_s, EscapeXml(r.arch.Describe()), best->area_um2 / 1e6,
-        eval::AreaModelName(job.objectives.area_model), best->tdp_w, r.arch.PeakFlopsPerS() / 1e12, r.micro_batch, pr.hbm_bytes / kGiB,
-        place::RecomputeName(pr.recompute), st.pipeline, st.tensor, st.data,
-        best->energy_per_sample_j);
+        eval::AreaModelName(job.objectives.area_model), best->tdp_w, r.arch.PeakFlopsPerS() / 1e12,
+        r.micro_batch, pr.hbm_bytes / kGiB, place::RecomputeName(pr.recompute), st.pipeline,
+        st.tensor, st.data, best->energy_per_sample_j);
   }
   const std::vector<DesignPoint> front = state.front().Points();
   absl::StrAppendFormat(&html, "<h2>Pareto front (%d points)</h2>\n", front.size());
@@ -386,8 +387,9 @@ std::string JobPageHtml(const JobSpec& job, const SearchState& state, const JobP
         "<td data-v=\"%.17g\">%.4g</td><td class=\"l\">%s</td><td>%d</td><td>%d</td><td>%s</td>"
         "<td>(%d, %d, %d)</td></tr>\n",
         p.area_um2 / 1e6, p.area_um2 / 1e6, p.throughput_samples_per_s, p.throughput_samples_per_s,
-        p.tdp_w, p.tdp_w, p.energy_per_sample_j, p.energy_per_sample_j, EscapeXml(r.arch.Describe()), r.micro_batch,
-        pr.hbm_bytes / kGiB, place::RecomputeName(pr.recompute), st.pipeline, st.tensor, st.data);
+        p.tdp_w, p.tdp_w, p.energy_per_sample_j, p.energy_per_sample_j,
+        EscapeXml(r.arch.Describe()), r.micro_batch, pr.hbm_bytes / kGiB,
+        place::RecomputeName(pr.recompute), st.pipeline, st.tensor, st.data);
   }
   html += "</tbody></table>\n";
   html += R"js(<script>

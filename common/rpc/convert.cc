@@ -574,7 +574,9 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& p) {
   if (p.has_objectives()) {
     const v1::Objectives& o = p.objectives();
     switch (o.area_model()) {
-      case v1::Objectives::AREA_MODEL_CHIP: job.objectives.area_model = eval::AreaModel::kChip; break;
+      case v1::Objectives::AREA_MODEL_CHIP:
+        job.objectives.area_model = eval::AreaModel::kChip;
+        break;
       case v1::Objectives::AREA_MODEL_ORIGINAL:
         job.objectives.area_model = eval::AreaModel::kOriginal;
         break;

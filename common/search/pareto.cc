@@ -15,9 +15,9 @@ bool Equal(const Objectives& a, const Objectives& b) { return NoWorse(a, b) && N
 }  // namespace
 
 bool Dominates(const Objectives& a, const Objectives& b) {
-  return NoWorse(a, b) && (a.throughput_samples_per_s > b.throughput_samples_per_s ||
-                           a.area_um2 < b.area_um2 || a.energy_per_sample_j < b.energy_per_sample_j ||
-                           a.tdp_w < b.tdp_w);
+  return NoWorse(a, b) &&
+         (a.throughput_samples_per_s > b.throughput_samples_per_s || a.area_um2 < b.area_um2 ||
+          a.energy_per_sample_j < b.energy_per_sample_j || a.tdp_w < b.tdp_w);
 }
 
 bool Dominates(const DesignPoint& a, const DesignPoint& b) {

@@ -152,8 +152,8 @@ const EvaluationResult& SearchState::ResultOf(const DesignPoint& p) const {
 
 const PointResult& SearchState::PointOf(const DesignPoint& p) const {
   const size_t recompute_modes = spec_.training.recompute.size();
-  const size_t row = static_cast<size_t>(p.hbm_index) * recompute_modes +
-                     static_cast<size_t>(p.recompute_index);
+  const size_t row =
+      static_cast<size_t>(p.hbm_index) * recompute_modes + static_cast<size_t>(p.recompute_index);
   return ResultOf(p).points.at(row);
 }
 

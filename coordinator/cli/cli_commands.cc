@@ -204,13 +204,14 @@ absl::Status BillJobChips(const std::string& job_path, bool json, std::ostream& 
   PHAZE_ASSIGN_OR_RETURN(JobSpec job, ParseJobYaml(text));
   if (job.fixed_architectures.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        job_path, ": phaze chips bills a job's fixed chips (architecture.preset or .fixed); this "
-                  "job has a space (phaze run reports the bill of every point it places)"));
+        job_path,
+        ": phaze chips bills a job's fixed chips (architecture.preset or .fixed); this "
+        "job has a space (phaze run reports the bill of every point it places)"));
   }
   nlohmann::json rows = nlohmann::json::array();
   if (!json) {
-    out << absl::StrFormat("%-40s %5s %6s %9s %7s  %-30s %s\n", "chip", "hbm", "stacks",
-                           "area_mm2", "tdp_w", "budget", "area (mm^2) | power (W)");
+    out << absl::StrFormat("%-40s %5s %6s %9s %7s  %-30s %s\n", "chip", "hbm", "stacks", "area_mm2",
+                           "tdp_w", "budget", "area (mm^2) | power (W)");
   }
   for (const arch::Architecture& a : job.fixed_architectures) {
     const std::string name = a.name.empty() ? a.Describe() : a.name;
@@ -469,8 +470,7 @@ absl::Status WriteOutputs(const JobSpec& job, const SearchState& state,
       WriteFile((dir / "best.json").string(), BestJson(job, state).dump(2) + "\n"));
   PHAZE_RETURN_IF_ERROR(
       WriteFile((dir / "front.json").string(), FrontJson(job, state).dump(2) + "\n"));
-  PHAZE_RETURN_IF_ERROR(
-      WriteFile((dir / "results.csv").string(), ResultsCsv(state)));
+  PHAZE_RETURN_IF_ERROR(WriteFile((dir / "results.csv").string(), ResultsCsv(state)));
   PHAZE_RETURN_IF_ERROR(
       WriteFile((dir / "report.html").string(), report::JobPageHtml(job, state, info)));
   return WriteFile(
@@ -678,9 +678,9 @@ void PrintSummary(const SearchState& state, double elapsed_s, const std::string&
         pl["throughput_samples_per_s"].get<double>(),
         best["architecture"]["describe"].get<std::string>(),
         best["chip_model"].value("area_mm2", 0.0), best["chip_model"].value("tdp_w", 0.0),
-        best["micro_batch"].get<int64_t>(),
-        best["hbm_gib"].get<int64_t>(), best["recompute"].get<std::string>(),
-        pl["pipeline"].get<int64_t>(), pl["tensor"].get<int64_t>(), pl["data"].get<int64_t>());
+        best["micro_batch"].get<int64_t>(), best["hbm_gib"].get<int64_t>(),
+        best["recompute"].get<std::string>(), pl["pipeline"].get<int64_t>(),
+        pl["tensor"].get<int64_t>(), pl["data"].get<int64_t>());
   } else {
     out << "best: no feasible design (nothing fits the HBM sizes or device count)\n";
   }
