@@ -157,9 +157,8 @@ TEST(ChipModelTest, PublishedChipsAreFullDiesWithTheirDatasheetFigures) {
 namespace phaze::arch {
 namespace {
 
-// The chip resources a space may buy: each sets the chip parameter it provides, a space that
-// lists none numbers its chips as before, and the size is the product.
-TEST(ArchSpaceResourcesTest, EachResourceSetsWhatItProvides) {
+// A space of the TPUv4-like chip alone, for the chip resources to be added to.
+ArchSpaceSpec TpuV4LikeAlone() {
   ArchSpaceSpec spec;
   spec.num_tc = {8};
   spec.num_vc = {2};
@@ -167,6 +166,13 @@ TEST(ArchSpaceResourcesTest, EachResourceSetsWhatItProvides) {
   spec.glb_bytes = {128 * kMiB};
   spec.max_area_um2 = AreaUm2(TpuV4Like());
   spec.base = TpuV4Like();
+  return spec;
+}
+
+// The chip resources a space may buy: each sets the chip parameter it provides, a space that
+// lists none numbers its chips as before, and the size is the product.
+TEST(ArchSpaceResourcesTest, EachResourceSetsWhatItProvides) {
+  ArchSpaceSpec spec = TpuV4LikeAlone();
   spec.base.hbm_stack = "hbm2e";
   const ArchSpace plain(spec);
   spec.glb_banks = {16, 64};
@@ -204,13 +210,7 @@ TEST(ArchSpaceResourcesTest, EachResourceSetsWhatItProvides) {
 // The HBM generation as a dimension: the fastest, in the job's order; with hbm_stacks a point's
 // bandwidth is its stacks of its type, and the chip model bills that type's stacks.
 TEST(ArchSpaceResourcesTest, TheStackTypeIsADimension) {
-  ArchSpaceSpec spec;
-  spec.num_tc = {8};
-  spec.num_vc = {2};
-  spec.tc_width = spec.tc_depth = {128};
-  spec.glb_bytes = {128 * kMiB};
-  spec.max_area_um2 = AreaUm2(TpuV4Like());
-  spec.base = TpuV4Like();
+  ArchSpaceSpec spec = TpuV4LikeAlone();
   spec.hbm_stacks = {2, 4};
   spec.hbm_stack_types = {"hbm2e", "hbm3"};
   ASSERT_TRUE(ValidateSpaceSpec(spec).ok()) << ValidateSpaceSpec(spec);

@@ -159,27 +159,17 @@ std::string PredictionText(const Prediction& p) {
                       static_cast<double>(m.optimizer_bytes) / kGiB,
                       static_cast<double>(m.activations_bytes) / kGiB),
       absl::StrFormat("MFU %.1f%%, HFU %.1f%%\n", 100 * p.mfu, 100 * p.hfu));
-  absl::StrAppend(&out, ChipModelText(p.arch, p.hbm_bytes, p.chip_model));
-  if (const absl::StatusOr<arch::ChipCost> c =
-          arch::EstimateChip(p.arch, p.hbm_bytes, p.chip_model);
-      c.ok()) {
-    const double dynamic_w = pl.energy_per_sample_j * pl.throughput_samples_per_s /
-                             static_cast<double>(s.pipeline * s.tensor * s.data);
-    absl::StrAppend(
-        &out, absl::StrFormat("  training power %.1f W per device = the work's "
-                              "dynamic energy %.1f W + leakage %.1f W\n",
-                              arch::TrainingPowerW(*c, dynamic_w), dynamic_w, c->power.leakage_w));
-  }
+  absl::StrAppend(&out, ChipModelText(p.arch, p.hbm_bytes, p.chip_model, &pl));
   return out;
 }
 
 std::string ChipModelText(const arch::Architecture& a, int64_t hbm_bytes,
-                          const arch::ChipModelScales& scales) {
+                          const arch::ChipModelScales& scales, const place::Placement* placed) {
   const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(a, hbm_bytes, scales);
   if (!c.ok()) return absl::StrCat("chip model: ", c.status().message(), "\n");
   const arch::AreaBreakdown& area = c->area;
   const arch::PowerBreakdown& w = c->power;
-  return absl::StrFormat(
+  std::string text = absl::StrFormat(
       "chip model (%d nm; `phaze chips` for its error on real dies): %.1f mm^2 = cores %.1f + SRAM "
       "%.1f + %d GLB banks %.1f + network %.1f + %d HBM stacks %.1f + links %.1f + uncore %.1f%s\n"
       "  TDP-level power %.1f W = tensor %.1f + vector %.1f + GLB %.1f + HBM %.1f + links %.1f + "
@@ -190,6 +180,14 @@ std::string ChipModelText(const arch::Architecture& a, int64_t hbm_bytes,
       c->fits_shoreline ? ""
                         : absl::StrFormat(" (the die's edge takes %d stacks)", c->max_hbm_stacks),
       w.total_w, w.tensor_w, w.vector_w, w.glb_w, w.hbm_w, w.links_w, w.leakage_w);
+  if (placed != nullptr && placed->feasible) {
+    const double dynamic_w = place::DynamicPowerPerDeviceW(*placed);
+    absl::StrAppendFormat(&text,
+                          "  training power %.1f W per device = the work's dynamic energy %.1f W + "
+                          "leakage %.1f W\n",
+                          arch::TrainingPowerW(*c, dynamic_w), dynamic_w, w.leakage_w);
+  }
+  return text;
 }
 
 namespace {

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/job/job.h"
+#include "common/place/place.h"
 #include "common/sched/sched.h"
 #include "nlohmann/json.hpp"
 
@@ -40,9 +41,11 @@ struct Prediction {
 absl::StatusOr<Prediction> Predict(const job::JobSpec& job, sched::SchedulerBackend& backend);
 nlohmann::json PredictionJson(const Prediction& p);
 std::string PredictionText(const Prediction& p);
-// The chip model's area and TDP-level power of `arch` with `hbm_bytes`, term by term.
+// The chip model's area and TDP-level power of `arch` with `hbm_bytes`, term by term; with a
+// feasible `placed`, its training power per device too.
 std::string ChipModelText(const arch::Architecture& arch, int64_t hbm_bytes,
-                          const arch::ChipModelScales& scales = {});
+                          const arch::ChipModelScales& scales = {},
+                          const place::Placement* placed = nullptr);
 
 // One row of tests/validation/published-runs.json, predicted twice: as published (the
 // published strategy, Megatron's uniform split) and with the DP's own best strategy.

@@ -126,6 +126,10 @@ struct Placement {
   MemoryBreakdown memory;
 };
 
+// The dynamic energy one device spends per second on its share of the work: energy per sample x
+// samples per second / devices (0 when infeasible).
+double DynamicPowerPerDeviceW(const Placement& p);
+
 // Best placement over everything the input allows. Infeasible if nothing fits.
 Placement Place(const PlacementInput& input);
 

@@ -36,6 +36,12 @@ net::Network FreeNetwork() {
   return net;
 }
 
+// Four layers of 1 s forward and 2 s backward, without parameters, each stashing 10 B.
+Chain FourLayersStashing10B() {
+  return MakeChain(
+      1, {Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10)});
+}
+
 PlacementInput Base() {
   PlacementInput in;
   in.accelerators = 4;
@@ -68,8 +74,7 @@ TEST(PlacementTest, MemoryForcesAPipeline) {
   // 20); p = 4 needs 40 B in its first stage. With 4 devices: p = 2, d = 2 gives
   // (4 + 1) x 9 s = 45 s; p = 3, d = 1 gives (8 + 2) x 6 s = 60 s.
   in.hbm_bytes = 30;
-  in.chains = {MakeChain(
-      1, {Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10)})};
+  in.chains = {FourLayersStashing10B()};
   const Placement best = Place(in);
   ASSERT_TRUE(best.feasible);
   EXPECT_EQ(best.strategy.pipeline, 2);
@@ -87,8 +92,7 @@ TEST(PlacementTest, AStageHoldsAtMostTheStepsMicroBatches) {
   // Counting p - k in flight whatever m, nothing would fit.
   in.global_batch = 2;
   in.hbm_bytes = 20;
-  in.chains = {MakeChain(
-      1, {Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10), Layer(1, 2, 0, 10)})};
+  in.chains = {FourLayersStashing10B()};
   const Placement best = Place(in);
   ASSERT_TRUE(best.feasible);
   EXPECT_EQ(best.strategy.pipeline, 2);

@@ -670,6 +670,13 @@ void SearchChain(const Chain& chain, const PlacementInput& in, const Strategy& f
 
 }  // namespace
 
+double DynamicPowerPerDeviceW(const Placement& p) {
+  if (!p.feasible) return 0;
+  const Strategy& s = p.strategy;
+  return p.energy_per_sample_j * p.throughput_samples_per_s /
+         static_cast<double>(s.pipeline * s.tensor * s.data);
+}
+
 const char* RecomputeName(Recompute r) {
   switch (r) {
     case Recompute::kNone: return "none";

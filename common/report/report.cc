@@ -35,13 +35,17 @@ nlohmann::json ArchJson(const Architecture& a, double area_um2) {
 
 // The chip model's bill for this chip with `hbm_bytes` under the job's scales.
 nlohmann::json ChipModelJson(const Architecture& a, int64_t hbm_bytes,
-                             const arch::ChipModelScales& scales) {
+                             const arch::ChipModelScales& scales, const place::Placement* placed) {
   const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(a, hbm_bytes, scales);
   if (!c.ok()) return {{"error", std::string(c.status().message())}};
-  return {{"area_mm2", c->area.total_mm2},      {"tdp_w", c->power.total_w},
-          {"hbm_stacks", c->hbm_stacks},        {"hbm_stack", a.hbm_stack},
-          {"glb_banks", c->glb_banks},          {"max_hbm_stacks", c->max_hbm_stacks},
-          {"fits_shoreline", c->fits_shoreline}};
+  nlohmann::json j = {{"area_mm2", c->area.total_mm2},      {"tdp_w", c->power.total_w},
+                      {"hbm_stacks", c->hbm_stacks},        {"hbm_stack", a.hbm_stack},
+                      {"glb_banks", c->glb_banks},          {"max_hbm_stacks", c->max_hbm_stacks},
+                      {"fits_shoreline", c->fits_shoreline}};
+  if (placed != nullptr && placed->feasible) {
+    j["training_power_w"] = arch::TrainingPowerW(*c, place::DynamicPowerPerDeviceW(*placed));
+  }
+  return j;
 }
 
 nlohmann::json PlacementJson(const place::Placement& p) {
@@ -83,17 +87,6 @@ nlohmann::json PlacementJson(const place::Placement& p) {
             {"activations", static_cast<double>(m.activations_bytes) / kGiB}}}};
 }
 
-namespace {
-
-// The dynamic energy per second of one device's share of the work.
-double DynamicPowerW(const place::Placement& p) {
-  const Strategy& s = p.strategy;
-  const double devices = static_cast<double>(s.pipeline * s.tensor * s.data);
-  return p.energy_per_sample_j * p.throughput_samples_per_s / devices;
-}
-
-}  // namespace
-
 nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& point) {
   const arch::ChipModelScales& scales = state.spec().chip_model;
   const EvaluationResult& r = state.results().at(point.candidate_index);
@@ -103,7 +96,7 @@ nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& poin
                       {"architecture", ArchJson(r.arch, r.area_um2)},
                       {"micro_batch", r.micro_batch},
                       {"hbm_gib", pr.hbm_bytes / kGiB},
-                      {"chip_model", ChipModelJson(r.arch, pr.hbm_bytes, scales)},
+                      {"chip_model", ChipModelJson(r.arch, pr.hbm_bytes, scales, &pr.search)},
                       {"recompute", place::RecomputeName(pr.recompute)},
                       {"placement", PlacementJson(pr.search)},
                       // What the front weighed (0: an objective the job does not weigh).
@@ -113,10 +106,6 @@ nlohmann::json DesignPointJson(const SearchState& state, const DesignPoint& poin
                         {"tdp_w", point.tdp_w},
                         {"energy_per_sample_j", point.energy_per_sample_j}}}};
   if (pr.has_fixed) j["fixed_strategy"] = PlacementJson(pr.fixed);
-  if (const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(r.arch, pr.hbm_bytes, scales);
-      c.ok() && pr.search.feasible) {
-    j["chip_model"]["training_power_w"] = arch::TrainingPowerW(*c, DynamicPowerW(pr.search));
-  }
   return j;
 }
 

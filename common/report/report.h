@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/job/job.h"
+#include "common/place/place.h"
 #include "common/search/search.h"
 #include "nlohmann/json.hpp"
 
@@ -15,9 +16,11 @@ namespace phaze::report {
 
 // A placement with its strategy, time breakdown (seconds per step) and memory (GiB per device).
 // The chip model's bill (arch/chip_model.h) of `arch` with `hbm_bytes`: area, TDP, HBM stacks,
-// GLB banks and whether the stacks fit the die's edge.
+// GLB banks and whether the stacks fit the die's edge; with a feasible `placed`, its training
+// power per device too.
 nlohmann::json ChipModelJson(const arch::Architecture& arch, int64_t hbm_bytes,
-                             const arch::ChipModelScales& scales = {});
+                             const arch::ChipModelScales& scales = {},
+                             const place::Placement* placed = nullptr);
 nlohmann::json PlacementJson(const place::Placement& placement);
 // The chip model's bill of each point uses the state's job's chip_model scales.
 nlohmann::json DesignPointJson(const search::SearchState& state, const search::DesignPoint& point);

@@ -166,13 +166,12 @@ bool CanPrune(const Evaluator& evaluator, int64_t candidate, const Evaluator::Sk
   if (sizes.empty()) return false;
   const double energy_lower = evaluator.EnergyLowerBound(c.micro_batch);
   double area = std::numeric_limits<double>::infinity();
-  double tdp = std::numeric_limits<double>::infinity();
-  double energy = energy_lower;
+  double tdp = area, energy = area;
   for (int64_t hbm : sizes) {
     const eval::Weighed w = eval::WeighPoint(spec, c.arch.arch, c.arch.area_um2, hbm, energy_lower);
     area = std::min(area, w.area_um2);
     tdp = std::min(tdp, w.tdp_w);
-    energy = w.energy_per_sample_j;
+    energy = std::min(energy, w.energy_per_sample_j);
   }
   return dominated(evaluator.ThroughputUpperBound(c.arch.arch, c.micro_batch), area, tdp, energy);
 }

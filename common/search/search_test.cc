@@ -179,8 +179,7 @@ TEST(EvaluateTest, TrainingPowerStaysWithinTheTdp) {
     for (const PointResult& p : r.points) {
       if (!p.search.feasible) continue;
       const place::Strategy& s = p.search.strategy;
-      const double dynamic_w = p.search.energy_per_sample_j * p.search.throughput_samples_per_s /
-                               static_cast<double>(s.pipeline * s.tensor * s.data);
+      const double dynamic_w = place::DynamicPowerPerDeviceW(p.search);
       const arch::ChipCost bill = *arch::EstimateChip(r.arch, p.hbm_bytes);
       EXPECT_GT(dynamic_w, 0);
       EXPECT_LE(arch::TrainingPowerW(bill, dynamic_w), bill.power.total_w * (1 + 1e-9))
