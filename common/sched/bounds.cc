@@ -32,13 +32,124 @@ std::vector<double> Heads(const Problem& p) {
   return head;
 }
 
+namespace {
+
+// One machine (a kind's cores pooled), preemptive, operators with a release, a work and a delay
+// after completion: Jackson's preemptive schedule (longest delay first) minimises the largest
+// completion plus delay, so its value bounds that of any real schedule.
+struct Job {
+  double release, work, after;
+};
+
+double JacksonPreemptive(const std::vector<Job>& jobs) {
+  double lb = 0, t = 0;
+  std::vector<double> left(jobs.size());
+  size_t done = 0;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    left[j] = jobs[j].work;
+    // A task of no work (a zero-latency operator) completes at its release.
+    if (left[j] <= 0) {
+      ++done;
+      lb = std::max(lb, jobs[j].release + jobs[j].after);
+    }
+  }
+  while (done < jobs.size()) {
+    int pick = -1;
+    double next_release = kInf;
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      if (left[j] <= 0) continue;
+      if (jobs[j].release <= t) {
+        if (pick < 0 || jobs[j].after > jobs[static_cast<size_t>(pick)].after) {
+          pick = static_cast<int>(j);
+        }
+      } else {
+        next_release = std::min(next_release, jobs[j].release);
+      }
+    }
+    if (pick < 0) {
+      t = next_release;
+      continue;
+    }
+    const size_t j = static_cast<size_t>(pick);
+    const double run = std::min(left[j], next_release - t);
+    t += run;
+    left[j] -= run;
+    if (left[j] <= 0) {
+      ++done;
+      lb = std::max(lb, t + jobs[j].after);
+    }
+  }
+  return lb;
+}
+
+double Fastest(const Task& t) { return std::min(t.single_core_s, t.all_cores_s); }
+
+// The share of its kind's pooled cores an operator needs in any schedule: all of them for
+// L_io, or one of `cores` for L_1.
+double PooledWork(const Problem& p, const Task& t) {
+  return std::min(t.all_cores_s, t.single_core_s / static_cast<double>(CoresOf(p, t.engine)));
+}
+
+// Heads and tails tightened by the operators' competition for cores (ancestors and descendants
+// of one kind share that kind's cores). `path[j][i]`: the longest chain of operators strictly
+// between j and i, each at its faster mapping, or -inf when i does not depend on j.
+//  - head[i] >= the one-machine bound of i's ancestors of each kind, each released at its head
+//    and followed by its path to i (all of them complete, and their paths elapse, before i
+//    starts);
+//  - tail[i] >= i's own time + the one-machine bound of its descendants of each kind, each
+//    released after its path from i and followed by its tail.
+// Both only grow, so every bound computed from them stays valid.
+void TightenHeadsAndTails(const Problem& p, std::vector<double>& heads,
+                          std::vector<double>& tails) {
+  const int n = static_cast<int>(p.tasks.size());
+  std::vector<std::vector<double>> path(n, std::vector<double>(n, -kInf));
+  for (int j = 0; j < n; ++j) {
+    for (int i = j + 1; i < n; ++i) {
+      for (int d : p.tasks[i].deps) {
+        if (d == j) {
+          path[j][i] = std::max(path[j][i], 0.0);
+        } else if (d > j && path[j][d] > -kInf) {
+          path[j][i] = std::max(path[j][i], path[j][d] + Fastest(p.tasks[d]));
+        }
+      }
+    }
+  }
+  std::vector<Job> jobs;
+  for (int i = 0; i < n; ++i) {
+    for (int d : p.tasks[i].deps) heads[i] = std::max(heads[i], heads[d] + Fastest(p.tasks[d]));
+    for (Engine kind : {Engine::kTensor, Engine::kVector, Engine::kLink}) {
+      jobs.clear();
+      for (int j = 0; j < i; ++j) {
+        if (p.tasks[j].engine != kind || path[j][i] == -kInf) continue;
+        jobs.push_back({heads[j], PooledWork(p, p.tasks[j]), path[j][i]});
+      }
+      if (jobs.size() > 1) heads[i] = std::max(heads[i], JacksonPreemptive(jobs));
+    }
+  }
+  for (int i = n - 1; i >= 0; --i) {
+    const double own = Fastest(p.tasks[i]);
+    for (int j = i + 1; j < n; ++j) {
+      if (path[i][j] > -kInf) tails[i] = std::max(tails[i], own + path[i][j] + tails[j]);
+    }
+    for (Engine kind : {Engine::kTensor, Engine::kVector, Engine::kLink}) {
+      jobs.clear();
+      for (int j = i + 1; j < n; ++j) {
+        if (p.tasks[j].engine != kind || path[i][j] == -kInf) continue;
+        jobs.push_back({path[i][j], PooledWork(p, p.tasks[j]), tails[j] - Fastest(p.tasks[j])});
+      }
+      if (jobs.size() > 1) tails[i] = std::max(tails[i], own + JacksonPreemptive(jobs));
+    }
+  }
+}
+
+}  // namespace
+
 double LowerBound(const Problem& p) {
   const int n = static_cast<int>(p.tasks.size());
-  const std::vector<double> heads = Heads(p), tails = Tails(p);
+  std::vector<double> heads = Heads(p), tails = Tails(p);
+  TightenHeadsAndTails(p, heads, tails);
   std::vector<double> after(n);  // shortest path after the operator (tails include its own)
-  for (int i = 0; i < n; ++i) {
-    after[i] = tails[i] - std::min(p.tasks[i].single_core_s, p.tasks[i].all_cores_s);
-  }
+  for (int i = 0; i < n; ++i) after[i] = tails[i] - Fastest(p.tasks[i]);
   double bound = 0;
   for (int i = 0; i < n; ++i) bound = std::max(bound, heads[i] + tails[i]);  // critical path
   // Energetic bound per kind: the kind's cores as one machine on which operator j needs w_j of
@@ -47,49 +158,6 @@ double LowerBound(const Problem& p) {
   // relaxation. Destructive lower bounding tightens w_j: in a schedule of makespan T an operator
   // whose single-core run cannot fit (head + L_1 + after > T) must run intra-op. The bound B(T)
   // falls as T grows, and the makespan is at least the smallest T with B(T) <= T.
-  struct Job {
-    double release, work, after;
-  };
-  auto jackson = [](std::vector<Job> jobs) {
-    double lb = 0, t = 0;
-    std::vector<double> left(jobs.size());
-    size_t done = 0;
-    for (size_t j = 0; j < jobs.size(); ++j) {
-      left[j] = jobs[j].work;
-      // A task of no work (a zero-latency operator) completes at its release.
-      if (left[j] <= 0) {
-        ++done;
-        lb = std::max(lb, jobs[j].release + jobs[j].after);
-      }
-    }
-    while (done < jobs.size()) {
-      int pick = -1;
-      double next_release = kInf;
-      for (size_t j = 0; j < jobs.size(); ++j) {
-        if (left[j] <= 0) continue;
-        if (jobs[j].release <= t) {
-          if (pick < 0 || jobs[j].after > jobs[static_cast<size_t>(pick)].after) {
-            pick = static_cast<int>(j);
-          }
-        } else {
-          next_release = std::min(next_release, jobs[j].release);
-        }
-      }
-      if (pick < 0) {
-        t = next_release;
-        continue;
-      }
-      const size_t j = static_cast<size_t>(pick);
-      const double run = std::min(left[j], next_release - t);
-      t += run;
-      left[j] -= run;
-      if (left[j] <= 0) {
-        ++done;
-        lb = std::max(lb, t + jobs[j].after);
-      }
-    }
-    return lb;
-  };
   std::vector<double> breaks;
   auto relaxation = [&](double makespan) {
     double b = 0;
@@ -104,7 +172,7 @@ double LowerBound(const Problem& p) {
                                    : std::min(t.all_cores_s, t.single_core_s / cores);
         jobs.push_back({heads[i], work, after[i]});
       }
-      if (!jobs.empty()) b = std::max(b, jackson(std::move(jobs)));
+      if (!jobs.empty()) b = std::max(b, JacksonPreemptive(jobs));
     }
     return b;
   };

@@ -75,7 +75,9 @@ MilpModel BuildSchedulingMilp(const Problem& p, double lb_s, const Schedule& inc
       // finish under the incumbent makespan forces intra-op: fix y = 1.
       const Task& t = p.tasks[i];
       const double after = tails[i] - std::min(t.single_core_s, t.all_cores_s);
-      const bool forced = (heads[i] + t.single_core_s + after) / kUnitS > ub;
+      // (With a relative tolerance: a single-core run that exactly fills the window must stay
+      // allowed, or rounding would cut off an optimum that is exactly the incumbent.)
+      const bool forced = (heads[i] + t.single_core_s + after) / kUnitS > ub * (1 + 1e-9);
       m.intra_op[i] = add_col(forced ? 1 : 0, 1, 0, true);
     }
   }
