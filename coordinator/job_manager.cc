@@ -431,7 +431,7 @@ void JobManager::AddResultLocked(Job& job, const v1::CandidateResult& proto) {
   if (proto.outcome() == v1::OUTCOME_ERROR) {
     job.search->AddError(r.candidate_index, proto.error());
   } else if (r.pruned) {
-    job.search->AddPruned(r.candidate_index);
+    job.search->AddPruned(r.candidate_index, r.phases, r.ilp);
   } else if (r.valid) {
     job.search->Add(r);
     job.plan->Tell(r);
@@ -630,6 +630,8 @@ v1::JobStatus JobManager::StatusLocked(const Job& job) const {
   s.set_error(job.error);
   *s.mutable_spec() = job.wire;
   s.set_candidates_failed(job.search->stats().errors);
+  *s.mutable_ilp() = ToProto(job.search->stats().ilp);
+  *s.mutable_phases() = ToProto(job.search->stats().phases);
   if (job.search->best().Get().has_value()) {
     *s.mutable_best() = Summarize(*job.search, *job.search->best().Get());
   }

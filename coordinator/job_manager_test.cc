@@ -232,6 +232,12 @@ TEST(JobManagerTest, MalformedResultsAreRefusedAndChangeNothing) {
   bad = good;
   bad.set_outcome(static_cast<v1::Outcome>(42));
   refused(bad, "result.outcome");
+  bad = good;
+  bad.mutable_phases()->set_milp_s(-1);
+  refused(bad, "result.phases");
+  bad = good;
+  bad.mutable_phases()->set_placement_s(std::nan(""));
+  refused(bad, "result.phases");
   // Forged outcomes: an architecture inside the area window is never INVALID, and a job that
   // does not prune has no PRUNED results.
   bad = good;

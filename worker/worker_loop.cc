@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "common/base/mutex.h"
 #include "common/job/job.h"
+#include "common/rpc/clock.h"
 #include "common/rpc/convert.h"
 
 namespace phaze {
@@ -82,6 +83,7 @@ absl::StatusOr<std::shared_ptr<Worker::JobContext>> Worker::Context(const std::s
         "out of memory: building the job's evaluator needed more than the worker's memory limit");
   }
   if (!evaluator.ok()) return evaluator.status();
+  (*evaluator)->SetClock(MonotonicSeconds);
   // Bounded memory: forget the least recently used job (threads still using it keep it alive).
   while (static_cast<int>(jobs_.size()) >= std::max(1, options_.max_cached_jobs)) {
     auto oldest = std::min_element(jobs_.begin(), jobs_.end(), [](const auto& a, const auto& b) {

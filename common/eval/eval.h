@@ -46,6 +46,19 @@ struct IlpStats {
   void Merge(const IlpStats& other);
 };
 
+// Where an evaluation's time went, in seconds of the evaluating thread, by the clock the
+// Evaluator was given (all 0 without one): the cost model and the scheduling problems, the layer
+// bounds (list schedules, lower bounds, local search), the MILPs, and the placement DP (the
+// pruning check, the width comparison and the points).
+struct PhaseTimes {
+  double cost_s = 0;
+  double bounds_s = 0;
+  double milp_s = 0;
+  double placement_s = 0;
+  double Total() const { return cost_s + bounds_s + milp_s + placement_s; }
+  void Merge(const PhaseTimes& other);
+};
+
 struct PointResult {
   int64_t hbm_bytes = 0;
   place::Recompute recompute = place::Recompute::kNone;
@@ -64,6 +77,7 @@ struct EvaluationResult {
   bool pruned = false;              // skipped by bounds (pruned search); no points
   std::vector<PointResult> points;  // HBM-major (HbmSizesFor), then recompute, in the job's order
   IlpStats ilp;
+  PhaseTimes phases;
   bool AnyFeasible() const;
 };
 
@@ -78,6 +92,11 @@ class Evaluator {
   int64_t NumCandidates() const { return space_.Size(); }
   const EvaluationSpec& spec() const { return spec_; }
   const CandidateSpace& space() const { return space_; }
+
+  // A monotonic clock in seconds for PhaseTimes (the services and benchmarks pass one; the core
+  // reads no clock of its own). Set before the first Evaluate.
+  using Clock = std::function<double()>;
+  void SetClock(Clock clock) { clock_ = std::move(clock); }
 
   // Thread-safe; `cache` may be null. Outcomes (infeasible, time-outs) are data on the result.
   //
@@ -120,6 +139,7 @@ class Evaluator {
   std::map<std::tuple<int64_t, int64_t, bool>, workload::ModelGraph> graphs_;
   std::vector<int64_t> widths_;
   std::vector<bool> sp_modes_;
+  Clock clock_;
 };
 
 // The HBM sizes a chip is evaluated at: its stacks' capacity when the space chooses the stacks

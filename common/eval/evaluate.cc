@@ -82,6 +82,13 @@ void IlpStats::Merge(const IlpStats& o) {
   if (Severity(o.worst) > Severity(worst)) worst = o.worst;
 }
 
+void PhaseTimes::Merge(const PhaseTimes& o) {
+  cost_s += o.cost_s;
+  bounds_s += o.bounds_s;
+  milp_s += o.milp_s;
+  placement_s += o.placement_s;
+}
+
 bool EvaluationResult::AnyFeasible() const {
   for (const PointResult& p : points) {
     if (p.search.feasible) return true;
@@ -141,6 +148,10 @@ struct LayerWork {
   double attention_core_s = 0;   // the forward's attention core (selective recompute)
   double attention_core_energy_j = 0;
   const LayerGraph* graph = nullptr;
+  bool solved[2] = {false, false};  // its MILP has run
+  // Whether the points will use this schedule's makespan as it stands: its bounds met within
+  // the gap, or its MILP has run. Only the others can still get faster.
+  bool Settled(int d) const { return solved[d] || bound[d].status != sched::SolveStatus::kFeasible; }
 };
 struct Width {
   int64_t t = 0;
@@ -150,15 +161,19 @@ struct Width {
   bool schedulable = true;
 };
 
-// The chain of per-layer costs at one width: lower-bound latencies (optimistic) or the
-// schedules' makespans.
+// The chain of per-layer costs at one width: the schedules' makespans, or (optimistic) the lower
+// bound of every schedule that is not settled yet, so that no placement of the points can beat
+// it.
 place::Chain MakeChain(const Width& w, bool optimistic) {
   place::LayerCost per_layer[3];
   for (int l = 0; l < 3; ++l) {
     const LayerWork& lw = w.layers[l];
     place::LayerCost& c = per_layer[l];
-    c.fwd_s = optimistic ? lw.bound[0].lower_bound_s : lw.bound[0].makespan_s;
-    c.bwd_s = optimistic ? lw.bound[1].lower_bound_s : lw.bound[1].makespan_s;
+    auto latency = [&](int d) {
+      return optimistic && !lw.Settled(d) ? lw.bound[d].lower_bound_s : lw.bound[d].makespan_s;
+    };
+    c.fwd_s = latency(0);
+    c.bwd_s = latency(1);
     c.fwd_energy_j = lw.energy_j[0];
     c.bwd_energy_j = lw.energy_j[1];
     c.fwd_tp_comm_s = std::min(lw.tp_comm_s[0], c.fwd_s);
@@ -189,9 +204,13 @@ place::Chain MakeChain(const Width& w, bool optimistic) {
   return chain;
 }
 
-std::vector<place::Chain> MakeChains(const std::vector<Width>& widths, bool optimistic) {
+// `only` (if not empty) keeps the widths it marks.
+std::vector<place::Chain> MakeChains(const std::vector<Width>& widths, bool optimistic,
+                                     const std::vector<bool>& only = {}) {
   std::vector<place::Chain> chains;
-  for (const Width& w : widths) chains.push_back(MakeChain(w, optimistic));
+  for (size_t k = 0; k < widths.size(); ++k) {
+    if (only.empty() || only[k]) chains.push_back(MakeChain(widths[k], optimistic));
+  }
   return chains;
 }
 
@@ -240,30 +259,46 @@ namespace {
 // energy) escapes `can_skip` at any HBM size and recompute mode.
 constexpr double kBoundSlack = 1e-9;
 
+// `relevant` (if not empty): the widths that can still be chosen.
 bool AllDominated(const EvaluationSpec& spec, const EvaluationResult& r,
-                  const std::vector<Width>& widths, const Evaluator::SkipTest& can_skip) {
-  const std::vector<place::Chain> optimistic = MakeChains(widths, true);
+                  const std::vector<Width>& widths, const std::vector<bool>& relevant,
+                  const Evaluator::SkipTest& can_skip) {
+  const std::vector<place::Chain> optimistic = MakeChains(widths, true, relevant);
   double energy_lower = std::numeric_limits<double>::infinity();
-  for (size_t k = 0; k < widths.size(); ++k) {
+  for (size_t k = 0, i = 0; k < widths.size(); ++k) {
+    if (!relevant.empty() && !relevant[k]) continue;
+    const place::Chain& chain = optimistic[i++];
     double e = 0;
-    for (const place::LayerCost& c : optimistic[k].layers) e += c.fwd_energy_j + c.bwd_energy_j;
+    for (const place::LayerCost& c : chain.layers) e += c.fwd_energy_j + c.bwd_energy_j;
     energy_lower = std::min(
         energy_lower, e * static_cast<double>(widths[k].t) / static_cast<double>(r.micro_batch));
   }
-  bool all_dominated = true;
-  for (int64_t hbm : HbmSizesWithinBudget(spec, r.arch)) {
+  // Largest HBM first: more capacity never lowers the best throughput, so a smaller size that
+  // weighs the same as a larger one already checked (the original's area model; a chip whose
+  // stack count does not change) is dominated whenever that one is.
+  std::vector<int64_t> sizes = HbmSizesWithinBudget(spec, r.arch);
+  std::sort(sizes.rbegin(), sizes.rend());
+  std::vector<Weighed> checked;
+  for (int64_t hbm : sizes) {
     const Weighed w = WeighPoint(spec, r.arch, r.area_um2, hbm, energy_lower * (1 - kBoundSlack));
+    if (std::any_of(checked.begin(), checked.end(), [&](const Weighed& c) {
+          return c.area_um2 <= w.area_um2 && c.tdp_w <= w.tdp_w &&
+                 c.energy_per_sample_j <= w.energy_per_sample_j;
+        })) {
+      continue;
+    }
+    checked.push_back(w);
     for (place::Recompute recompute : spec.training.recompute) {
       const place::Placement a = place::Place(InputFor(spec, r, optimistic, hbm, recompute));
       // The bounds are widened by a relative 1e-9: the optimistic and the real placement are
       // the same sums of different layer times, and rounding may put the bound an ulp below.
       if (a.feasible && !can_skip(a.throughput_samples_per_s * (1 + kBoundSlack), w.area_um2,
                                   w.tdp_w, w.energy_per_sample_j)) {
-        all_dominated = false;
+        return false;  // this point may make the front: the candidate is evaluated
       }
     }
   }
-  return all_dominated;
+  return true;
 }
 
 // Survivors get better incumbents before the widths are compared: local search on every layer
@@ -332,36 +367,63 @@ std::vector<bool> RelevantWidths(const EvaluationSpec& spec, const EvaluationRes
   return relevant;
 }
 
-// Exact schedules (MILP where the bounds are apart) for the widths that can win; their chains.
-absl::StatusOr<std::vector<place::Chain>> SolveRelevant(
-    std::vector<Width>& widths, const std::vector<bool>& relevant, const sched::SolveOptions& solve,
-    sched::SchedulerBackend& backend, sched::ScheduleCache* cache, IlpStats& ilp) {
-  std::vector<place::Chain> chains;
+// A layer schedule whose bounds are still apart in a width that can win, and the time at stake
+// in it per micro-batch (its gap, once per block for the blocks).
+struct OpenLayer {
+  size_t width = 0;
+  int layer = 0;
+  int dir = 0;
+  double stake_s = 0;
+};
+
+// The MILPs still to solve, the most time at stake first (index order among equals).
+std::vector<OpenLayer> OpenLayers(const std::vector<Width>& widths,
+                                  const std::vector<bool>& relevant) {
+  std::vector<OpenLayer> open;
   for (size_t k = 0; k < widths.size(); ++k) {
-    Width& w = widths[k];
-    for (LayerWork& lw : w.layers) {
+    if (!relevant[k]) continue;
+    for (int l = 0; l < 3; ++l) {
+      const LayerWork& lw = widths[k].layers[l];
+      const double count = l == 1 ? static_cast<double>(widths[k].num_blocks) : 1.0;
       for (int d = 0; d < 2; ++d) {
-        if (!relevant[k]) {
-          if (lw.bound[d].status == sched::SolveStatus::kOptimal) {
-            ilp.Add(lw.bound[d]);
-          } else {
-            ++ilp.layers;  // its gap never reaches a reported number
-            ++ilp.skipped_by_dominance;
-          }
-          continue;
-        }
-        if (lw.bound[d].status == sched::SolveStatus::kFeasible) {
-          sched::SolveOptions with_start = solve;
-          with_start.incumbent = &lw.bound[d];
-          PHAZE_ASSIGN_OR_RETURN(lw.bound[d],
-                                 sched::ScheduleLayer(lw.problem[d], with_start, backend, cache));
-        }
-        ilp.Add(lw.bound[d]);
+        if (lw.Settled(d)) continue;
+        open.push_back({k, l, d, count * (lw.bound[d].makespan_s - lw.bound[d].lower_bound_s)});
       }
     }
-    if (relevant[k]) chains.push_back(MakeChain(w, false));
   }
-  return chains;
+  std::stable_sort(open.begin(), open.end(), [](const OpenLayer& a, const OpenLayer& b) {
+    return a.stake_s > b.stake_s;
+  });
+  return open;
+}
+
+// The MILP of one open layer schedule, started from the best schedule known.
+absl::Status SolveOpen(LayerWork& lw, int d, const sched::SolveOptions& solve,
+                       sched::SchedulerBackend& backend, sched::ScheduleCache* cache) {
+  sched::SolveOptions with_start = solve;
+  with_start.incumbent = &lw.bound[d];
+  PHAZE_ASSIGN_OR_RETURN(lw.bound[d],
+                         sched::ScheduleLayer(lw.problem[d], with_start, backend, cache));
+  lw.solved[d] = true;
+  return absl::OkStatus();
+}
+
+// Every layer schedule's statistics: settled ones as they stand, open ones as skipped (their
+// width, or the whole candidate, cannot make the front, so their gap never reaches a number).
+void CountSchedules(const std::vector<Width>& widths, const std::vector<bool>& relevant,
+                    IlpStats& ilp) {
+  for (size_t k = 0; k < widths.size(); ++k) {
+    for (const LayerWork& lw : widths[k].layers) {
+      for (int d = 0; d < 2; ++d) {
+        if (relevant[k] ? lw.Settled(d) : lw.bound[d].status == sched::SolveStatus::kOptimal) {
+          ilp.Add(lw.bound[d]);
+        } else {
+          ++ilp.layers;
+          ++ilp.skipped_by_dominance;
+        }
+      }
+    }
+  }
 }
 
 sched::SolveOptions SolveOptionsOf(const SolverSpec& solver) {
@@ -419,6 +481,14 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
     return r;
   }
   const sched::SolveOptions solve = SolveOptionsOf(spec_.solver);
+  // Charges the time since the last lap to one phase (nothing without a clock).
+  double last = clock_ ? clock_() : 0.0;
+  auto lap = [&](double PhaseTimes::*phase) {
+    if (!clock_) return;
+    const double now = clock_();
+    r.phases.*phase += now - last;
+    last = now;
+  };
 
   // Pass 1: bounds for every layer schedule of every width (list schedule and lower bound).
   std::vector<Width> widths;
@@ -438,7 +508,9 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
         const std::vector<OpCost> costs = cost_model_->CostAll(*dirs[d], r.arch);
         lw.problem[d] = SchedulingProblem(*dirs[d], costs, r.arch, spec_.training.tp_overlap);
         PHAZE_RETURN_IF_ERROR(sched::ValidateProblem(lw.problem[d]));
+        lap(&PhaseTimes::cost_s);
         lw.bound[d] = sched::BoundLayer(lw.problem[d], solve, cache);
+        lap(&PhaseTimes::bounds_s);
         lw.energy_j[d] = SumEnergy(costs);
         const std::vector<Operator>& ops = *dirs[d];
         for (size_t i = 0; i < ops.size(); ++i) {
@@ -454,17 +526,42 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
     if (w.schedulable) widths.push_back(std::move(w));
   }
   // Pruned search: stop here if nothing this candidate could reach would make the front.
-  if (can_skip && !widths.empty() && AllDominated(spec_, r, widths, can_skip)) {
-    r.pruned = true;
-    return r;
+  lap(&PhaseTimes::cost_s);
+  if (can_skip && !widths.empty()) {
+    const bool dominated = AllDominated(spec_, r, widths, {}, can_skip);
+    lap(&PhaseTimes::placement_s);
+    if (dominated) {
+      r.pruned = true;
+      return r;
+    }
   }
   ImproveIncumbents(widths, solve.relative_gap);
-  // Pass 2: the widths that can win; pass 3: their exact schedules.
+  lap(&PhaseTimes::bounds_s);
+  // Pass 2: the widths that can win.
   const std::vector<bool> relevant = RelevantWidths(spec_, r, widths);
-  PHAZE_ASSIGN_OR_RETURN(std::vector<place::Chain> chains,
-                         SolveRelevant(widths, relevant, solve, backend, cache, r.ilp));
+  lap(&PhaseTimes::placement_s);
+  // Pass 3: their exact schedules, the most time at stake first. A pruned search checks again
+  // after each MILP while some remain: every solved schedule tightens the bound, and a candidate
+  // that falls behind the front needs none of the rest.
+  const std::vector<OpenLayer> open = OpenLayers(widths, relevant);
+  for (size_t i = 0; i < open.size(); ++i) {
+    PHAZE_RETURN_IF_ERROR(
+        SolveOpen(widths[open[i].width].layers[open[i].layer], open[i].dir, solve, backend, cache));
+    lap(&PhaseTimes::milp_s);
+    if (can_skip && i + 1 < open.size()) {
+      const bool dominated = AllDominated(spec_, r, widths, relevant, can_skip);
+      lap(&PhaseTimes::placement_s);
+      if (dominated) {
+        CountSchedules(widths, relevant, r.ilp);
+        r.pruned = true;
+        return r;
+      }
+    }
+  }
+  CountSchedules(widths, relevant, r.ilp);
   // Pass 4: the placement of every HBM size and recompute mode (and the fixed strategy's).
-  AddPoints(spec_, chains, r);
+  AddPoints(spec_, MakeChains(widths, false, relevant), r);
+  lap(&PhaseTimes::placement_s);
   return r;
 }
 

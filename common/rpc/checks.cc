@@ -99,6 +99,11 @@ absl::Status CheckAndSanitizeWorkerResult(const Evaluator& ev, bool job_prunes,
   r->mutable_candidate()->set_job_id("");
   *r->mutable_architecture() = ToProto(cand.arch.arch);
   r->set_area_um2(cand.arch.area_um2);
+  // Phase times are the worker's own measurements: kept only if they are durations.
+  for (const double t : {r->phases().cost_s(), r->phases().bounds_s(), r->phases().milp_s(),
+                         r->phases().placement_s()}) {
+    if (!std::isfinite(t) || t < 0) return Invalid("result.phases", "not a duration in seconds");
+  }
   switch (r->outcome()) {
     case v1::OUTCOME_ERROR: r->clear_points(); return absl::OkStatus();
     case v1::OUTCOME_PRUNED:

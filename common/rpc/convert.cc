@@ -276,18 +276,57 @@ v1::CandidateResult ToProto(const EvaluationResult& r) {
     *out->mutable_search() = ToProto(pt.search);
     if (pt.has_fixed) *out->mutable_fixed() = ToProto(pt.fixed);
   }
-  v1::IlpStats* s = p.mutable_ilp();
-  s->set_layers(r.ilp.layers);
-  s->set_built(r.ilp.built);
-  s->set_skipped_by_bounds(r.ilp.skipped_by_bounds);
-  s->set_skipped_by_dominance(r.ilp.skipped_by_dominance);
-  s->set_cache_hits(r.ilp.cache_hits);
-  s->set_time_outs(r.ilp.time_outs);
-  s->set_sum_gap(r.ilp.sum_gap);
-  s->set_max_gap(r.ilp.max_gap);
-  s->set_solve_s(r.ilp.solve_s);
-  s->set_worst(ToProto(r.ilp.worst));
+  *p.mutable_ilp() = ToProto(r.ilp);
+  *p.mutable_phases() = ToProto(r.phases);
   return p;
+}
+
+v1::IlpStats ToProto(const eval::IlpStats& ilp) {
+  v1::IlpStats s;
+  s.set_layers(ilp.layers);
+  s.set_built(ilp.built);
+  s.set_skipped_by_bounds(ilp.skipped_by_bounds);
+  s.set_skipped_by_dominance(ilp.skipped_by_dominance);
+  s.set_cache_hits(ilp.cache_hits);
+  s.set_time_outs(ilp.time_outs);
+  s.set_sum_gap(ilp.sum_gap);
+  s.set_max_gap(ilp.max_gap);
+  s.set_solve_s(ilp.solve_s);
+  s.set_worst(ToProto(ilp.worst));
+  return s;
+}
+
+eval::IlpStats FromProto(const v1::IlpStats& s) {
+  eval::IlpStats ilp;
+  ilp.layers = s.layers();
+  ilp.built = s.built();
+  ilp.skipped_by_bounds = s.skipped_by_bounds();
+  ilp.skipped_by_dominance = s.skipped_by_dominance();
+  ilp.cache_hits = s.cache_hits();
+  ilp.time_outs = s.time_outs();
+  ilp.sum_gap = s.sum_gap();
+  ilp.max_gap = s.max_gap();
+  ilp.solve_s = s.solve_s();
+  ilp.worst = FromProto(s.worst());
+  return ilp;
+}
+
+v1::PhaseTimes ToProto(const eval::PhaseTimes& t) {
+  v1::PhaseTimes p;
+  p.set_cost_s(t.cost_s);
+  p.set_bounds_s(t.bounds_s);
+  p.set_milp_s(t.milp_s);
+  p.set_placement_s(t.placement_s);
+  return p;
+}
+
+eval::PhaseTimes FromProto(const v1::PhaseTimes& p) {
+  eval::PhaseTimes t;
+  t.cost_s = p.cost_s();
+  t.bounds_s = p.bounds_s();
+  t.milp_s = p.milp_s();
+  t.placement_s = p.placement_s();
+  return t;
 }
 
 EvaluationResult FromProto(const v1::CandidateResult& p) {
@@ -308,17 +347,8 @@ EvaluationResult FromProto(const v1::CandidateResult& p) {
     if (pt.has_fixed()) out.fixed = FromProto(pt.fixed());
     r.points.push_back(std::move(out));
   }
-  const v1::IlpStats& s = p.ilp();
-  r.ilp.layers = s.layers();
-  r.ilp.built = s.built();
-  r.ilp.skipped_by_bounds = s.skipped_by_bounds();
-  r.ilp.skipped_by_dominance = s.skipped_by_dominance();
-  r.ilp.cache_hits = s.cache_hits();
-  r.ilp.time_outs = s.time_outs();
-  r.ilp.sum_gap = s.sum_gap();
-  r.ilp.max_gap = s.max_gap();
-  r.ilp.solve_s = s.solve_s();
-  r.ilp.worst = FromProto(s.worst());
+  r.ilp = FromProto(p.ilp());
+  r.phases = FromProto(p.phases());
   return r;
 }
 

@@ -18,6 +18,10 @@ v1::CandidateResult ToProto(const eval::EvaluationResult& r);
 // The inverse, for everything the coordinator aggregates and reports. Solver stats, placements,
 // architecture and area round-trip exactly.
 eval::EvaluationResult FromProto(const v1::CandidateResult& p);
+v1::IlpStats ToProto(const eval::IlpStats& ilp);
+eval::IlpStats FromProto(const v1::IlpStats& s);
+v1::PhaseTimes ToProto(const eval::PhaseTimes& t);
+eval::PhaseTimes FromProto(const v1::PhaseTimes& p);
 
 v1::Architecture ToProto(const arch::Architecture& a);
 v1::Strategy ToProto(const place::Strategy& s);

@@ -138,5 +138,42 @@ TEST(JobWireTest, ABadStructuredJobIsRefusedNamingTheField) {
   EXPECT_TRUE(absl::IsInvalidArgument(FromProto(wire).status()));
 }
 
+// What an evaluation spent (solver statistics and phase times) crosses the wire exactly, pruned
+// results included: the coordinator's totals count candidates that fell behind the front after
+// some MILPs.
+TEST(ResultWireTest, SolverStatisticsAndPhaseTimesRoundTrip) {
+  EvaluationResult r;
+  r.candidate_index = 7;
+  r.pruned = true;
+  r.valid = true;
+  r.ilp.layers = 12;
+  r.ilp.built = 3;
+  r.ilp.skipped_by_bounds = 5;
+  r.ilp.skipped_by_dominance = 2;
+  r.ilp.cache_hits = 2;
+  r.ilp.time_outs = 1;
+  r.ilp.sum_gap = 0.125;
+  r.ilp.max_gap = 0.0625;
+  r.ilp.solve_s = 0.75;
+  r.ilp.worst = sched::SolveStatus::kFeasible;
+  r.phases = {.cost_s = 0.001, .bounds_s = 0.02, .milp_s = 0.3, .placement_s = 0.04};
+  const EvaluationResult back = FromProto(ToProto(r));
+  EXPECT_TRUE(back.pruned);
+  EXPECT_EQ(back.ilp.layers, 12);
+  EXPECT_EQ(back.ilp.built, 3);
+  EXPECT_EQ(back.ilp.skipped_by_bounds, 5);
+  EXPECT_EQ(back.ilp.skipped_by_dominance, 2);
+  EXPECT_EQ(back.ilp.cache_hits, 2);
+  EXPECT_EQ(back.ilp.time_outs, 1);
+  EXPECT_EQ(back.ilp.sum_gap, 0.125);
+  EXPECT_EQ(back.ilp.max_gap, 0.0625);
+  EXPECT_EQ(back.ilp.solve_s, 0.75);
+  EXPECT_EQ(back.ilp.worst, sched::SolveStatus::kFeasible);
+  EXPECT_EQ(back.phases.cost_s, 0.001);
+  EXPECT_EQ(back.phases.bounds_s, 0.02);
+  EXPECT_EQ(back.phases.milp_s, 0.3);
+  EXPECT_EQ(back.phases.placement_s, 0.04);
+}
+
 }  // namespace
 }  // namespace phaze

@@ -103,6 +103,7 @@ bool SearchState::Add(const EvaluationResult& r) {
   if (results_.count(r.candidate_index) || errors_.count(r.candidate_index)) return false;
   ++stats_.evaluated;
   stats_.ilp.Merge(r.ilp);
+  stats_.phases.Merge(r.phases);
   if (r.AnyFeasible()) {
     ++stats_.feasible;
   } else {
@@ -116,8 +117,12 @@ bool SearchState::Add(const EvaluationResult& r) {
   return true;
 }
 
-void SearchState::AddPruned(int64_t candidate) {
-  if (pruned_.emplace(candidate, true).second) ++stats_.pruned;
+void SearchState::AddPruned(int64_t candidate, const eval::PhaseTimes& phases,
+                            const eval::IlpStats& ilp) {
+  if (!pruned_.emplace(candidate, true).second) return;
+  ++stats_.pruned;
+  stats_.phases.Merge(phases);
+  stats_.ilp.Merge(ilp);
 }
 
 void SearchState::AddError(int64_t candidate, const std::string& message) {
@@ -217,7 +222,11 @@ SearchState RunLocal(const Evaluator& evaluator, const SearchSpec& spec, int thr
         if (!skip) r = evaluator.Evaluate(candidate, backend, &cache, dominated);
         MutexLock lock(&mu);
         if (skip || (r.ok() && r->pruned)) {
-          state.AddPruned(candidate);
+          if (r.ok()) {
+            state.AddPruned(candidate, r->phases, r->ilp);
+          } else {
+            state.AddPruned(candidate);
+          }
         } else if (r.ok()) {
           state.Add(*r);
           plan.Tell(*r);

@@ -72,6 +72,7 @@ struct SearchStats {
   int64_t pruned = 0;  // skipped by bounds
   int64_t errors = 0;
   eval::IlpStats ilp;
+  eval::PhaseTimes phases;  // summed over every evaluation, pruned ones included
 };
 
 class SearchState {
@@ -80,8 +81,17 @@ class SearchState {
   explicit SearchState(eval::EvaluationSpec spec) : spec_(std::move(spec)) {}
   // Returns false for a duplicate (already counted).
   bool Add(const eval::EvaluationResult& result);
-  void AddPruned(int64_t candidate);
+  // `phases`, `ilp`: what the evaluation spent before it was pruned (nothing if the chip bound
+  // pruned it).
+  void AddPruned(int64_t candidate, const eval::PhaseTimes& phases = {},
+                 const eval::IlpStats& ilp = {});
   void AddError(int64_t candidate, const std::string& message);
+  // For a state rebuilt from stored results: the coordinator's totals, which include what pruned
+  // candidates spent (a pruned candidate's result carries no points to rebuild it from).
+  void UseTotals(const eval::IlpStats& ilp, const eval::PhaseTimes& phases) {
+    stats_.ilp = ilp;
+    stats_.phases = phases;
+  }
 
   const eval::EvaluationSpec& spec() const { return spec_; }
   const ParetoFront& front() const { return front_; }

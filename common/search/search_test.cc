@@ -95,6 +95,40 @@ TEST(EvaluateTest, ChosenPlacementsAreConsistentAndFitMemory) {
   EXPECT_GT(fixed_feasible, 0);
 }
 
+// The core reads no clock: phase times come only from the clock it is given, and measuring them
+// changes no result.
+TEST(EvaluateTest, PhaseTimesComeFromTheGivenClockOnly) {
+  const JobSpec job = Job();
+  auto plain = Evaluator::Create(job);
+  auto timed = Evaluator::Create(job);
+  ASSERT_TRUE(plain.ok() && timed.ok());
+  double ticks = 0;
+  (*timed)->SetClock([&ticks] { return ticks += 1; });  // one second per reading
+  sched::CbcBackend cbc;
+  int checked = 0;
+  for (int64_t c = 0; c < (*plain)->NumCandidates() && checked < 4; ++c) {
+    const absl::StatusOr<EvaluationResult> a = (*plain)->Evaluate(c, cbc, nullptr);
+    const absl::StatusOr<EvaluationResult> b = (*timed)->Evaluate(c, cbc, nullptr);
+    ASSERT_TRUE(a.ok() && b.ok());
+    if (!a->valid) continue;
+    ++checked;
+    EXPECT_EQ(a->phases.Total(), 0.0);
+    // Every phase ran and each reading is charged to exactly one phase.
+    EXPECT_GE(b->phases.cost_s, 1.0);
+    EXPECT_GE(b->phases.bounds_s, 1.0);
+    EXPECT_GE(b->phases.placement_s, 1.0);
+    const double before = ticks;
+    const double total = (*timed)->Evaluate(c, cbc, nullptr)->phases.Total();
+    EXPECT_EQ(total, ticks - before - 1);  // n readings: n - 1 intervals
+    ASSERT_EQ(a->points.size(), b->points.size());
+    for (size_t i = 0; i < a->points.size(); ++i) {
+      EXPECT_EQ(a->points[i].search.throughput_samples_per_s,
+                b->points[i].search.throughput_samples_per_s);
+    }
+  }
+  EXPECT_EQ(checked, 4);
+}
+
 // Budgets by the chip model: a chip over the power budget is placed nowhere and costs no MILP;
 // with HBM stacks in the space, a chip is evaluated at its stacks' capacity only.
 TEST(EvaluateTest, BudgetsAndStacksDecideWhatIsPlaced) {

@@ -501,6 +501,10 @@ absl::Status RunJob(const RunArgs& args, std::ostream& out) {
   PHAZE_RETURN_IF_ERROR(ReadFile(args.job_path, &text));
   PHAZE_ASSIGN_OR_RETURN(JobSpec job, ParseJobYaml(text));
   PHAZE_ASSIGN_OR_RETURN(std::unique_ptr<Evaluator> evaluator, Evaluator::Create(job));
+  evaluator->SetClock([] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  });
   const int threads = args.threads > 0
                           ? args.threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -669,6 +673,13 @@ void PrintSummary(const SearchState& state, double elapsed_s, const std::string&
       s.ilp.layers, s.ilp.built, s.ilp.skipped_by_bounds, s.ilp.skipped_by_dominance,
       s.ilp.cache_hits, s.ilp.time_outs,
       s.ilp.layers > 0 ? s.ilp.sum_gap / static_cast<double>(s.ilp.layers) : 0.0, s.ilp.max_gap);
+  if (const double total = s.phases.Total(); total > 0) {
+    out << absl::StrFormat(
+        "phases (%.1f s of evaluation, summed over threads): cost model %.1f%%, layer bounds "
+        "%.1f%%, MILP %.1f%%, placement DP %.1f%%\n",
+        total, 100 * s.phases.cost_s / total, 100 * s.phases.bounds_s / total,
+        100 * s.phases.milp_s / total, 100 * s.phases.placement_s / total);
+  }
   if (state.best().Get().has_value()) {
     const nlohmann::json best = DesignPointJson(state, *state.best().Get());
     const nlohmann::json& pl = best["placement"];

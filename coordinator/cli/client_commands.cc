@@ -212,6 +212,7 @@ absl::StatusOr<Fetched> Fetch(v1::Coordinator::Stub& stub, const std::string& jo
     token = page.next_page_token();
   } while (!token.empty());
   for (int64_t k = 0; k < status.candidates_pruned(); ++k) f.state->AddPruned(-1 - k);
+  f.state->UseTotals(FromProto(status.ilp()), FromProto(status.phases()));
   return f;
 }
 
