@@ -343,6 +343,36 @@ TEST(PlacementTest, ExactAgainstBruteForceOnRandomChains) {
   EXPECT_GT(feasible, 200);
 }
 
+// Chains shaped like the models: an embedding, identical blocks and a head, up to 12 layers, HBM
+// tight enough that the largest stage's parameters matter (the caps the split tries).
+TEST(PlacementTest, ExactAgainstBruteForceOnModelLikeChains) {
+  std::mt19937 rng(20261207);
+  int feasible = 0;
+  for (int trial = 0; trial < 120; ++trial) {
+    PlacementInput in = RandomInput(rng);
+    in.accelerators = std::uniform_int_distribution<int64_t>(4, 16)(rng);
+    const int n = std::uniform_int_distribution<int>(6, 12)(rng);
+    // Slow data-parallel links: the synchronisation of the largest stage weighs as much as the
+    // slowest stage's compute, so the split must trade one for the other.
+    in.network.scale_up.bandwidth_bytes_per_s /= 50;
+    in.network.scale_out.bandwidth_bytes_per_s /= 50;
+    for (Chain& c : in.chains) {
+      const LayerCost embedding = c.layers.front(), block = c.layers[1], head = c.layers.back();
+      c.layers.assign(static_cast<size_t>(n), block);
+      c.layers.front() = embedding;
+      c.layers.back() = head;
+    }
+    const Placement fast = Place(in);
+    const Placement slow = BruteForce(in);
+    ASSERT_EQ(fast.feasible, slow.feasible) << "trial " << trial;
+    if (!slow.feasible) continue;
+    ++feasible;
+    ASSERT_NEAR(fast.time_per_batch_s, slow.time_per_batch_s, 1e-9 * slow.time_per_batch_s)
+        << "trial " << trial;
+  }
+  EXPECT_GT(feasible, 40);
+}
+
 TEST(PlacementTest, FixedStrategyIsTheBestSplitOfThatStrategy) {
   std::mt19937 rng(7);
   for (int trial = 0; trial < 150; ++trial) {

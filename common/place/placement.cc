@@ -575,7 +575,10 @@ void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, i
     if (alive[pi]) p_bound[pi] = lower_bound(p, u, p_lower[pi]);
   }
   // The caps worth trying: the parameter sizes of every possible stage inside some p's window,
-  // ascending.
+  // tried in descending order. A smaller cap never lowers the slowest stage (fewer splits
+  // qualify), so once p's capped optimum, with its largest stage at its smallest possible
+  // P_lo, cannot beat the best found, no smaller cap can either: p is done. The optimum is
+  // usually close to the unconstrained split, so most caps are never solved.
   int64_t window_lo = std::numeric_limits<int64_t>::max(), window_hi = 0;
   for (int p = p_lo; p <= p_hi; ++p) {
     const size_t pi = static_cast<size_t>(p);
@@ -592,7 +595,7 @@ void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, i
       if (cap >= window_lo && cap < window_hi) caps.push_back(cap);
     }
   }
-  std::sort(caps.begin(), caps.end());
+  std::sort(caps.rbegin(), caps.rend());
   caps.erase(std::unique(caps.begin(), caps.end()), caps.end());
   for (int64_t cap : caps) {
     int k_max = 0;
@@ -610,10 +613,14 @@ void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, i
     for (int p = p_lo; p <= k_max; ++p) {
       const size_t pi = static_cast<size_t>(p);
       if (!alive[pi] || cap < p_lower[pi] || cap >= p_upper[pi]) continue;
-      if (capped.best[pi][0] < kInf) {
-        const std::vector<int64_t> sizes = Partition(capped, p);
-        offer(p, sizes, MaximaOf(ix, sizes));
+      const double compute = capped.best[pi][0];
+      if (!(compute < kInf)) {
+        alive[pi] = false;  // no split of p fits this cap, nor any smaller one
+        continue;
       }
+      const std::vector<int64_t> sizes = Partition(capped, p);
+      offer(p, sizes, MaximaOf(ix, sizes));
+      p_bound[pi] = lower_bound(p, compute, p_lower[pi]);
     }
   }
 }
