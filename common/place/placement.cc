@@ -529,22 +529,33 @@ void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, i
     }
     return out;
   };
+  // Every d from the largest down: T is at least (m + p - 1) x the slowest compute, which only
+  // grows as d falls (m = ceil(B / (d b))), so the d below one whose bound reaches `limit` need
+  // no look. `visit` gets each strategy that may beat `limit()`.
+  auto descending = [&](int p, double compute, auto limit, auto visit) {
+    const std::vector<Strategy> all = strategies(p);
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      const double m = static_cast<double>(CeilDiv(in.global_batch, it->data * in.micro_batch));
+      if ((m + p - 1) * compute >= limit()) break;
+      visit(*it);
+    }
+  };
   // T of a split for one p over every d; the best placement is rebuilt by EvaluateOn.
   auto offer = [&](int p, const std::vector<int64_t>& sizes, const SplitMaxima& split) {
-    for (const Strategy& sd : strategies(p)) {
+    descending(p, split.compute_s, [&] { return best.Bound(); }, [&](const Strategy& sd) {
       const StepCosts step(in, sd, ix.max_boundary_bytes());
       if (step.TimeS(split.compute_s, split.params) < best.Bound()) {
         best.Offer(EvaluateOn(chain, in, sd, sizes));
       }
-    }
+    });
   };
   // Lower bound on T for p over the d, given a lower bound on the slowest compute and on the
   // largest stage's parameters.
   auto lower_bound = [&](int p, double compute, int64_t params) {
     double lb = kInf;
-    for (const Strategy& sd : strategies(p)) {
+    descending(p, compute, [&] { return lb; }, [&](const Strategy& sd) {
       lb = std::min(lb, StepCosts(in, sd, ix.max_boundary_bytes()).TimeS(compute, params));
-    }
+    });
     return lb;
   };
 
