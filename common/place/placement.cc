@@ -659,20 +659,21 @@ void SearchChain(const Chain& chain, const PlacementInput& in, const Strategy& f
       }
       if (sharding == Sharding::kNone) {
         // The memory model does not depend on d, except through the in-flight cap m(d) when m
-        // is below the deepest pipeline d allows: one DP serves every d with m(d) at least that
-        // deep (ascending d: a prefix), one DP each for the others.
+        // is below the deepest pipeline d allows. Ascending d, m never grows: each run of d that
+        // share their cap (the same m, or m at least as deep as any pipeline they allow) shares
+        // one DP.
         const std::vector<int64_t> ds = DataDegrees(in, 1, s.tensor, fixed_d);
         const int64_t n = static_cast<int64_t>(chain.layers.size());
-        size_t shared = 0;
-        while (shared < ds.size()) {
-          const int64_t d = ds[shared];
+        auto cap_of = [&](int64_t d) {
           const int64_t deepest = std::min(n, in.accelerators / (s.tensor * d));
-          if (CeilDiv(in.global_batch, d * in.micro_batch) < deepest) break;
-          ++shared;
-        }
-        SearchBestSplit(chain, in, s, fixed_p, {ds.begin(), ds.begin() + shared}, best);
-        for (size_t i = shared; i < ds.size(); ++i) {
-          SearchBestSplit(chain, in, s, fixed_p, {ds[i]}, best);
+          const int64_t m = CeilDiv(in.global_batch, d * in.micro_batch);
+          return m >= deepest ? int64_t{-1} : m;  // -1: the cap never binds
+        };
+        for (size_t first = 0; first < ds.size();) {
+          size_t last = first + 1;
+          while (last < ds.size() && cap_of(ds[last]) == cap_of(ds[first])) ++last;
+          SearchBestSplit(chain, in, s, fixed_p, {ds.begin() + first, ds.begin() + last}, best);
+          first = last;
         }
       } else {
         // ZeRO's memory depends on d: one DP per d. (With the tp-pp-dp rank order the ZeRO-3
