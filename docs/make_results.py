@@ -199,12 +199,15 @@ def main():
     fidelity_section(root, fidelity)
     machine = (root / "machine.txt").read_text().strip() if (root / "machine.txt").exists() else ""
     scaling = (root / "scaling.txt").read_text().strip() if (root / "scaling.txt").exists() else "(not run)"
+    service_speed = ((root / "speed.txt").read_text().strip() if (root / "speed.txt").exists()
+                     else "(not run)")
     text = (tmpl.replace("@MACHINE@", machine)
                 .replace("@SUMMARY@", "\n".join(summary))
                 .replace("@COMPARISON@", "\n".join(comparison))
                 .replace("@CODESIGN@", "\n".join(codesign))
                 .replace("@SPEED@", "\n".join(speed))
                 .replace("@SCALING@", scaling)
+                .replace("@SERVICE_SPEED@", service_speed)
                 .replace("@FIDELITY@", "\n".join(fidelity)))
     (docs / "results.md").write_text(text)
     print(f"wrote {docs / 'results.md'}: {len(data)} models")
