@@ -151,7 +151,9 @@ struct LayerWork {
   bool solved[2] = {false, false};  // its MILP has run
   // Whether the points will use this schedule's makespan as it stands: its bounds met within
   // the gap, or its MILP has run. Only the others can still get faster.
-  bool Settled(int d) const { return solved[d] || bound[d].status != sched::SolveStatus::kFeasible; }
+  bool Settled(int d) const {
+    return solved[d] || bound[d].status != sched::SolveStatus::kFeasible;
+  }
 };
 struct Width {
   int64_t t = 0;
@@ -391,9 +393,8 @@ std::vector<OpenLayer> OpenLayers(const std::vector<Width>& widths,
       }
     }
   }
-  std::stable_sort(open.begin(), open.end(), [](const OpenLayer& a, const OpenLayer& b) {
-    return a.stake_s > b.stake_s;
-  });
+  std::stable_sort(open.begin(), open.end(),
+                   [](const OpenLayer& a, const OpenLayer& b) { return a.stake_s > b.stake_s; });
   return open;
 }
 

@@ -542,20 +542,24 @@ void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, i
   };
   // T of a split for one p over every d; the best placement is rebuilt by EvaluateOn.
   auto offer = [&](int p, const std::vector<int64_t>& sizes, const SplitMaxima& split) {
-    descending(p, split.compute_s, [&] { return best.Bound(); }, [&](const Strategy& sd) {
-      const StepCosts step(in, sd, ix.max_boundary_bytes());
-      if (step.TimeS(split.compute_s, split.params) < best.Bound()) {
-        best.Offer(EvaluateOn(chain, in, sd, sizes));
-      }
-    });
+    descending(
+        p, split.compute_s, [&] { return best.Bound(); },
+        [&](const Strategy& sd) {
+          const StepCosts step(in, sd, ix.max_boundary_bytes());
+          if (step.TimeS(split.compute_s, split.params) < best.Bound()) {
+            best.Offer(EvaluateOn(chain, in, sd, sizes));
+          }
+        });
   };
   // Lower bound on T for p over the d, given a lower bound on the slowest compute and on the
   // largest stage's parameters.
   auto lower_bound = [&](int p, double compute, int64_t params) {
     double lb = kInf;
-    descending(p, compute, [&] { return lb; }, [&](const Strategy& sd) {
-      lb = std::min(lb, StepCosts(in, sd, ix.max_boundary_bytes()).TimeS(compute, params));
-    });
+    descending(
+        p, compute, [&] { return lb; },
+        [&](const Strategy& sd) {
+          lb = std::min(lb, StepCosts(in, sd, ix.max_boundary_bytes()).TimeS(compute, params));
+        });
     return lb;
   };
 

@@ -9,8 +9,7 @@ namespace phaze {
 
 // Seconds since an arbitrary fixed point, monotonic.
 inline double MonotonicSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace phaze

@@ -36,9 +36,8 @@ std::string Bytes(const v1::Job& job) {
 TEST(JobWireTest, EveryShippedJobRoundTripsAndEvaluatesTheSame) {
   const std::filesystem::path root(PHAZE_SOURCE_DIR);
   int files = 0;
-  for (const char* dir :
-       {"examples", "examples/fidelity", "examples/codesign", "tests/data", "tests/golden/jobs",
-        "tests/bench"}) {
+  for (const char* dir : {"examples", "examples/fidelity", "examples/codesign", "tests/data",
+                          "tests/golden/jobs", "tests/bench"}) {
     for (const auto& entry : std::filesystem::directory_iterator(root / dir)) {
       if (entry.path().extension() != ".yaml") continue;
       const absl::StatusOr<JobSpec> parsed = ParseJobYaml(Read(entry.path()));

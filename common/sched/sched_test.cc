@@ -173,7 +173,8 @@ TEST(LowerBoundTest, NeverExceedsTheExhaustiveOptimum) {
       for (size_t i = 1; i < p.tasks.size(); ++i) {
         const int join = static_cast<int>(i) - 1 - static_cast<int>((i - 1) % 3);
         p.tasks[i].deps = {std::max(0, join)};
-        if (i % 3 == 0 && i >= 2) p.tasks[i].deps = {static_cast<int>(i) - 1, static_cast<int>(i) - 2};
+        if (i % 3 == 0 && i >= 2)
+          p.tasks[i].deps = {static_cast<int>(i) - 1, static_cast<int>(i) - 2};
       }
     }
     const absl::StatusOr<Schedule> want = reference.Solve(p, SolveOptions{});
