@@ -288,7 +288,9 @@ absl::StatusOr<v1::JobStatus> JobManager::Wait(const std::string& job_id, int64_
                                                double timeout_s) {
   MutexLock lock(&mu_);
   const absl::Time deadline = absl::Now() + absl::Seconds(timeout_s);
+  bool timed_out = false;
   while (true) {
+    // Looked up afresh after every wait: a sweep may have erased the job meanwhile.
     auto it = jobs_.find(job_id);
     if (it == jobs_.end()) {
       // Finished (its status no longer changes) or unknown.
@@ -304,7 +306,8 @@ absl::StatusOr<v1::JobStatus> JobManager::Wait(const std::string& job_id, int64_
       *version = it->second->version;
       return StatusLocked(*it->second);
     }
-    if (WaitWithDeadline(&changed_, &mu_, deadline)) return StatusLocked(*it->second);
+    if (timed_out) return StatusLocked(*it->second);
+    timed_out = WaitWithDeadline(&changed_, &mu_, deadline);
   }
 }
 

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/rpc/convert.h"
 #include "gtest/gtest.h"
 
@@ -521,6 +523,25 @@ TEST(JobManagerTest, SeveralJobsShareTheWorkersInTurn) {
   std::vector<std::string> order;
   for (int k = 0; k < 6; ++k) order.push_back(m.Lease("w", 0).job_id());
   EXPECT_EQ(order, (std::vector<std::string>{a, b, a, b, a, b}));
+}
+
+// A watcher whose wait times out after a sweep has dropped its finished job from memory gets the
+// stored status (it once read the erased job: the load test's coordinator crashed on 2026-12-07).
+TEST(JobManagerTest, AWaitThatOutlivesItsJobInMemoryReadsTheStore) {
+  auto store = *Store::Open(":memory:");
+  JobManager m(store.get(), {});
+  const std::string id = m.Submit(kJob)->job_id();
+  ASSERT_EQ(m.Cancel(id)->state(), v1::JOB_STATE_CANCELLED);  // finished; swept at the next call
+  int64_t version = -1;
+  ASSERT_EQ(m.Wait(id, &version, 0)->state(), v1::JOB_STATE_CANCELLED);
+  absl::StatusOr<v1::JobStatus> late;
+  std::thread watcher([&] { late = m.Wait(id, &version, 0.3); });
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_TRUE(m.Lease("w", 0).lease_id().empty());  // sweeps the cancelled job out of memory
+  watcher.join();
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_EQ(late->job_id(), id);
+  EXPECT_EQ(late->state(), v1::JOB_STATE_CANCELLED);
 }
 
 TEST(JobManagerTest, CancelledJobHandsOutNoMoreWork) {
