@@ -34,6 +34,7 @@ namespace phaze::eval {
 struct IlpStats {
   int64_t layers = 0;             // layer schedules requested
   int64_t built = 0;              // MILPs built and handed to the solver
+  int64_t searched = 0;           // solved exactly by the search over operator orders: no MILP
   int64_t skipped_by_bounds = 0;  // bounds met within the gap: no MILP
   int64_t cache_hits = 0;
   int64_t skipped_by_dominance = 0;  // bounds apart, but the width cannot be chosen: no MILP

@@ -60,6 +60,8 @@ void IlpStats::Add(const sched::Schedule& s) {
   } else if (s.mip_built) {
     ++built;
     solve_s += s.solve_s;
+  } else if (s.order_searched) {
+    ++searched;
   } else {
     ++skipped_by_bounds;
   }
@@ -72,6 +74,7 @@ void IlpStats::Add(const sched::Schedule& s) {
 void IlpStats::Merge(const IlpStats& o) {
   layers += o.layers;
   built += o.built;
+  searched += o.searched;
   skipped_by_bounds += o.skipped_by_bounds;
   cache_hits += o.cache_hits;
   time_outs += o.time_outs;

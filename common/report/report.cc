@@ -119,6 +119,7 @@ nlohmann::json StatsJson(const SearchStats& s) {
           {"ilp",
            {{"layers", i.layers},
             {"built", i.built},
+            {"searched", i.searched},
             {"skipped_by_bounds", i.skipped_by_bounds},
             {"cache_hits", i.cache_hits},
             {"skipped_by_dominance", i.skipped_by_dominance},

@@ -285,6 +285,7 @@ v1::IlpStats ToProto(const eval::IlpStats& ilp) {
   v1::IlpStats s;
   s.set_layers(ilp.layers);
   s.set_built(ilp.built);
+  s.set_searched(ilp.searched);
   s.set_skipped_by_bounds(ilp.skipped_by_bounds);
   s.set_skipped_by_dominance(ilp.skipped_by_dominance);
   s.set_cache_hits(ilp.cache_hits);
@@ -300,6 +301,7 @@ eval::IlpStats FromProto(const v1::IlpStats& s) {
   eval::IlpStats ilp;
   ilp.layers = s.layers();
   ilp.built = s.built();
+  ilp.searched = s.searched();
   ilp.skipped_by_bounds = s.skipped_by_bounds();
   ilp.skipped_by_dominance = s.skipped_by_dominance();
   ilp.cache_hits = s.cache_hits();

@@ -150,6 +150,7 @@ TEST(ResultWireTest, SolverStatisticsAndPhaseTimesRoundTrip) {
   r.ilp.built = 3;
   r.ilp.skipped_by_bounds = 5;
   r.ilp.skipped_by_dominance = 2;
+  r.ilp.searched = 7;
   r.ilp.cache_hits = 2;
   r.ilp.time_outs = 1;
   r.ilp.sum_gap = 0.125;
@@ -163,6 +164,7 @@ TEST(ResultWireTest, SolverStatisticsAndPhaseTimesRoundTrip) {
   EXPECT_EQ(back.ilp.built, 3);
   EXPECT_EQ(back.ilp.skipped_by_bounds, 5);
   EXPECT_EQ(back.ilp.skipped_by_dominance, 2);
+  EXPECT_EQ(back.ilp.searched, 7);
   EXPECT_EQ(back.ilp.cache_hits, 2);
   EXPECT_EQ(back.ilp.time_outs, 1);
   EXPECT_EQ(back.ilp.sum_gap, 0.125);

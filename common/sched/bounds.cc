@@ -32,16 +32,7 @@ std::vector<double> Heads(const Problem& p) {
   return head;
 }
 
-namespace {
-
-// One machine (a kind's cores pooled), preemptive, operators with a release, a work and a delay
-// after completion: Jackson's preemptive schedule (longest delay first) minimises the largest
-// completion plus delay, so its value bounds that of any real schedule.
-struct Job {
-  double release, work, after;
-};
-
-double JacksonPreemptive(const std::vector<Job>& jobs) {
+double JacksonPreemptive(const std::vector<OneMachineJob>& jobs) {
   double lb = 0, t = 0;
   std::vector<double> left(jobs.size());
   size_t done = 0;
@@ -82,6 +73,8 @@ double JacksonPreemptive(const std::vector<Job>& jobs) {
   return lb;
 }
 
+namespace {
+
 double Fastest(const Task& t) { return std::min(t.single_core_s, t.all_cores_s); }
 
 // The share of its kind's pooled cores an operator needs in any schedule: all of them for
@@ -114,7 +107,7 @@ void TightenHeadsAndTails(const Problem& p, std::vector<double>& heads,
       }
     }
   }
-  std::vector<Job> jobs;
+  std::vector<OneMachineJob> jobs;
   for (int i = 0; i < n; ++i) {
     for (int d : p.tasks[i].deps) heads[i] = std::max(heads[i], heads[d] + Fastest(p.tasks[d]));
     for (Engine kind : {Engine::kTensor, Engine::kVector, Engine::kLink}) {
@@ -163,7 +156,7 @@ double LowerBound(const Problem& p) {
     double b = 0;
     for (Engine kind : {Engine::kTensor, Engine::kVector, Engine::kLink}) {
       const double cores = static_cast<double>(CoresOf(p, kind));
-      std::vector<Job> jobs;
+      std::vector<OneMachineJob> jobs;
       for (int i = 0; i < n; ++i) {
         const Task& t = p.tasks[i];
         if (t.engine != kind) continue;

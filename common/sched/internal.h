@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "common/sched/sched.h"
@@ -44,6 +45,22 @@ std::vector<int> PriorityOrder(const Problem& p, const std::vector<double>& prio
 // mapping.
 std::vector<double> Tails(const Problem& p);
 std::vector<double> Heads(const Problem& p);
+
+// One machine (a kind's cores pooled), preemptive, operators with a release, a work and a delay
+// after completion: Jackson's preemptive schedule (longest delay first) minimises the largest
+// completion plus delay, so its value bounds that of any real schedule.
+struct OneMachineJob {
+  double release, work, after;
+};
+double JacksonPreemptive(const std::vector<OneMachineJob>& jobs);
+
+// Exact branch and bound for a problem whose every operator has a settled mapping given the
+// incumbent (each kind then acts as one machine): nullopt when some operator still has a real
+// choice or runs single-core on a pool of cores (the MILP's problem). Otherwise the best schedule
+// found: optimal when the search finished within `max_nodes` (hit_time_limit false); else its
+// gap to the problem's lower bound, judged against `relative_gap`.
+std::optional<Schedule> SearchUnaryMachines(const Problem& p, const Schedule& incumbent,
+                                            double relative_gap, int64_t max_nodes);
 
 // Sets lower_bound_s, gap and status (kOptimal within `target`) of `s`.
 void SetGap(Schedule& s, double lower_bound, double target);

@@ -102,6 +102,12 @@ MilpModel BuildSchedulingMilp(const Problem& p, double lb_s, const Schedule& inc
       if (reach[i][j] || reach[j][i]) continue;
       const Task& a = p.tasks[i];
       const Task& b = p.tasks[j];
+      // An operator of no time holds no core or link (as in the list schedules and the checker):
+      // it may start inside another's run, so it never conflicts.
+      if (std::max(a.single_core_s, a.all_cores_s) <= 0 ||
+          std::max(b.single_core_s, b.all_cores_s) <= 0) {
+        continue;
+      }
       // Only operators of the same kind compete: tensor cores, vector cores and the link are
       // separate units.
       bool may_conflict = false;

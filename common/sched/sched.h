@@ -16,6 +16,9 @@
 //    precedence-feasible order through a serial schedule generator): the reference optimum.
 // ScheduleLayer() is the front door: it computes a critical-path lower bound and a list-schedule
 // upper bound, skips the MILP when they meet within the gap, and caches results by content hash.
+// When the incumbent settles every operator's mapping (on large chips a single-core run cannot
+// beat it, so each kind of core acts as one machine) it solves the layer exactly by a search over
+// operator orders instead of the MILP (unary_search.cc).
 //
 //   ScheduleCache cache;
 //   CbcBackend cbc;
@@ -65,6 +68,7 @@ struct Schedule {
   std::vector<int> core;  // core index of a single-core operator, -1 for intra-op and link
   // Statistics.
   bool mip_built = false;
+  bool order_searched = false;  // solved by the exact search over operator orders, no MILP
   bool from_cache = false;
   bool hit_time_limit = false;
   int64_t nodes = 0;
@@ -146,8 +150,8 @@ uint64_t ProblemKey(const Problem& problem, const SolveOptions& options);
 // problem must pass ValidateProblem. `cache` may be null.
 Schedule BoundLayer(const Problem& problem, const SolveOptions& options, ScheduleCache* cache);
 
-// Bounds first; the backend only when the bounds are further apart than the gap target.
-// `cache` may be null.
+// Bounds first; then, while the bounds are further apart than the gap target, the exact order
+// search when every mapping is settled, else the backend. `cache` may be null.
 absl::StatusOr<Schedule> ScheduleLayer(const Problem& problem, const SolveOptions& options,
                                        SchedulerBackend& backend, ScheduleCache* cache);
 

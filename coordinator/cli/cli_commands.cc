@@ -421,9 +421,13 @@ absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out) {
         const sched::Schedule list = sched::ListSchedule(problem);
         out << absl::StrFormat(
             "  schedule: makespan %.3f us (%s, gap %.4f, lower bound %.3f us, list schedule "
-            "%.3f us, MILP %s, %d nodes)\n",
+            "%.3f us, %s, %d nodes)\n",
             s.makespan_s * 1e6, sched::SolveStatusName(s.status), s.gap, s.lower_bound_s * 1e6,
-            list.makespan_s * 1e6, s.mip_built ? "built" : "skipped", s.nodes);
+            list.makespan_s * 1e6,
+            s.mip_built        ? "MILP built"
+            : s.order_searched ? "exact order search"
+                               : "MILP skipped",
+            s.nodes);
         out << absl::StrFormat("  bounds before solving: lower %.3f us\n",
                                sched::LowerBound(problem) * 1e6);
       }
@@ -667,11 +671,11 @@ void PrintSummary(const SearchState& state, double elapsed_s, const std::string&
       elapsed_s > 0 ? static_cast<double>(s.evaluated + s.pruned) / elapsed_s : 0.0, s.feasible,
       s.infeasible, s.pruned, s.errors);
   out << absl::StrFormat(
-      "ILP: %d layer schedules, %d MILPs built, %d skipped by bounds, %d skipped because their "
-      "width cannot win, %d cache hits, %d hit a node or time limit, mean gap %.5f, max gap "
-      "%.4f\n",
-      s.ilp.layers, s.ilp.built, s.ilp.skipped_by_bounds, s.ilp.skipped_by_dominance,
-      s.ilp.cache_hits, s.ilp.time_outs,
+      "ILP: %d layer schedules, %d MILPs built, %d solved exactly by order search, %d skipped by "
+      "bounds, %d skipped because their width cannot win, %d cache hits, %d hit a node or time "
+      "limit, mean gap %.5f, max gap %.4f\n",
+      s.ilp.layers, s.ilp.built, s.ilp.searched, s.ilp.skipped_by_bounds,
+      s.ilp.skipped_by_dominance, s.ilp.cache_hits, s.ilp.time_outs,
       s.ilp.layers > 0 ? s.ilp.sum_gap / static_cast<double>(s.ilp.layers) : 0.0, s.ilp.max_gap);
   if (const double total = s.phases.Total(); total > 0) {
     out << absl::StrFormat(

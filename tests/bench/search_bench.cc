@@ -125,12 +125,12 @@ int main(int argc, char** argv) {
               visited / wall_s, visited / wall_s / threads);
   std::printf(
       "ILP: %lld layer schedules, %lld MILPs built (%.1f s of CBC wall time, summed over "
-      "threads), %lld skipped by "
+      "threads), %lld solved exactly by order search, %lld skipped by "
       "bounds, %lld skipped by width dominance, %lld cache hits, %lld stopped by the node or time "
       "limit, mean gap "
       "%.5f, max gap %.4f\n",
       static_cast<long long>(s.ilp.layers), static_cast<long long>(s.ilp.built), s.ilp.solve_s,
-      static_cast<long long>(s.ilp.skipped_by_bounds),
+      static_cast<long long>(s.ilp.searched), static_cast<long long>(s.ilp.skipped_by_bounds),
       static_cast<long long>(s.ilp.skipped_by_dominance), static_cast<long long>(s.ilp.cache_hits),
       static_cast<long long>(s.ilp.time_outs),
       s.ilp.layers ? s.ilp.sum_gap / static_cast<double>(s.ilp.layers) : 0.0, s.ilp.max_gap);
