@@ -83,6 +83,8 @@ double PooledWork(const Problem& p, const Task& t) {
   return std::min(t.all_cores_s, t.single_core_s / static_cast<double>(CoresOf(p, t.engine)));
 }
 
+}  // namespace
+
 // Heads and tails tightened by the operators' competition for cores (ancestors and descendants
 // of one kind share that kind's cores). `path[j][i]`: the longest chain of operators strictly
 // between j and i, each at its faster mapping, or -inf when i does not depend on j.
@@ -134,8 +136,6 @@ void TightenHeadsAndTails(const Problem& p, std::vector<double>& heads,
     }
   }
 }
-
-}  // namespace
 
 double LowerBound(const Problem& p) {
   const int n = static_cast<int>(p.tasks.size());

@@ -45,6 +45,9 @@ std::vector<int> PriorityOrder(const Problem& p, const std::vector<double>& prio
 // mapping.
 std::vector<double> Tails(const Problem& p);
 std::vector<double> Heads(const Problem& p);
+// Heads and tails (as above) tightened by the competition of each operator's ancestors and
+// descendants for the cores of their kind (bounds.cc).
+void TightenHeadsAndTails(const Problem& p, std::vector<double>& heads, std::vector<double>& tails);
 
 // One machine (a kind's cores pooled), preemptive, operators with a release, a work and a delay
 // after completion: Jackson's preemptive schedule (longest delay first) minimises the largest

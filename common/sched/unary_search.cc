@@ -159,27 +159,44 @@ std::optional<Schedule> SearchUnaryMachines(const Problem& p, const Schedule& in
   // status of a search stopped at max_nodes.
   const int n = static_cast<int>(p.tasks.size());
   if (n == 0 || n > 64 || !AllFinite(p) || !(incumbent.makespan_s < kInf)) return std::nullopt;
-  // Settle each operator's mapping: a single-core run that cannot finish within the incumbent
-  // (earliest start + L_1 + the shortest path after it) is of no use to a better schedule.
-  const std::vector<double> heads = Heads(p);
-  const std::vector<double> tails = Tails(p);
+  // Settle each operator's mapping. A single-core run is of no use to a better schedule when it
+  // cannot finish within the incumbent: after its earliest start, before its shortest path to
+  // the end; or, since it keeps every intra-op operator of its kind waiting, when it and the
+  // operators of its kind already settled intra-op cannot run one at a time within the incumbent
+  // (Jackson's preemptive bound over them). Settling one may settle others: repeat until none.
+  std::vector<double> heads = Heads(p), tails = Tails(p);
+  TightenHeadsAndTails(p, heads, tails);
+  const double limit = incumbent.makespan_s * (1 + 1e-9);
   std::vector<int> machine(n);
-  std::vector<double> duration(n);
-  std::vector<bool> intra(n, false);
+  std::vector<double> duration(n), after(n);
+  std::vector<bool> intra(n, false), settled(n, true);
   for (int i = 0; i < n; ++i) {
     const Task& t = p.tasks[i];
     machine[i] = MachineOf(t.engine);
-    if (!IsCompute(t) || CoresOf(p, t.engine) == 1) {
-      duration[i] = Duration(t, false);
-      continue;
-    }
+    after[i] = tails[i] - std::min(t.single_core_s, t.all_cores_s);
+    duration[i] = Duration(t, false);
+    if (!IsCompute(t) || CoresOf(p, t.engine) == 1) continue;
     if (!HasChoice(p, i)) return std::nullopt;  // single-core on a pool of cores
-    const double after = tails[i] - std::min(t.single_core_s, t.all_cores_s);
-    if (heads[i] + t.single_core_s + after <= incumbent.makespan_s * (1 + 1e-9)) {
-      return std::nullopt;  // a real choice: the MILP's problem
+    settled[i] = heads[i] + t.single_core_s + after[i] > limit;
+    intra[i] = settled[i];
+    if (settled[i]) duration[i] = t.all_cores_s;
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int i = 0; i < n; ++i) {
+      if (settled[i]) continue;
+      std::vector<OneMachineJob> jobs = {{heads[i], p.tasks[i].single_core_s, after[i]}};
+      for (int j = 0; j < n; ++j) {
+        if (intra[j] && machine[j] == machine[i]) jobs.push_back({heads[j], duration[j], after[j]});
+      }
+      if (JacksonPreemptive(jobs) > limit) {
+        settled[i] = intra[i] = changed = true;
+        duration[i] = p.tasks[i].all_cores_s;
+      }
     }
-    intra[i] = true;
-    duration[i] = t.all_cores_s;
+  }
+  for (int i = 0; i < n; ++i) {
+    if (!settled[i]) return std::nullopt;  // a real choice: the MILP's problem
   }
   UnarySearch search(p, machine, duration, incumbent.makespan_s, max_nodes);
   const bool complete = search.Run();
