@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -260,6 +261,42 @@ std::vector<int64_t> HbmSizesWithinBudget(const EvaluationSpec& spec, const Arch
 
 namespace {
 
+// Best placements over the HBM sizes of one candidate, largest first, for the bounds (their times
+// only). The sizes differ only in capacity, so a smaller size's feasible placements are a subset
+// of a larger one's: where the larger size's best fits the smaller capacity (with a byte to spare
+// for rounding) it is also the smaller size's best time, and where nothing fits the larger size
+// nothing fits the smaller. Exact; it only skips a DP.
+class PlacementsByHbm {
+ public:
+  const place::Placement& Place(const place::PlacementInput& in, int key) {
+    return Get(in, key, [&] { return place::Place(in); });
+  }
+  const place::Placement& PlaceFixed(const place::PlacementInput& in, const place::Strategy& s,
+                                     int key) {
+    return Get(in, key, [&] { return place::PlaceFixed(in, s); });
+  }
+
+ private:
+  template <typename Solve>
+  const place::Placement& Get(const place::PlacementInput& in, int key, Solve solve) {
+    auto it = larger_.find(key);
+    if (it != larger_.end() && it->second.hbm_bytes >= in.hbm_bytes &&
+        (!it->second.placement.feasible ||
+         it->second.placement.memory_per_device_bytes + 1 <= in.hbm_bytes)) {
+      return it->second.placement;
+    }
+    Entry& e = larger_[key];
+    e.hbm_bytes = in.hbm_bytes;
+    e.placement = solve();
+    return e.placement;
+  }
+  struct Entry {
+    int64_t hbm_bytes = 0;
+    place::Placement placement;
+  };
+  std::map<int, Entry> larger_;  // node-based: a returned reference outlives later calls
+};
+
 // Pruned search: whether nothing this candidate could reach (lower-bound latencies, the layers'
 // energy) escapes `can_skip` at any HBM size and recompute mode.
 constexpr double kBoundSlack = 1e-9;
@@ -284,6 +321,7 @@ bool AllDominated(const EvaluationSpec& spec, const EvaluationResult& r,
   std::vector<int64_t> sizes = HbmSizesWithinBudget(spec, r.arch);
   std::sort(sizes.rbegin(), sizes.rend());
   std::vector<Weighed> checked;
+  PlacementsByHbm placements;
   for (int64_t hbm : sizes) {
     const Weighed w = WeighPoint(spec, r.arch, r.area_um2, hbm, energy_lower * (1 - kBoundSlack));
     if (std::any_of(checked.begin(), checked.end(), [&](const Weighed& c) {
@@ -294,7 +332,8 @@ bool AllDominated(const EvaluationSpec& spec, const EvaluationResult& r,
     }
     checked.push_back(w);
     for (place::Recompute recompute : spec.training.recompute) {
-      const place::Placement a = place::Place(InputFor(spec, r, optimistic, hbm, recompute));
+      const place::Placement& a = placements.Place(InputFor(spec, r, optimistic, hbm, recompute),
+                                                   static_cast<int>(recompute));
       // The bounds are widened by a relative 1e-9: the optimistic and the real placement are
       // the same sums of different layer times, and rounding may put the bound an ulp below.
       if (a.feasible && !can_skip(a.throughput_samples_per_s * (1 + kBoundSlack), w.area_um2,
@@ -340,15 +379,21 @@ std::vector<bool> RelevantWidths(const EvaluationSpec& spec, const EvaluationRes
   if (widths.size() > 1 && any_open) {
     const std::vector<place::Chain> optimistic = MakeChains(widths, true);
     const std::vector<place::Chain> pessimistic = MakeChains(widths, false);
-    for (int64_t hbm : HbmSizesWithinBudget(spec, r.arch)) {
+    std::vector<int64_t> sizes = HbmSizesWithinBudget(spec, r.arch);
+    std::sort(sizes.rbegin(), sizes.rend());  // largest first, for PlacementsByHbm
+    PlacementsByHbm placements;
+    for (int64_t hbm : sizes) {
       for (place::Recompute recompute : spec.training.recompute) {
         std::vector<double> lo(widths.size()), hi(widths.size());
         double best_hi = std::numeric_limits<double>::infinity();
         for (size_t k = 0; k < widths.size(); ++k) {
-          const place::Placement a =
-              place::Place(InputFor(spec, r, {optimistic[k]}, hbm, recompute));
-          const place::Placement b =
-              place::Place(InputFor(spec, r, {pessimistic[k]}, hbm, recompute));
+          const int key = (static_cast<int>(recompute) * static_cast<int>(widths.size()) +
+                           static_cast<int>(k)) *
+                          2;
+          const place::Placement& a =
+              placements.Place(InputFor(spec, r, {optimistic[k]}, hbm, recompute), key);
+          const place::Placement& b =
+              placements.Place(InputFor(spec, r, {pessimistic[k]}, hbm, recompute), key + 1);
           lo[k] = a.feasible ? a.time_per_batch_s : std::numeric_limits<double>::infinity();
           hi[k] = b.feasible ? b.time_per_batch_s : std::numeric_limits<double>::infinity();
           best_hi = std::min(best_hi, hi[k]);
@@ -442,21 +487,34 @@ sched::SolveOptions SolveOptionsOf(const SolverSpec& solver) {
 // over the job's budget stays infeasible and is not placed.
 void AddPoints(const EvaluationSpec& spec, const std::vector<place::Chain>& chains,
                EvaluationResult& r) {
-  for (int64_t hbm : HbmSizesFor(spec, r.arch)) {
+  std::vector<int64_t> sizes = HbmSizesFor(spec, r.arch);
+  // Placed from the largest size down (PlacementsByHbm); listed in the job's order.
+  std::vector<size_t> order(sizes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
+  const size_t modes = spec.training.recompute.size();
+  std::vector<PointResult> points(sizes.size() * modes);
+  PlacementsByHbm searched, fixed;
+  for (size_t i : order) {
+    const int64_t hbm = sizes[i];
     const bool within = OverBudget(spec, r.arch, hbm).empty();
-    for (place::Recompute recompute : spec.training.recompute) {
-      PointResult point;
+    for (size_t k = 0; k < modes; ++k) {
+      const place::Recompute recompute = spec.training.recompute[k];
+      PointResult& point = points[i * modes + k];
       point.hbm_bytes = hbm;
       point.recompute = recompute;
       point.has_fixed = spec.training.fixed_strategy.has_value();
       if (within) {
         const place::PlacementInput in = InputFor(spec, r, chains, hbm, recompute);
-        point.search = place::Place(in);
-        if (point.has_fixed) point.fixed = place::PlaceFixed(in, *spec.training.fixed_strategy);
+        point.search = searched.Place(in, static_cast<int>(k));
+        if (point.has_fixed) {
+          point.fixed = fixed.PlaceFixed(in, *spec.training.fixed_strategy, static_cast<int>(k));
+        }
       }
-      r.points.push_back(std::move(point));
     }
   }
+  for (PointResult& point : points) r.points.push_back(std::move(point));
 }
 
 }  // namespace

@@ -395,6 +395,33 @@ TEST(PlacementTest, FixedStrategyIsTheBestSplitOfThatStrategy) {
   }
 }
 
+// What the evaluator's reuse across HBM sizes rests on (PlacementsByHbm in evaluate.cc): with less
+// capacity, a placement that still fits (a byte to spare) keeps the best time, and where nothing
+// fits the larger capacity nothing fits the smaller. Both kinds of case occur.
+TEST(PlacementTest, TheBestOfALargerHbmThatFitsASmallerIsItsBestToo) {
+  std::mt19937 rng(31);
+  int kept = 0, none = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    PlacementInput large = RandomInput(rng);
+    large.hbm_bytes *= 2;
+    const Placement best = Place(large);
+    PlacementInput small = large;
+    small.hbm_bytes = large.hbm_bytes / 2 + trial % 7 * large.hbm_bytes / 14;
+    const Placement other = Place(small);
+    if (!best.feasible) {
+      EXPECT_FALSE(other.feasible) << trial;
+      ++none;
+    } else if (best.memory_per_device_bytes + 1 <= small.hbm_bytes) {
+      ASSERT_TRUE(other.feasible) << trial;
+      EXPECT_NEAR(other.time_per_batch_s, best.time_per_batch_s, 1e-12 * best.time_per_batch_s)
+          << trial;
+      ++kept;
+    }
+  }
+  EXPECT_GT(kept, 50);
+  EXPECT_GT(none, 5);
+}
+
 // ---- properties: more resources never hurt -------------------------------------------------
 
 double Throughput(const PlacementInput& in) {
