@@ -446,14 +446,17 @@ std::vector<OpenLayer> OpenLayers(const std::vector<Width>& widths,
   return open;
 }
 
-// The MILP of one open layer schedule, started from the best schedule known.
-absl::Status SolveOpen(LayerWork& lw, int d, const sched::SolveOptions& solve,
+// One open layer schedule, started from the best schedule known: with `milp`, solved (the order
+// search or the MILP); without, only what the order search settles (cheap), else its best
+// schedule so far, still open.
+absl::Status SolveOpen(LayerWork& lw, int d, const sched::SolveOptions& solve, bool milp,
                        sched::SchedulerBackend& backend, sched::ScheduleCache* cache) {
   sched::SolveOptions with_start = solve;
   with_start.incumbent = &lw.bound[d];
+  with_start.allow_milp = milp;
   PHAZE_ASSIGN_OR_RETURN(lw.bound[d],
                          sched::ScheduleLayer(lw.problem[d], with_start, backend, cache));
-  lw.solved[d] = true;
+  lw.solved[d] = milp;
   return absl::OkStatus();
 }
 
@@ -602,13 +605,28 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
   // Pass 2: the widths that can win.
   const std::vector<bool> relevant = RelevantWidths(spec_, r, widths);
   lap(&PhaseTimes::placement_s);
-  // Pass 3: their exact schedules, the most time at stake first. A pruned search checks again
-  // after each MILP while some remain: every solved schedule tightens the bound, and a candidate
-  // that falls behind the front needs none of the rest.
-  const std::vector<OpenLayer> open = OpenLayers(widths, relevant);
-  for (size_t i = 0; i < open.size(); ++i) {
+  // Pass 3: their exact schedules. First what the order search settles (milliseconds each);
+  // then, while MILPs remain, the most time at stake first, a pruned search checks again before
+  // each: every solved schedule tightens the bound, and a candidate that falls behind the front
+  // needs none of the rest.
+  for (const OpenLayer& o : OpenLayers(widths, relevant)) {
     PHAZE_RETURN_IF_ERROR(
-        SolveOpen(widths[open[i].width].layers[open[i].layer], open[i].dir, solve, backend, cache));
+        SolveOpen(widths[o.width].layers[o.layer], o.dir, solve, false, backend, cache));
+  }
+  lap(&PhaseTimes::milp_s);
+  const std::vector<OpenLayer> open = OpenLayers(widths, relevant);
+  if (can_skip && !open.empty()) {
+    const bool dominated = AllDominated(spec_, r, widths, relevant, can_skip);
+    lap(&PhaseTimes::placement_s);
+    if (dominated) {
+      CountSchedules(widths, relevant, r.ilp);
+      r.pruned = true;
+      return r;
+    }
+  }
+  for (size_t i = 0; i < open.size(); ++i) {
+    PHAZE_RETURN_IF_ERROR(SolveOpen(widths[open[i].width].layers[open[i].layer], open[i].dir, solve,
+                                    true, backend, cache));
     lap(&PhaseTimes::milp_s);
     if (can_skip && i + 1 < open.size()) {
       const bool dominated = AllDominated(spec_, r, widths, relevant, can_skip);

@@ -81,6 +81,9 @@ struct SolveOptions {
   // Branch-and-bound node limit. Unlike the time limit it does not depend on the machine's load,
   // so a search that hits it still gives the same answer on every run.
   int64_t max_nodes = 500;
+  // false: stop before the MILP and return the best schedule found (still kFeasible when the
+  // bounds and the order search leave a gap); such a result is not cached.
+  bool allow_milp = true;
   // A valid schedule to start from (the MIP start); not part of the problem's identity.
   const Schedule* incumbent = nullptr;
 };

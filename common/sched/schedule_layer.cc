@@ -58,6 +58,7 @@ absl::StatusOr<Schedule> ScheduleLayer(const Problem& problem, const SolveOption
       s = *std::move(searched);
     }
   }
+  if (s.status == SolveStatus::kFeasible && !options.allow_milp) return s;
   if (s.status == SolveStatus::kFeasible) {
     SolveOptions with_start = options;
     with_start.incumbent = &s;
