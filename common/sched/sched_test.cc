@@ -408,6 +408,32 @@ TEST(ScheduleLayerTest, SettledMappingsAreSolvedByTheOrderSearch) {
   EXPECT_TRUE(CheckSchedule(p, *s).ok());
 }
 
+// Without the MILP: the best schedule of the bounds and the order search, still open, and not
+// cached, so that a later call with the MILP solves it. Random DAGs with real mapping choices.
+TEST(ScheduleLayerTest, WithoutTheMilpAnOpenLayerStaysOpenAndUncached) {
+  std::mt19937 rng(2024);
+  CbcBackend cbc;
+  int open = 0;
+  for (int trial = 0; trial < 60 && open < 5; ++trial) {
+    const Problem p = RandomProblem(rng, 7);
+    ScheduleCache cache;
+    SolveOptions no_milp;
+    no_milp.allow_milp = false;
+    const absl::StatusOr<Schedule> first = ScheduleLayer(p, no_milp, cbc, &cache);
+    ASSERT_TRUE(first.ok());
+    if (first->status != SolveStatus::kFeasible) continue;
+    ++open;
+    EXPECT_FALSE(first->mip_built);
+    EXPECT_TRUE(CheckSchedule(p, *first).ok());
+    const absl::StatusOr<Schedule> solved = ScheduleLayer(p, SolveOptions{}, cbc, &cache);
+    ASSERT_TRUE(solved.ok());
+    EXPECT_FALSE(solved->from_cache) << trial;
+    EXPECT_TRUE(solved->mip_built) << trial;
+    EXPECT_LE(solved->makespan_s, first->makespan_s * (1 + 1e-12)) << trial;
+  }
+  EXPECT_GE(open, 5);
+}
+
 TEST(ScheduleLayerTest, BoundsThatMeetSkipTheMip) {
   Problem p;
   p.num_tc = 8;
