@@ -5,6 +5,8 @@ Inputs (all produced by the repository's own binaries):
   docs/results/<model>/compare.json, front.svg   `phaze compare examples/<model>.yaml`
   docs/results/validation.json                      `phaze validate tests/validation/published-runs.json --json`
   docs/results/scaling.txt                         `tests/bench/service_bench.sh`
+  docs/results/speed.txt                           `tests/bench/speed_bench.sh`
+  docs/results/cluster.txt                         `tests/bench/cluster_bench.sh`
   docs/results/machine.txt                         the machine and commit the figures come from
 """
 import json
@@ -201,6 +203,8 @@ def main():
     scaling = (root / "scaling.txt").read_text().strip() if (root / "scaling.txt").exists() else "(not run)"
     service_speed = ((root / "speed.txt").read_text().strip() if (root / "speed.txt").exists()
                      else "(not run)")
+    cluster = ((root / "cluster.txt").read_text().strip() if (root / "cluster.txt").exists()
+               else "(not run)")
     text = (tmpl.replace("@MACHINE@", machine)
                 .replace("@SUMMARY@", "\n".join(summary))
                 .replace("@COMPARISON@", "\n".join(comparison))
@@ -208,6 +212,7 @@ def main():
                 .replace("@SPEED@", "\n".join(speed))
                 .replace("@SCALING@", scaling)
                 .replace("@SERVICE_SPEED@", service_speed)
+                .replace("@CLUSTER@", cluster)
                 .replace("@FIDELITY@", "\n".join(fidelity)))
     (docs / "results.md").write_text(text)
     print(f"wrote {docs / 'results.md'}: {len(data)} models")

@@ -32,7 +32,10 @@ if ! { ip link add "$host_if" type veth peer name "$ns_if" &&
   exit 77
 fi
 
-job=$src/examples/quickstart.yaml
+# MILPs only (solver.order_search_nodes: 0): the cut below strikes mid-job, and the exact order
+# search would finish the quickstart job in under a second.
+job=$work/job.yaml
+{ cat "$src/examples/quickstart.yaml"; echo "solver: {order_search_nodes: 0}"; } > "$job"
 echo "== fault-free reference (in process)"
 "$phaze" run "$job" --in-process --quiet --out "$work/ref" | tail -1
 

@@ -65,6 +65,9 @@ architecture:
     max_area_preset: tpuv4
   hbm_gib: [2, 8]
 search: {strategy: exhaustive}
+# MILPs only, to a zero gap: the faults below strike mid-job (mid-shard), and the exact order
+# search would finish this job before they could.
+solver: {order_search_nodes: 0, relative_gap: 0}
 )";
 
 class Process {

@@ -483,6 +483,7 @@ sched::SolveOptions SolveOptionsOf(const SolverSpec& solver) {
   solve.time_limit_s = solver.time_limit_s;
   solve.relative_gap = solver.relative_gap;
   solve.max_nodes = solver.max_nodes;
+  solve.order_search_nodes = solver.order_search_nodes;
   return solve;
 }
 

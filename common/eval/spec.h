@@ -44,6 +44,9 @@ struct SolverSpec {
   double time_limit_s = 10;  // per scheduling ILP, wall clock (a safety net)
   double relative_gap = 0.01;
   int64_t max_nodes = 500;  // per scheduling ILP; deterministic, unlike the time limit
+  // Nodes of the exact search over operator orders and mappings tried on a layer before its MILP
+  // (0: every open layer goes to the MILP, as the original did).
+  int64_t order_search_nodes = 50'000;
 };
 
 // Budgets by the chip model (arch/chip_model.h): a (chip, HBM size) point over one is

@@ -839,7 +839,15 @@ absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
   }
   if (root["solver"]) {
     const YAML::Node s = root["solver"];
-    PHAZE_RETURN_IF_ERROR(CheckKeys(s, "solver", {"time_limit_s", "relative_gap", "max_nodes"}));
+    PHAZE_RETURN_IF_ERROR(CheckKeys(
+        s, "solver", {"time_limit_s", "relative_gap", "max_nodes", "order_search_nodes"}));
+    if (s["order_search_nodes"]) {
+      PHAZE_ASSIGN_OR_RETURN(job.solver.order_search_nodes,
+                             Int(s["order_search_nodes"], "solver.order_search_nodes"));
+      if (job.solver.order_search_nodes < 0) {
+        return Invalid("solver.order_search_nodes", "must be 0 (off) or positive");
+      }
+    }
     if (s["max_nodes"]) {
       PHAZE_ASSIGN_OR_RETURN(job.solver.max_nodes, PositiveInt(s["max_nodes"], "solver.max_nodes"));
     }

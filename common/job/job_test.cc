@@ -219,6 +219,9 @@ TEST(JobTest, ErrorsNameTheField) {
                 "architecture.space.tc_width[0]");
   ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {space: {}}\nlimits: {max_space_size: 100}\n",
                 "limits.max_space_size");
+  ExpectInvalid(
+      "name: x\nmodel: gpt2\narchitecture: {preset: tpuv4}\nsolver: {order_search_nodes: -1}\n",
+      "solver.order_search_nodes");
   ExpectInvalid("name: x\nmodel: [gpt2\n", "malformed YAML");
   ExpectInvalid("", "empty");
   ExpectInvalid("name: x\nmodel: gpt2\narchitecture: {fixed: {num_tc: 4, tc_width: 128}}\n",

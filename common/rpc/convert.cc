@@ -477,6 +477,8 @@ v1::Job ToProto(const JobSpec& job) {
   p.set_solver_time_limit_s(job.solver.time_limit_s);
   p.set_solver_relative_gap(job.solver.relative_gap);
   p.set_solver_max_nodes(job.solver.max_nodes);
+  p.set_solver_order_search_nodes(job.solver.order_search_nodes);
+  p.set_solver_order_search_off(job.solver.order_search_nodes == 0);
   p.set_search_strategy(EnumToProto<SearchStrategy, v1::SearchStrategy>(job.search.strategy));
   p.set_bucket_um2(job.search.bucket_um2);
   p.set_bucket_window(job.search.bucket_window);
@@ -631,7 +633,17 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& p) {
   job.cost.energy = {p.energy().mac_j(), p.energy().vector_op_j(), p.energy().glb_byte_j(),
                      p.energy().hbm_byte_j(), p.energy().link_byte_j()};
   job.compat_backward = p.compat_backward();
-  job.solver = {p.solver_time_limit_s(), p.solver_relative_gap(), p.solver_max_nodes()};
+  job.solver.time_limit_s = p.solver_time_limit_s();
+  job.solver.relative_gap = p.solver_relative_gap();
+  job.solver.max_nodes = p.solver_max_nodes();
+  if (p.solver_order_search_nodes() < 0) {
+    return absl::InvalidArgumentError("job.solver_order_search_nodes: must not be negative");
+  }
+  if (p.solver_order_search_off()) {
+    job.solver.order_search_nodes = 0;
+  } else if (p.solver_order_search_nodes() > 0) {
+    job.solver.order_search_nodes = p.solver_order_search_nodes();
+  }
   PHAZE_ASSIGN_OR_RETURN(job.search.strategy,
                          EnumFromProto<SearchStrategy>(p.search_strategy(), 3, "search_strategy"));
   job.search.bucket_um2 = p.bucket_um2();

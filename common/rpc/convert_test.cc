@@ -51,6 +51,20 @@ TEST(JobWireTest, EveryShippedJobRoundTripsAndEvaluatesTheSame) {
   }
   EXPECT_GE(files, 15);
 
+  // The order search's budget crosses the wire; an older client's job (no field) gets the
+  // default, and 0 (MILP only) stays 0.
+  JobSpec milp_only = *ParseJobYaml(
+      "name: x\nmodel: gpt2\narchitecture: {preset: tpuv4}\nsolver: {order_search_nodes: 0}\n");
+  EXPECT_EQ(milp_only.solver.order_search_nodes, 0);
+  EXPECT_EQ(FromProto(ToProto(milp_only))->solver.order_search_nodes, 0);
+  v1::Job old_client = ToProto(milp_only);
+  old_client.clear_solver_order_search_nodes();
+  old_client.clear_solver_order_search_off();
+  EXPECT_EQ(FromProto(old_client)->solver.order_search_nodes,
+            eval::SolverSpec{}.order_search_nodes);
+  old_client.set_solver_order_search_nodes(-5);
+  EXPECT_FALSE(FromProto(old_client).ok());
+
   // One candidate evaluated from each side of the wire.
   const JobSpec job = *ParseJobYaml(Read(root / "tests/data/small-space-job.yaml"));
   const JobSpec back = *FromProto(ToProto(job));

@@ -36,6 +36,9 @@ Demand DemandOf(const Problem& p, int i, bool intra_op);
 // task that has the choice takes whichever mapping finishes it first.
 Schedule SerialSgs(const Problem& p, const std::vector<int>& order,
                    const std::vector<bool>& intra_op, bool greedy = false);
+// Sets the core of every single-core operator of `s` (interval colouring in start order) and -1
+// for the rest.
+void AssignCores(const Problem& p, Schedule& s);
 // Parallel schedule generation under `priority` (higher first).
 Schedule ParallelSgs(const Problem& p, const std::vector<double>& priority, bool prefer_intra);
 // A precedence-feasible order, highest priority first among the ready tasks.
@@ -57,13 +60,12 @@ struct OneMachineJob {
 };
 double JacksonPreemptive(const std::vector<OneMachineJob>& jobs);
 
-// Exact branch and bound for a problem whose every operator has a settled mapping given the
-// incumbent (each kind then acts as one machine): nullopt when some operator still has a real
-// choice or runs single-core on a pool of cores (the MILP's problem). Otherwise the best schedule
-// found: optimal when the search finished within `max_nodes` (hit_time_limit false); else its
-// gap to the problem's lower bound, judged against `relative_gap`.
-std::optional<Schedule> SearchUnaryMachines(const Problem& p, const Schedule& incumbent,
-                                            double relative_gap, int64_t max_nodes);
+// Exact branch and bound over operator orders and mappings (order_search.cc), from the incumbent:
+// optimal when the search finished within `max_nodes` (hit_time_limit false); else the best
+// schedule found, its gap to the problem's lower bound judged against `relative_gap`. nullopt
+// for a problem it does not take (more than 64 operators, a non-finite latency).
+std::optional<Schedule> SearchOrders(const Problem& p, const Schedule& incumbent,
+                                     double relative_gap, int64_t max_nodes);
 
 // Sets lower_bound_s, gap and status (kOptimal within `target`) of `s`.
 void SetGap(Schedule& s, double lower_bound, double target);

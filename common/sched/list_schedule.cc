@@ -9,7 +9,6 @@
 namespace phaze::sched {
 
 using workload::Engine;
-namespace {
 
 // Interval colouring in start order: optimal for interval graphs, so it never needs more cores
 // than the peak concurrency the schedule already respects.
@@ -40,8 +39,6 @@ void AssignCores(const Problem& p, Schedule& s) {
     }
   }
 }
-
-}  // namespace
 
 // Serial schedule generation: tasks in `order` (precedence-feasible), each at the earliest time
 // its predecessors are done and its resources are free for its whole duration.

@@ -18,7 +18,7 @@
 // upper bound, skips the MILP when they meet within the gap, and caches results by content hash.
 // When the incumbent settles every operator's mapping (on large chips a single-core run cannot
 // beat it, so each kind of core acts as one machine) it solves the layer exactly by a search over
-// operator orders instead of the MILP (unary_search.cc).
+// operator orders instead of the MILP (order_search.cc).
 //
 //   ScheduleCache cache;
 //   CbcBackend cbc;
@@ -81,6 +81,10 @@ struct SolveOptions {
   // Branch-and-bound node limit. Unlike the time limit it does not depend on the machine's load,
   // so a search that hits it still gives the same answer on every run.
   int64_t max_nodes = 500;
+  // Budget of the exact search over operator orders (order_search.cc) before the MILP: the layers
+  // of the paper models close in at most a few thousand nodes (milliseconds); this many bounds a
+  // hard case at about the cost of a MILP.
+  int64_t order_search_nodes = 50'000;
   // false: stop before the MILP and return the best schedule found (still kFeasible when the
   // bounds and the order search leave a gap); such a result is not cached.
   bool allow_milp = true;

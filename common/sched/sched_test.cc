@@ -335,7 +335,7 @@ TEST(UnarySearchTest, FindsTheOptimumWhenEveryMappingIsSettled) {
     const Problem p = RandomSettledProblem(rng, n);
     Schedule start = ListSchedule(p);
     SetGap(start, LowerBound(p), 0.01);
-    const std::optional<Schedule> got = SearchUnaryMachines(p, start, 0.01, 1'000'000);
+    const std::optional<Schedule> got = SearchOrders(p, start, 0.01, 1'000'000);
     if (!got.has_value()) continue;
     ++settled;
     double want = 0;
@@ -359,13 +359,35 @@ TEST(UnarySearchTest, FindsTheOptimumWhenEveryMappingIsSettled) {
   EXPECT_GE(list_suboptimal, 5);  // 6 of them with this seed
 }
 
-TEST(UnarySearchTest, LeavesRealMappingChoicesToTheMilp) {
-  Problem p;
-  p.num_tc = 2;
-  p.num_vc = 1;
-  // Two GEMMs that overlap on one core each (3 ms) or run intra-op one after the other (4 ms).
-  p.tasks = {MakeTask(Engine::kTensor, 3e-3, 2e-3, {}), MakeTask(Engine::kTensor, 3e-3, 2e-3, {})};
-  EXPECT_FALSE(SearchUnaryMachines(p, ListSchedule(p), 0.01, 1000).has_value());
+// With real mapping choices (pools of 1 to 3 cores, operators that may run on one core or on
+// all): equal to the exhaustive backend on random DAGs up to 8 operators, every schedule valid.
+TEST(UnarySearchTest, FindsTheOptimumWithMappingChoicesToo) {
+  std::mt19937 rng(5);
+  EnumerateBackend reference;
+  int choices = 0, list_suboptimal = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    Problem p = RandomProblem(rng, 2 + trial % 7);
+    if (trial % 3 == 0) p.tasks[static_cast<size_t>(trial) % p.tasks.size()].all_cores_s = 0;
+    if (trial % 3 == 0) p.tasks[static_cast<size_t>(trial) % p.tasks.size()].single_core_s = 0;
+    Schedule start = ListSchedule(p);
+    SetGap(start, LowerBound(p), 0.01);
+    const std::optional<Schedule> got = SearchOrders(p, start, 0.01, 1'000'000);
+    ASSERT_TRUE(got.has_value()) << trial;
+    const absl::StatusOr<Schedule> want = reference.Solve(p, SolveOptions{});
+    ASSERT_TRUE(want.ok()) << trial << ": " << want.status();
+    EXPECT_TRUE(CheckSchedule(p, *got).ok()) << trial << ": " << CheckSchedule(p, *got);
+    EXPECT_NEAR(got->makespan_s, want->makespan_s, 1e-9 * want->makespan_s + 1e-15) << trial;
+    EXPECT_EQ(got->status, SolveStatus::kOptimal) << trial;
+    for (size_t i = 0; i < p.tasks.size(); ++i) {
+      if (HasChoice(p, static_cast<int>(i))) {
+        ++choices;
+        break;
+      }
+    }
+    if (start.makespan_s > want->makespan_s * (1 + 1e-9)) ++list_suboptimal;
+  }
+  EXPECT_GT(choices, 150);
+  EXPECT_GE(list_suboptimal, 5);
 }
 
 // A budget too small to finish: the best schedule found so far, its gap to the lower bound,
@@ -376,7 +398,7 @@ TEST(UnarySearchTest, AStoppedSearchSaysSo) {
     const Problem p = RandomSettledProblem(rng, 10);
     Schedule start = ListSchedule(p);
     SetGap(start, LowerBound(p), 0.01);
-    const std::optional<Schedule> got = SearchUnaryMachines(p, start, 0.01, 3);
+    const std::optional<Schedule> got = SearchOrders(p, start, 0.01, 3);
     if (!got.has_value() || start.makespan_s <= LowerBound(p) * (1 + 1e-9)) continue;
     EXPECT_TRUE(got->hit_time_limit) << trial;
     EXPECT_LE(got->lower_bound_s, BruteForceSettledOptimum(p) * (1 + 1e-12)) << trial;
@@ -419,13 +441,16 @@ TEST(ScheduleLayerTest, WithoutTheMilpAnOpenLayerStaysOpenAndUncached) {
     ScheduleCache cache;
     SolveOptions no_milp;
     no_milp.allow_milp = false;
+    no_milp.order_search_nodes = 2;  // stopped before it proves anything
     const absl::StatusOr<Schedule> first = ScheduleLayer(p, no_milp, cbc, &cache);
     ASSERT_TRUE(first.ok());
     if (first->status != SolveStatus::kFeasible) continue;
     ++open;
     EXPECT_FALSE(first->mip_built);
     EXPECT_TRUE(CheckSchedule(p, *first).ok());
-    const absl::StatusOr<Schedule> solved = ScheduleLayer(p, SolveOptions{}, cbc, &cache);
+    SolveOptions with_milp = no_milp;
+    with_milp.allow_milp = true;
+    const absl::StatusOr<Schedule> solved = ScheduleLayer(p, with_milp, cbc, &cache);
     ASSERT_TRUE(solved.ok());
     EXPECT_FALSE(solved->from_cache) << trial;
     EXPECT_TRUE(solved->mip_built) << trial;

@@ -5,13 +5,6 @@
 #include "common/sched/internal.h"
 
 namespace phaze::sched {
-namespace {
-
-// The order search's budget: the layers of the paper models close in at most about 2,000 nodes
-// (a few milliseconds); a budget this size bounds the rare hard case at about the cost of a MILP.
-constexpr int64_t kUnaryMaxNodes = 50'000;
-
-}  // namespace
 
 Schedule BoundLayer(const Problem& problem, const SolveOptions& options, ScheduleCache* cache) {
   // Bounds are cached under their own key: a bound is not a solve.
@@ -49,12 +42,12 @@ absl::StatusOr<Schedule> ScheduleLayer(const Problem& problem, const SolveOption
     s = ImproveByInsertion(problem, std::move(s), s.lower_bound_s);
     SetGap(s, s.lower_bound_s, options.relative_gap);
   }
-  if (s.status == SolveStatus::kFeasible) {
-    // Every mapping settled: each kind of core is one machine, and the search over operator
-    // orders is exact in a few hundred nodes where the MILP's bound stays weak. Only a search cut
-    // off by its node budget above the gap target goes on to the MILP, from its best schedule.
+  if (s.status == SolveStatus::kFeasible && options.order_search_nodes > 0) {
+    // The exact search over operator orders and mappings: it closes in a few hundred nodes where
+    // the MILP's bound stays weak. Only a search cut off by its node budget above the gap target
+    // goes on to the MILP, from its best schedule.
     if (std::optional<Schedule> searched =
-            SearchUnaryMachines(problem, s, options.relative_gap, kUnaryMaxNodes)) {
+            SearchOrders(problem, s, options.relative_gap, options.order_search_nodes)) {
       s = *std::move(searched);
     }
   }

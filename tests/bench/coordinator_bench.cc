@@ -15,6 +15,7 @@
 #include "CLI/CLI.hpp"
 #include "common/rpc/convert.h"
 #include "coordinator/job_manager.h"
+#include "tests/bench/synthetic_result.h"
 
 namespace {
 
@@ -51,7 +52,6 @@ search: {strategy: exhaustive}
   const phaze::job::JobSpec spec = *phaze::job::ParseJobYaml(job);
   const std::unique_ptr<phaze::eval::Evaluator> evaluator = *phaze::eval::Evaluator::Create(spec);
   std::mt19937 rng(1);
-  std::uniform_real_distribution<double> u(0.5, 1.5);
   int64_t reported = 0;
   const double cpu0 = CpuSeconds();
   const auto t0 = std::chrono::steady_clock::now();
@@ -59,36 +59,7 @@ search: {strategy: exhaustive}
     const phaze::v1::Lease lease = manager.Lease("bench", 0);
     if (lease.lease_id().empty()) break;
     for (int64_t c : lease.candidates()) {
-      // A made-up result that passes the coordinator's checks: the candidate's own shape, the
-      // job's HBM sizes and recompute modes in order, throughput = batch / step time, far below
-      // the chip's peak.
-      const phaze::eval::Candidate cand = evaluator->space().At(c);
-      phaze::v1::CandidateResult r;
-      r.mutable_candidate()->set_index(c);
-      r.mutable_candidate()->set_arch_index(cand.arch.index);
-      r.mutable_candidate()->set_micro_batch_size(cand.micro_batch);
-      if (!cand.arch.valid) {
-        r.set_outcome(phaze::v1::OUTCOME_INVALID);
-      } else {
-        r.set_outcome(phaze::v1::OUTCOME_FEASIBLE);
-        const double peak = evaluator->ThroughputUpperBound(cand.arch.arch, cand.micro_batch);
-        for (int64_t hbm : spec.hbm_bytes) {
-          for (phaze::place::Recompute mode : spec.training.recompute) {
-            phaze::v1::PlacementPoint* p = r.add_points();
-            p->set_hbm_bytes(hbm);
-            p->set_recompute(phaze::ToProto(mode));
-            phaze::v1::Placement* pl = p->mutable_search();
-            pl->set_feasible(true);
-            pl->mutable_strategy()->set_pipeline(1);
-            pl->mutable_strategy()->set_data(1);
-            pl->mutable_strategy()->set_tensor(1);
-            const double throughput = 0.01 * peak * u(rng);
-            pl->set_throughput_samples_per_s(throughput);
-            pl->set_time_per_batch_s(static_cast<double>(spec.training.global_batch) / throughput);
-            pl->set_energy_per_sample_j(50 * u(rng));
-          }
-        }
-      }
+      const phaze::v1::CandidateResult r = phaze::bench::SyntheticResult(*evaluator, spec, c, rng);
       phaze::v1::ResultReport report;
       report.set_lease_id(lease.lease_id());
       report.set_job_id(id);

@@ -3,7 +3,8 @@
 // figures.
 //
 //   build/tests/bench/search_bench [--job examples/megatrongpt3.yaml] [--threads 2]
-//                                  [--strategy exhaustive|pruned] [--oracle]
+//                                  [--strategy exhaustive|pruned] [--oracle] [--front F.csv]
+//                                  [--times T.txt]
 //
 // --oracle then visits the space again with the final front known from the start: how many
 // candidates a perfect visiting order would still evaluate, and in what time (the headroom of
@@ -88,6 +89,10 @@ int main(int argc, char** argv) {
   std::string front_path;
   app.add_option("--front", front_path,
                  "Write the front (candidate, HBM, recompute, objectives) as CSV, to diff runs");
+  std::string times_path;
+  app.add_option("--times", times_path,
+                 "Write each visited candidate's evaluation seconds, one per line (for "
+                 "cluster_bench): evaluated ones their own, pruned ones the mean of the pruned");
   bool oracle = false;
   app.add_flag("--oracle", oracle, "Visit again with the final front known from the start");
   CLI11_PARSE(app, argc, argv);
@@ -114,6 +119,18 @@ int main(int argc, char** argv) {
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const phaze::search::SearchStats& s = state.stats();
+  if (!times_path.empty()) {
+    std::ofstream times(times_path);
+    double evaluated_s = 0;
+    for (const auto& [c, r] : state.results()) {
+      times << r.phases.Total() << "\n";
+      evaluated_s += r.phases.Total();
+    }
+    const double pruned_mean_s =
+        s.pruned > 0 ? std::max(0.0, s.phases.Total() - evaluated_s) / static_cast<double>(s.pruned)
+                     : 0.0;
+    for (int64_t k = 0; k < s.pruned; ++k) times << pruned_mean_s << "\n";
+  }
   const double visited = static_cast<double>(s.evaluated + s.pruned);
   std::printf("job %s, model %s, strategy %s, %d threads\n", job->name.c_str(),
               job->model.name.c_str(), phaze::search::SearchStrategyName(job->search.strategy),
