@@ -615,21 +615,8 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
         SolveOpen(widths[o.width].layers[o.layer], o.dir, solve, false, backend, cache));
   }
   lap(&PhaseTimes::milp_s);
-  const std::vector<OpenLayer> open = OpenLayers(widths, relevant);
-  if (can_skip && !open.empty()) {
-    const bool dominated = AllDominated(spec_, r, widths, relevant, can_skip);
-    lap(&PhaseTimes::placement_s);
-    if (dominated) {
-      CountSchedules(widths, relevant, r.ilp);
-      r.pruned = true;
-      return r;
-    }
-  }
-  for (size_t i = 0; i < open.size(); ++i) {
-    PHAZE_RETURN_IF_ERROR(SolveOpen(widths[open[i].width].layers[open[i].layer], open[i].dir, solve,
-                                    true, backend, cache));
-    lap(&PhaseTimes::milp_s);
-    if (can_skip && i + 1 < open.size()) {
+  for (const OpenLayer& o : OpenLayers(widths, relevant)) {
+    if (can_skip) {
       const bool dominated = AllDominated(spec_, r, widths, relevant, can_skip);
       lap(&PhaseTimes::placement_s);
       if (dominated) {
@@ -638,6 +625,9 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
         return r;
       }
     }
+    PHAZE_RETURN_IF_ERROR(
+        SolveOpen(widths[o.width].layers[o.layer], o.dir, solve, true, backend, cache));
+    lap(&PhaseTimes::milp_s);
   }
   CountSchedules(widths, relevant, r.ilp);
   // Pass 4: the placement of every HBM size and recompute mode (and the fixed strategy's).

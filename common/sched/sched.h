@@ -16,9 +16,8 @@
 //    precedence-feasible order through a serial schedule generator): the reference optimum.
 // ScheduleLayer() is the front door: it computes a critical-path lower bound and a list-schedule
 // upper bound, skips the MILP when they meet within the gap, and caches results by content hash.
-// When the incumbent settles every operator's mapping (on large chips a single-core run cannot
-// beat it, so each kind of core acts as one machine) it solves the layer exactly by a search over
-// operator orders instead of the MILP (order_search.cc).
+// Between the two it solves the layer exactly by a search over operator orders and mappings
+// (order_search.cc); the backend only gets a layer whose search exhausts its node budget.
 //
 //   ScheduleCache cache;
 //   CbcBackend cbc;
@@ -158,7 +157,7 @@ uint64_t ProblemKey(const Problem& problem, const SolveOptions& options);
 Schedule BoundLayer(const Problem& problem, const SolveOptions& options, ScheduleCache* cache);
 
 // Bounds first; then, while the bounds are further apart than the gap target, the exact order
-// search when every mapping is settled, else the backend. `cache` may be null.
+// search, and the backend if the search exhausts options.order_search_nodes. `cache` may be null.
 absl::StatusOr<Schedule> ScheduleLayer(const Problem& problem, const SolveOptions& options,
                                        SchedulerBackend& backend, ScheduleCache* cache);
 
