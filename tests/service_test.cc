@@ -65,9 +65,9 @@ architecture:
     max_area_preset: tpuv4
   hbm_gib: [2, 8]
 search: {strategy: exhaustive}
-# MILPs only, to a zero gap: the faults below strike mid-job (mid-shard), and the exact order
-# search would finish this job before they could.
-solver: {order_search_nodes: 0, relative_gap: 0}
+# MILPs only: the faults below strike mid-job (mid-shard), and the exact order search would
+# finish this job before they could. (To a zero gap the MILPs took over 120 s under Debug + ASan.)
+solver: {order_search_nodes: 0}
 )";
 
 class Process {
@@ -171,8 +171,11 @@ v1::JobStatus Get(v1::Coordinator::Stub& stub, const std::string& id) {
 
 v1::JobStatus WaitUntil(v1::Coordinator::Stub& stub, const std::string& id,
                         const std::function<bool(const v1::JobStatus&)>& done) {
+  // Ten minutes: a whole job takes seconds in Release and a few minutes under Debug + ASan; ctest's
+  // own timeout (900 s in CI) still ends a hung test.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
   v1::JobStatus s;
-  for (int i = 0; i < 1200; ++i) {
+  while (std::chrono::steady_clock::now() < deadline) {
     s = Get(stub, id);
     if (!s.job_id().empty() && done(s)) break;  // an empty status: the call failed; retry
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
