@@ -332,8 +332,13 @@ bool AllDominated(const EvaluationSpec& spec, const EvaluationResult& r,
     }
     checked.push_back(w);
     for (place::Recompute recompute : spec.training.recompute) {
-      const place::Placement& a = placements.Place(InputFor(spec, r, optimistic, hbm, recompute),
-                                                   static_cast<int>(recompute));
+      const place::PlacementInput in = InputFor(spec, r, optimistic, hbm, recompute);
+      // The DP-free bound first: most candidates that cannot make the front fail it already.
+      if (can_skip(place::ThroughputUpperBound(in) * (1 + kBoundSlack), w.area_um2, w.tdp_w,
+                   w.energy_per_sample_j)) {
+        continue;
+      }
+      const place::Placement& a = placements.Place(in, static_cast<int>(recompute));
       // The bounds are widened by a relative 1e-9: the optimistic and the real placement are
       // the same sums of different layer times, and rounding may put the bound an ulp below.
       if (a.feasible && !can_skip(a.throughput_samples_per_s * (1 + kBoundSlack), w.area_um2,

@@ -133,6 +133,13 @@ double DynamicPowerPerDeviceW(const Placement& p);
 // Best placement over everything the input allows. Infeasible if nothing fits.
 Placement Place(const PlacementInput& input);
 
+// An upper bound on Place(input)'s throughput in O(chains x layers), with no DP: for every p,
+// the slowest rank computes at least the chain's total / p and at least its largest layer, the
+// pipeline runs at least m = ceil(B / (d_max b)) + (p - 1) / v_max of them, and communication,
+// synchronisation and memory are left out. 0 if no strategy is possible. For screening: a
+// candidate whose bound cannot make the front needs no placement.
+double ThroughputUpperBound(const PlacementInput& input);
+
 // The fixed strategy with its split (the DP's best, or uniform). Infeasible (never an error)
 // when (t, sp) is not among the chains, the devices or batch are exceeded, the split is
 // impossible, or memory does not fit.

@@ -422,6 +422,34 @@ TEST(PlacementTest, TheBestOfALargerHbmThatFitsASmallerIsItsBestToo) {
   EXPECT_GT(none, 5);
 }
 
+// The screening bound is a bound: never below the best placement's throughput, and 0 only
+// where nothing can be placed.
+TEST(PlacementTest, TheThroughputUpperBoundIsNeverBelowTheBest) {
+  std::mt19937 rng(1207);
+  int feasible = 0, tight = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    PlacementInput in = RandomInput(rng);
+    if (trial % 2 == 1) in.hbm_bytes *= 100;  // memory no limit: the bound's own terms decide
+    const Placement best = Place(in);
+    const double bound = ThroughputUpperBound(in);
+    if (!best.feasible) continue;
+    ++feasible;
+    ASSERT_GE(bound * (1 + 1e-12), best.throughput_samples_per_s) << "trial " << trial;
+    tight += bound <= 1.5 * best.throughput_samples_per_s;
+  }
+  EXPECT_GT(feasible, 250);
+  EXPECT_GT(tight, feasible / 4);  // a bound worth computing: often within 1.5x
+  // By hand: four layers of 1 + 2 s on 4 devices, batch 8: p = 1, d = 4 runs m = 2 micro-batches
+  // of 12 s (p = 2: (4 + 1) x 6 s; p = 4: (8 + 3) x 3 s), 8 samples / 24 s. With free links and
+  // room to spare the best placement reaches it.
+  PlacementInput in = Base();
+  in.chains = {FourLayersStashing10B()};
+  EXPECT_DOUBLE_EQ(ThroughputUpperBound(in), 8.0 / 24.0);
+  EXPECT_DOUBLE_EQ(Place(in).throughput_samples_per_s, 8.0 / 24.0);
+  in.chains.front().tensor_width = in.accelerators + 1;
+  EXPECT_EQ(ThroughputUpperBound(in), 0.0);
+}
+
 // ---- properties: more resources never hurt -------------------------------------------------
 
 double Throughput(const PlacementInput& in) {

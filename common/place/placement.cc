@@ -766,6 +766,36 @@ Placement Place(const PlacementInput& in) {
   return best.placement;
 }
 
+double ThroughputUpperBound(const PlacementInput& in) {
+  const int64_t v_max = std::max<int64_t>(
+      1, in.virtual_stages.empty()
+             ? 1
+             : *std::max_element(in.virtual_stages.begin(), in.virtual_stages.end()));
+  const int64_t d_batch = in.micro_batch > 0 ? in.global_batch / in.micro_batch : 0;
+  double best_s = kInf;
+  for (const Chain& chain : in.chains) {
+    const int64_t t = chain.tensor_width;
+    if (t < 1 || t > in.accelerators || chain.layers.empty()) continue;
+    double total_s = 0, largest_s = 0;
+    for (const LayerCost& c : chain.layers) {
+      const double layer_s = c.fwd_s + c.bwd_s + RecomputedOf(c, in.recompute).time_s;
+      total_s += layer_s;
+      largest_s = std::max(largest_s, layer_s);
+    }
+    const int64_t n = static_cast<int64_t>(chain.layers.size());
+    for (int64_t p = 1; p <= std::min(n, in.accelerators / t); ++p) {
+      const int64_t d_max = std::min(in.accelerators / (t * p), d_batch);
+      if (d_max < 1) break;
+      const double m = static_cast<double>(CeilDiv(in.global_batch, d_max * in.micro_batch));
+      const double v = static_cast<double>(p >= 2 ? v_max : 1);
+      const double slowest_s = std::max(total_s / static_cast<double>(p), largest_s);
+      best_s = std::min(best_s, (m + static_cast<double>(p - 1) / v) * slowest_s);
+    }
+  }
+  if (!(best_s < kInf)) return 0;
+  return best_s > 0 ? static_cast<double>(in.global_batch) / best_s : kInf;
+}
+
 Placement PlaceFixed(const PlacementInput& in, const Strategy& s) {
   Best best;
   const Chain* chain = FindChain(in, s.tensor, s.sequence_parallel);
