@@ -26,7 +26,14 @@ int main(int argc, char** argv) {
   app.add_option("--listen", options.listen, "Address to serve gRPC on")->capture_default_str();
   app.add_option("--database", options.database, "SQLite file (':memory:' for none)")
       ->capture_default_str();
-  app.add_option("--shard-size", options.manager.shard_size, "Candidates per shard")
+  app.add_option("--shard-size", options.manager.shard_size,
+                 "Candidates per shard: the fewest (every shard's with --shard-seconds 0)")
+      ->capture_default_str();
+  app.add_option("--max-shard-size", options.manager.max_shard_size, "Most candidates per shard")
+      ->capture_default_str();
+  app.add_option("--shard-seconds", options.manager.shard_seconds,
+                 "Evaluation seconds a shard aims at, at the job's mean time per candidate so far "
+                 "(0: every shard --shard-size)")
       ->capture_default_str();
   app.add_option("--lease-seconds", options.manager.lease_s, "Lease deadline")
       ->capture_default_str();

@@ -333,26 +333,40 @@ absl::StatusOr<v1::ListResultsResponse> JobManager::Results(const v1::ListResult
 }
 
 void JobManager::RefillLocked(Job& job) {
-  auto open = [&job] {
-    for (const Shard& s : job.shards) {
-      if (s.state != Shard::State::kDone) return true;
-    }
-    return false;
-  };
-  while (!open()) {
-    const std::vector<int64_t> batch = job.plan->NextBatch();
-    if (batch.empty()) return;
-    Shard shard;
-    for (int64_t c : batch) {
-      if (job.done.count(c)) continue;
-      shard.candidates.push_back(c);
-      if (static_cast<int64_t>(shard.candidates.size()) == options_.shard_size) {
-        job.shards.push_back(std::move(shard));
-        shard = Shard();
-      }
-    }
-    if (!shard.candidates.empty()) job.shards.push_back(std::move(shard));
+  bool all_done = true;
+  for (const Shard& s : job.shards) {
+    if (s.state == Shard::State::kPending) return;
+    all_done = all_done && s.state == Shard::State::kDone;
   }
+  for (;;) {
+    Shard shard;
+    const size_t size = static_cast<size_t>(ShardSizeLocked(job));
+    while (job.uncut_next < job.uncut.size() && shard.candidates.size() < size) {
+      const int64_t c = job.uncut[job.uncut_next++];
+      if (!job.done.count(c)) shard.candidates.push_back(c);
+    }
+    if (!shard.candidates.empty()) {
+      job.shards.push_back(std::move(shard));
+      return;
+    }
+    if (!all_done) return;
+    job.uncut = job.plan->NextBatch();
+    job.uncut_next = 0;
+    if (job.uncut.empty()) return;
+  }
+}
+
+int64_t JobManager::ShardSizeLocked(const Job& job) const {
+  const int64_t smallest = std::max<int64_t>(1, options_.shard_size);
+  const SearchStats& stats = job.search->stats();
+  const int64_t timed = stats.evaluated + stats.pruned;
+  const double total_s = stats.phases.Total();
+  if (!(options_.shard_seconds > 0) || timed < smallest || !(total_s > 0)) return smallest;
+  const double size = options_.shard_seconds / (total_s / static_cast<double>(timed));
+  const int64_t largest = std::max(smallest, options_.max_shard_size);
+  return size >= static_cast<double>(largest)
+             ? largest
+             : std::max(smallest, static_cast<int64_t>(std::llround(size)));
 }
 
 void JobManager::MaybeFinishLocked(Job& job) {
@@ -389,6 +403,7 @@ void JobManager::ReleaseLocked(Job& job) {
   job.search.reset();
   std::set<int64_t>().swap(job.done);
   std::vector<Shard>().swap(job.shards);
+  std::vector<int64_t>().swap(job.uncut);
   job.wire = v1::JobSpec();
   std::string().swap(job.yaml);
   job.released = true;

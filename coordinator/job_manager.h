@@ -1,8 +1,10 @@
 // The coordinator's logic, apart from any RPC: jobs, shards, leases, idempotent results,
 // incremental aggregation and persistence. The gRPC services (service.h) only translate.
 //
-// A job's plan (common/search/search.h) yields batches of candidates; each batch is cut into shards
-// of `shard_size` candidates. A worker's lease on a shard has a deadline; an expired lease (a dead,
+// A job's plan (common/search/search.h) yields batches of candidates; a batch is cut into shards
+// as workers ask for them, each of about `shard_seconds` of evaluation at the job's mean time per
+// candidate so far (between `shard_size` and `max_shard_size` candidates; `shard_size` each when
+// shard_seconds is 0 or nothing is timed yet). A worker's lease on a shard has a deadline; an expired lease (a dead,
 // frozen or partitioned worker) returns the shard to the pending pool. Results are written to the
 // store first, then aggregated; both are idempotent by (job, candidate), so a retried shard never
 // counts twice and the front is the same whatever the arrival order. Time is passed in (now_s), so
@@ -32,7 +34,12 @@
 namespace phaze {
 
 struct ManagerOptions {
+  // Candidates per shard: at least shard_size, at most max_shard_size, about shard_seconds of
+  // evaluation each. Fast candidates (most of a pruned search: a bound and no placement) in
+  // shards of 8 spent more time in leases, streams and commits than in evaluation.
   int64_t shard_size = 8;
+  int64_t max_shard_size = 1024;
+  double shard_seconds = 1.0;
   double lease_s = 120;  // a worker must finish or renew a shard within this
   int64_t max_running_jobs = 64;
   // Caps on what one submitted job may ask for, whatever its own `limits:` say: candidates
@@ -119,7 +126,9 @@ class JobManager {
     std::unique_ptr<search::SearchPlan> plan;
     std::unique_ptr<search::SearchState> search;
     std::set<int64_t> done;  // candidates with a result (evaluated or pruned)
-    std::vector<Shard> shards;
+    std::vector<Shard> shards;  // cut so far
+    std::vector<int64_t> uncut;  // the plan's current batch, cut into shards up to uncut_next
+    size_t uncut_next = 0;
     int64_t planned = 0;
     int64_t leases_expired = 0;
     int64_t version = 0;
@@ -144,8 +153,11 @@ class JobManager {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<v1::JobStatus> StatusOfRowLocked(const StoredJob& row)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Cuts the plan's next batches into shards until some are pending or the plan ends.
+  // Cuts a shard when none is pending: from the current batch, or once every shard is done from
+  // the plan's next batch (the area-buckets stop rule reads a whole bucket's results).
   void RefillLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Candidates in the next shard of `job` (see ManagerOptions).
+  int64_t ShardSizeLocked(const Job& job) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeFinishLocked(Job& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The job of `yaml` (parsed here, or already parsed as `spec`) with its evaluator and plan.
   absl::StatusOr<std::unique_ptr<Job>> Build(const std::string& id, const std::string& yaml);

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -368,6 +370,52 @@ TEST(JobManagerTest, ResultsNeedALiveLeaseOfTheirJobAndCandidate) {
   EXPECT_EQ(m.Report(ReportOf(lease, second), 26).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(again.lease_id(), lease.lease_id());
+}
+
+// Shards are cut as workers ask, each about shard_seconds of evaluation at the job's mean time
+// per candidate so far, within [shard_size, max_shard_size]; shard_size each when shard_seconds
+// is 0. Every candidate is leased once either way.
+TEST(JobManagerTest, ShardsAimAtShardSecondsOfEvaluation) {
+  auto evaluator = *Evaluator::Create(*ParseJobYaml(kJob));
+  sched::CbcBackend cbc;
+  std::map<int64_t, v1::CandidateResult> results;
+  auto shard_sizes = [&](double shard_seconds, double candidate_s) {
+    auto store = *Store::Open(":memory:");
+    ManagerOptions options;
+    options.shard_size = 2;
+    options.max_shard_size = 6;
+    options.shard_seconds = shard_seconds;
+    JobManager m(store.get(), options);
+    const std::string id = m.Submit(kJob)->job_id();
+    std::vector<int> sizes;
+    std::set<int64_t> leased;
+    for (v1::Lease lease = m.Lease("w", 0); !lease.lease_id().empty(); lease = m.Lease("w", 0)) {
+      sizes.push_back(lease.candidates_size());
+      for (int64_t c : lease.candidates()) {
+        EXPECT_TRUE(leased.insert(c).second) << c;
+        if (!results.count(c)) results[c] = ToProto(*evaluator->Evaluate(c, cbc, nullptr));
+        v1::CandidateResult r = results[c];
+        r.mutable_phases()->set_cost_s(candidate_s);  // the evaluation's time, as a worker's clock
+        EXPECT_EQ(*m.Report(ReportOf(lease, r), 0), 1);
+      }
+      m.Complete(lease.lease_id());
+    }
+    EXPECT_EQ(m.Get(id)->state(), v1::JOB_STATE_SUCCEEDED);
+    EXPECT_EQ(static_cast<int64_t>(leased.size()), m.Get(id)->candidates_total());
+    return sizes;
+  };
+  // 0.1 s per candidate, 0.5 s per shard: 2 before anything is timed, then 5.
+  std::vector<int> sizes = shard_sizes(0.5, 0.1);
+  ASSERT_GE(sizes.size(), 3u);
+  EXPECT_EQ(sizes[0], 2);
+  for (size_t k = 1; k + 1 < sizes.size(); ++k) EXPECT_EQ(sizes[k], 5) << k;
+  EXPECT_LE(sizes.back(), 5);
+  // Fast candidates: capped at max_shard_size.
+  sizes = shard_sizes(0.5, 0.001);
+  for (size_t k = 1; k + 1 < sizes.size(); ++k) EXPECT_EQ(sizes[k], 6) << k;
+  // shard_seconds 0: fixed shards.
+  sizes = shard_sizes(0, 0.1);
+  for (size_t k = 0; k + 1 < sizes.size(); ++k) EXPECT_EQ(sizes[k], 2) << k;
 }
 
 TEST(JobManagerTest, RetriesExpiriesAndDuplicatesGiveTheSameFrontAsOneRun) {

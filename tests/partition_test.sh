@@ -40,7 +40,7 @@ echo "== fault-free reference (in process)"
 "$phaze" run "$job" --in-process --quiet --out "$work/ref" | tail -1
 
 "$build/coordinator/phaze-coordinator" --listen "$net.1:0" --database "$work/phaze.db" \
-  --lease-seconds 3 --shard-size 4 > "$work/c.log" 2>&1 &
+  --lease-seconds 3 --shard-size 4 --shard-seconds 0 > "$work/c.log" 2>&1 &
 pids+=($!)
 addr=$(wait_for_line "$work/c.log" "listening on ")
 ip netns exec "$ns" "$build/worker/phaze-worker" --coordinator "$addr" --threads 1 --id cut \

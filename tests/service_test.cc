@@ -140,7 +140,8 @@ std::unique_ptr<Process> StartCoordinator(const std::string& db, std::string* ad
                                           const std::string& extra_lease = "30") {
   auto p = std::make_unique<Process>(
       std::vector<std::string>{PHAZE_COORDINATOR_BIN, "--listen", "127.0.0.1:0", "--database", db,
-                               "--shard-size", "3", "--lease-seconds", extra_lease},
+                               "--shard-size", "3", "--shard-seconds", "0", "--lease-seconds",
+                               extra_lease},
       absl::StrCat(Dir(), "/coordinator.log"));
   const std::string line = p->WaitForLine("listening on ");
   EXPECT_FALSE(line.empty()) << "coordinator did not start";
@@ -326,7 +327,7 @@ TEST(ServiceTest, FaultRunLosesAndDuplicatesNothing) {
   auto start_coordinator = [&] {
     auto p = std::make_unique<Process>(
         std::vector<std::string>{PHAZE_COORDINATOR_BIN, "--listen", address, "--database", db,
-                                 "--shard-size", "2", "--lease-seconds", "2"},
+                                 "--shard-size", "2", "--shard-seconds", "0", "--lease-seconds", "2"},
         absl::StrCat(Dir(), "/fault_coordinator.log"));
     EXPECT_FALSE(p->WaitForLine("listening on ").empty());
     return p;
