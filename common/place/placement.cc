@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "common/place/place.h"
@@ -60,6 +62,32 @@ Recomputed RecomputedOf(const LayerCost& c, Recompute mode) {
       return {c.recompute_full_s, c.recompute_full_energy_j, c.stash_full_bytes};
   }
   return {};
+}
+
+// A rank's compute per micro-batch is at least the chain's total over p and at least its
+// largest layer (forward, backward and the recompute mode's share; collectives included).
+struct ChainCompute {
+  double total_s = 0;
+  double largest_s = 0;
+};
+
+ChainCompute ComputeOf(const Chain& chain, Recompute mode) {
+  ChainCompute c;
+  for (const LayerCost& l : chain.layers) {
+    const double layer_s = l.fwd_s + l.bwd_s + RecomputedOf(l, mode).time_s;
+    c.total_s += layer_s;
+    c.largest_s = std::max(c.largest_s, layer_s);
+  }
+  return c;
+}
+
+// A lower bound on the time per step of any placement with p stages, v virtual stages and m
+// micro-batches: (m + (p - 1) / v) x the slowest rank's least compute; pipeline messages,
+// synchronisation and memory left out.
+double StepLowerBoundS(const ChainCompute& c, int64_t p, int64_t v, int64_t m) {
+  const double slowest_s = std::max(c.total_s / static_cast<double>(p), c.largest_s);
+  return (static_cast<double>(m) + static_cast<double>(p - 1) / static_cast<double>(v)) *
+         slowest_s;
 }
 
 struct Groups {
@@ -123,9 +151,10 @@ class ChainIndex {
         sharding_(sharding),
         dp_(dp),
         in_flight_cap_(in_flight_cap),
-        state_(StateOf(in.optimizer, sharding, d)),
-        max_stash_(Column(chain, &LayerCost::stash_bytes)),
-        max_params_(Column(chain, &LayerCost::param_bytes)) {
+        state_(StateOf(in.optimizer, sharding, d)) {
+    // The range maxima only where Transient reads them.
+    if (in.recompute == Recompute::kFull) max_stash_.emplace(Column(chain, &LayerCost::stash_bytes));
+    if (sharding == Sharding::kZero3) max_params_.emplace(Column(chain, &LayerCost::param_bytes));
     const size_t n = chain.layers.size();
     compute_.assign(n + 1, 0.0);
     fwd_.assign(n + 1, 0.0);
@@ -153,6 +182,8 @@ class ChainIndex {
   }
 
   int size() const { return static_cast<int>(chain_.layers.size()); }
+  // The d that share an index (nothing sharded) may differ in m, the cap on what is in flight.
+  void set_in_flight_cap(int64_t cap) { in_flight_cap_ = cap; }
   int64_t max_boundary_bytes() const { return max_boundary_; }
   const StateFactors& state() const { return state_; }
 
@@ -181,8 +212,8 @@ class ChainIndex {
   int64_t Kept(int first, int last) const { return kept_[last] - kept_[first]; }
   int64_t Transient(int first, int last) const {
     int64_t bytes = 0;
-    if (in_.recompute == Recompute::kFull) bytes += max_stash_.Max(first, last);
-    if (sharding_ == Sharding::kZero3) bytes += max_params_.Max(first, last);
+    if (max_stash_) bytes += max_stash_->Max(first, last);
+    if (max_params_) bytes += max_params_->Max(first, last);
     return bytes;
   }
   double Memory(int first, int last, double in_flight) const {
@@ -205,7 +236,7 @@ class ChainIndex {
   net::Group dp_;
   int64_t in_flight_cap_;
   StateFactors state_;
-  RangeMax max_stash_, max_params_;
+  std::optional<RangeMax> max_stash_, max_params_;
   std::vector<double> compute_, fwd_, bwd_, re_, tp_fwd_, tp_bwd_;
   std::vector<int64_t> params_, kept_;
   int64_t max_boundary_ = 0;
@@ -499,20 +530,31 @@ void SearchUniform(const Chain& chain, const PlacementInput& in, Strategy s, int
 
 // The exact best split for v = 1 over every p (or `fixed_p`) and every d of `ds`, which share
 // one memory model (all d when nothing is sharded; one d otherwise).
-void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, int64_t fixed_p,
-                     const std::vector<int64_t>& ds, Best& best) {
+void SearchBestSplit(const Chain& chain, ChainIndex& ix, const PlacementInput& in, Strategy s,
+                     int64_t fixed_p, const std::vector<int64_t>& ds, Best& best) {
   if (ds.empty()) return;
   const int64_t t = s.tensor;
   // Fewer micro-batches than stages caps what a stage holds in flight at m; the d that share
   // this DP share their cap (SearchChain groups them so).
-  const int64_t in_flight_cap = CeilDiv(in.global_batch, ds.front() * in.micro_batch);
-  const ChainIndex ix(chain, in, s.sharding, ds.front(),
-                      GroupsOf(in.rank_order, t, ds.front(), 1).dp, in_flight_cap);
-  const int n = ix.size();
+  const int n = static_cast<int>(chain.layers.size());
   const int p_cap = static_cast<int>(std::min<int64_t>(n, in.accelerators / (t * ds.front())));
   const int p_lo = fixed_p > 0 ? static_cast<int>(fixed_p) : 1;
-  const int p_hi = fixed_p > 0 ? static_cast<int>(std::min<int64_t>(fixed_p, p_cap)) : p_cap;
+  int p_hi = fixed_p > 0 ? static_cast<int>(std::min<int64_t>(fixed_p, p_cap)) : p_cap;
+  // Before any DP: the p whose StepLowerBoundS at their largest d cannot beat the best found
+  // need no row of it (the rows of smaller p are needed anyway), and a call none of whose p can
+  // needs none at all. The bound is shaved by 1e-12 against rounding: it sums in another order.
+  const ChainCompute least = ComputeOf(chain, in.recompute);
+  int p_alive = 0;
+  for (int p = p_lo; p <= p_hi; ++p) {
+    // The largest d of ds (ascending) with p t d devices.
+    const auto fits = std::upper_bound(ds.begin(), ds.end(), in.accelerators / (p * t));
+    if (fits == ds.begin()) break;
+    const int64_t m = CeilDiv(in.global_batch, *std::prev(fits) * in.micro_batch);
+    if (StepLowerBoundS(least, p, 1, m) * (1 - 1e-12) < best.Bound()) p_alive = p;
+  }
+  p_hi = std::min(p_hi, p_alive);
   if (p_hi < p_lo) return;
+  ix.set_in_flight_cap(CeilDiv(in.global_batch, ds.front() * in.micro_batch));
   s.virtual_stages = 1;
   s.split = Split::kBest;
 
@@ -603,12 +645,24 @@ void SearchBestSplit(const Chain& chain, const PlacementInput& in, Strategy s, i
     }
   }
   if (window_hi == 0) return;
+  // Params(i, j) rises with j (the one exception, the whole chain with a tied head, is checked
+  // on its own), so each start's stages in the window are a run of ends, found by bisection.
   std::vector<int64_t> caps;
+  auto add_cap = [&](int64_t cap) {
+    if (cap >= window_lo && cap < window_hi) caps.push_back(cap);
+  };
+  add_cap(ix.Params(0, n));
   for (int i = 0; i < n; ++i) {
-    for (int j = i + 1; j <= n; ++j) {
-      const int64_t cap = ix.Params(i, j);
-      if (cap >= window_lo && cap < window_hi) caps.push_back(cap);
+    const int last_end = i == 0 ? n - 1 : n;
+    int lo = i + 1, hi = last_end + 1;  // the first end whose stage reaches window_lo
+    while (lo < hi) {
+      const int mid = lo + (hi - lo) / 2;
+      if (ix.Params(i, mid) >= window_lo)
+        hi = mid;
+      else
+        lo = mid + 1;
     }
+    for (int j = lo; j <= last_end && ix.Params(i, j) < window_hi; ++j) add_cap(ix.Params(i, j));
   }
   std::sort(caps.rbegin(), caps.rend());
   caps.erase(std::unique(caps.begin(), caps.end()), caps.end());
@@ -667,6 +721,10 @@ void SearchChain(const Chain& chain, const PlacementInput& in, const Strategy& f
         // share their cap (the same m, or m at least as deep as any pipeline they allow) shares
         // one DP.
         const std::vector<int64_t> ds = DataDegrees(in, 1, s.tensor, fixed_d);
+        if (ds.empty()) continue;
+        // One index for every d: unsharded, its state and groups do not depend on d.
+        ChainIndex ix(chain, in, s.sharding, ds.front(),
+                      GroupsOf(in.rank_order, s.tensor, ds.front(), 1).dp);
         const int64_t n = static_cast<int64_t>(chain.layers.size());
         auto cap_of = [&](int64_t d) {
           const int64_t deepest = std::min(n, in.accelerators / (s.tensor * d));
@@ -676,7 +734,8 @@ void SearchChain(const Chain& chain, const PlacementInput& in, const Strategy& f
         for (size_t first = 0; first < ds.size();) {
           size_t last = first + 1;
           while (last < ds.size() && cap_of(ds[last]) == cap_of(ds[first])) ++last;
-          SearchBestSplit(chain, in, s, fixed_p, {ds.begin() + first, ds.begin() + last}, best);
+          SearchBestSplit(chain, ix, in, s, fixed_p, {ds.begin() + first, ds.begin() + last},
+                          best);
           first = last;
         }
       } else {
@@ -684,7 +743,8 @@ void SearchChain(const Chain& chain, const PlacementInput& in, const Strategy& f
         // gathers' group also depends on p; the DP then screens with p = 1's group and every
         // offer is re-costed exactly, so only that combination may miss the optimum.)
         for (int64_t d : DataDegrees(in, 1, s.tensor, fixed_d)) {
-          SearchBestSplit(chain, in, s, fixed_p, {d}, best);
+          ChainIndex ix(chain, in, s.sharding, d, GroupsOf(in.rank_order, s.tensor, d, 1).dp);
+          SearchBestSplit(chain, ix, in, s, fixed_p, {d}, best);
         }
       }
     }
@@ -776,20 +836,13 @@ double ThroughputUpperBound(const PlacementInput& in) {
   for (const Chain& chain : in.chains) {
     const int64_t t = chain.tensor_width;
     if (t < 1 || t > in.accelerators || chain.layers.empty()) continue;
-    double total_s = 0, largest_s = 0;
-    for (const LayerCost& c : chain.layers) {
-      const double layer_s = c.fwd_s + c.bwd_s + RecomputedOf(c, in.recompute).time_s;
-      total_s += layer_s;
-      largest_s = std::max(largest_s, layer_s);
-    }
+    const ChainCompute compute = ComputeOf(chain, in.recompute);
     const int64_t n = static_cast<int64_t>(chain.layers.size());
     for (int64_t p = 1; p <= std::min(n, in.accelerators / t); ++p) {
       const int64_t d_max = std::min(in.accelerators / (t * p), d_batch);
       if (d_max < 1) break;
-      const double m = static_cast<double>(CeilDiv(in.global_batch, d_max * in.micro_batch));
-      const double v = static_cast<double>(p >= 2 ? v_max : 1);
-      const double slowest_s = std::max(total_s / static_cast<double>(p), largest_s);
-      best_s = std::min(best_s, (m + static_cast<double>(p - 1) / v) * slowest_s);
+      const int64_t m = CeilDiv(in.global_batch, d_max * in.micro_batch);
+      best_s = std::min(best_s, StepLowerBoundS(compute, p, p >= 2 ? v_max : 1, m));
     }
   }
   if (!(best_s < kInf)) return 0;
