@@ -260,27 +260,42 @@ SplitMaxima MaximaOf(const ChainIndex& ix, const std::vector<int64_t>& sizes) {
   return m;
 }
 
-// best[k][i]: the smallest slowest-stage compute covering layers [i, n) with exactly k stages,
+// best(k, i): the smallest slowest-stage compute covering layers [i, n) with exactly k stages,
 // the first of which is k-th from the end (k micro-batches in flight), every stage's parameters
-// at most `cap`; cut[k][i] its end.
-struct ChainDp {
-  std::vector<std::vector<double>> best;
-  std::vector<std::vector<int>> cut;
+// at most `cap`; cut(k, i) its end. Flat, and refilled in place by SolveChain: the search solves
+// many of these and its inner loop allocates nothing once the storage has grown.
+class ChainDp {
+ public:
+  void Reset(int max_stages, int n) {
+    width_ = static_cast<size_t>(n) + 1;
+    best_.assign((static_cast<size_t>(max_stages) + 1) * width_, kInf);
+    cut_.assign(best_.size(), -1);
+  }
+  double& best(int k, int i) { return best_[Index(k, i)]; }
+  double best(int k, int i) const { return best_[Index(k, i)]; }
+  int& cut(int k, int i) { return cut_[Index(k, i)]; }
+  int cut(int k, int i) const { return cut_[Index(k, i)]; }
+
+ private:
+  size_t Index(int k, int i) const {
+    return static_cast<size_t>(k) * width_ + static_cast<size_t>(i);
+  }
+  size_t width_ = 0;
+  std::vector<double> best_;
+  std::vector<int> cut_;
 };
 
-ChainDp SolveChain(const ChainIndex& ix, int max_stages, int64_t cap) {
+void SolveChain(const ChainIndex& ix, int max_stages, int64_t cap, ChainDp& dp) {
   const int n = ix.size();
-  ChainDp dp;
-  dp.best.assign(static_cast<size_t>(max_stages) + 1, std::vector<double>(n + 1, kInf));
-  dp.cut.assign(static_cast<size_t>(max_stages) + 1, std::vector<int>(n + 1, -1));
+  dp.Reset(max_stages, n);
   for (int i = 0; i < n; ++i) {
     if (ix.Fits(i, n, 1, cap)) {
-      dp.best[1][i] = ix.Compute(i, n);
-      dp.cut[1][i] = n;
+      dp.best(1, i) = ix.Compute(i, n);
+      dp.cut(1, i) = n;
     }
   }
   for (int k = 2; k <= max_stages; ++k) {
-    const std::vector<double>& rest = dp.best[static_cast<size_t>(k) - 1];
+    const double* rest = &dp.best(k - 1, 0);
     // Two pointers, amortised O(n) per k: the longest stage that fits (j_max) never shrinks as
     // its start i moves right (a sub-interval fits wherever the interval does), and neither, in
     // practice, does the crossing of Compute(i, j) (rising in j) and rest[j] (falling in j).
@@ -319,18 +334,17 @@ ChainDp SolveChain(const ChainIndex& ix, int max_stages, int64_t cap) {
           at = j;
         }
       }
-      dp.best[k][i] = value;
-      dp.cut[k][i] = value < kInf ? at : -1;
+      dp.best(k, i) = value;
+      dp.cut(k, i) = value < kInf ? at : -1;
     }
   }
-  return dp;
 }
 
 std::vector<int64_t> Partition(const ChainDp& dp, int stages) {
   std::vector<int64_t> sizes;
   int i = 0;
   for (int k = stages; k >= 1; --k) {
-    const int j = dp.cut[static_cast<size_t>(k)][static_cast<size_t>(i)];
+    const int j = dp.cut(k, i);
     sizes.push_back(j - i);
     i = j;
   }
@@ -530,8 +544,13 @@ void SearchUniform(const Chain& chain, const PlacementInput& in, Strategy s, int
 
 // The exact best split for v = 1 over every p (or `fixed_p`) and every d of `ds`, which share
 // one memory model (all d when nothing is sharded; one d otherwise).
+// The DP tables one search reuses.
+struct DpWork {
+  ChainDp free, capped;
+};
+
 void SearchBestSplit(const Chain& chain, ChainIndex& ix, const PlacementInput& in, Strategy s,
-                     int64_t fixed_p, const std::vector<int64_t>& ds, Best& best) {
+                     int64_t fixed_p, const std::vector<int64_t>& ds, Best& best, DpWork& work) {
   if (ds.empty()) return;
   const int64_t t = s.tensor;
   // Fewer micro-batches than stages caps what a stage holds in flight at m; the d that share
@@ -606,7 +625,8 @@ void SearchBestSplit(const Chain& chain, ChainIndex& ix, const PlacementInput& i
   };
 
   constexpr int64_t kNoCap = std::numeric_limits<int64_t>::max();
-  const ChainDp free = SolveChain(ix, p_hi, kNoCap);
+  ChainDp& free = work.free;
+  SolveChain(ix, p_hi, kNoCap, free);
   int64_t total = 0, largest = 0;
   for (const LayerCost& c : chain.layers) {
     total += c.param_bytes;
@@ -618,7 +638,7 @@ void SearchBestSplit(const Chain& chain, ChainIndex& ix, const PlacementInput& i
   std::vector<bool> alive(static_cast<size_t>(p_hi) + 1, false);
   std::vector<double> p_bound(static_cast<size_t>(p_hi) + 1, kInf);
   for (int p = p_lo; p <= p_hi; ++p) {
-    const double u = free.best[static_cast<size_t>(p)][0];
+    const double u = free.best(p, 0);
     if (!(u < kInf)) continue;
     const std::vector<int64_t> sizes = Partition(free, p);
     const SplitMaxima split = MaximaOf(ix, sizes);
@@ -678,11 +698,12 @@ void SearchBestSplit(const Chain& chain, ChainIndex& ix, const PlacementInput& i
       k_max = p;
     }
     if (k_max == 0) continue;
-    const ChainDp capped = SolveChain(ix, k_max, cap);
+    ChainDp& capped = work.capped;
+    SolveChain(ix, k_max, cap, capped);
     for (int p = p_lo; p <= k_max; ++p) {
       const size_t pi = static_cast<size_t>(p);
       if (!alive[pi] || cap < p_lower[pi] || cap >= p_upper[pi]) continue;
-      const double compute = capped.best[pi][0];
+      const double compute = capped.best(p, 0);
       if (!(compute < kInf)) {
         alive[pi] = false;  // no split of p fits this cap, nor any smaller one
         continue;
@@ -702,6 +723,7 @@ void SearchChain(const Chain& chain, const PlacementInput& in, const Strategy& f
       is_fixed ? std::vector<Sharding>{fixed.sharding} : in.shardings;
   const int64_t fixed_p = is_fixed ? fixed.pipeline : 0;
   const int64_t fixed_d = is_fixed ? fixed.data : 0;
+  DpWork work;
   for (Sharding sharding : shardings) {
     for (int64_t v : vs) {
       Strategy s;
@@ -735,7 +757,7 @@ void SearchChain(const Chain& chain, const PlacementInput& in, const Strategy& f
           size_t last = first + 1;
           while (last < ds.size() && cap_of(ds[last]) == cap_of(ds[first])) ++last;
           SearchBestSplit(chain, ix, in, s, fixed_p, {ds.begin() + first, ds.begin() + last},
-                          best);
+                          best, work);
           first = last;
         }
       } else {
@@ -744,7 +766,7 @@ void SearchChain(const Chain& chain, const PlacementInput& in, const Strategy& f
         // offer is re-costed exactly, so only that combination may miss the optimum.)
         for (int64_t d : DataDegrees(in, 1, s.tensor, fixed_d)) {
           ChainIndex ix(chain, in, s.sharding, d, GroupsOf(in.rank_order, s.tensor, d, 1).dp);
-          SearchBestSplit(chain, ix, in, s, fixed_p, {d}, best);
+          SearchBestSplit(chain, ix, in, s, fixed_p, {d}, best, work);
         }
       }
     }
