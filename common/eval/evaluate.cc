@@ -301,10 +301,12 @@ class PlacementsByHbm {
 // energy) escapes `can_skip` at any HBM size and recompute mode.
 constexpr double kBoundSlack = 1e-9;
 
-// `relevant` (if not empty): the widths that can still be chosen.
+// `relevant` (if not empty): the widths that can still be chosen. `bound_only`: screen with the
+// DP-free throughput bound alone (a point it cannot exclude counts as one that may make the
+// front).
 bool AllDominated(const EvaluationSpec& spec, const EvaluationResult& r,
                   const std::vector<Width>& widths, const std::vector<bool>& relevant,
-                  const Evaluator::SkipTest& can_skip) {
+                  const Evaluator::SkipTest& can_skip, bool bound_only = false) {
   const std::vector<place::Chain> optimistic = MakeChains(widths, true, relevant);
   double energy_lower = std::numeric_limits<double>::infinity();
   for (size_t k = 0, i = 0; k < widths.size(); ++k) {
@@ -338,6 +340,7 @@ bool AllDominated(const EvaluationSpec& spec, const EvaluationResult& r,
                    w.energy_per_sample_j)) {
         continue;
       }
+      if (bound_only) return false;
       const place::Placement& a = placements.Place(in, static_cast<int>(recompute));
       // The bounds are widened by a relative 1e-9: the optimistic and the real placement are
       // the same sums of different layer times, and rounding may put the bound an ulp below.
@@ -580,7 +583,9 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
         lw.problem[d] = SchedulingProblem(*dirs[d], costs, r.arch, spec_.training.tp_overlap);
         PHAZE_RETURN_IF_ERROR(sched::ValidateProblem(lw.problem[d]));
         lap(&PhaseTimes::cost_s);
-        lw.bound[d] = sched::BoundLayer(lw.problem[d], solve, cache);
+        // A pruned search screens on the lower bounds first (pass 1b adds the list schedules).
+        lw.bound[d] = can_skip ? sched::LowerBoundLayer(lw.problem[d], solve, cache)
+                               : sched::BoundLayer(lw.problem[d], solve, cache);
         lap(&PhaseTimes::bounds_s);
         lw.energy_j[d] = SumEnergy(costs);
         const std::vector<Operator>& ops = *dirs[d];
@@ -596,8 +601,30 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
     }
     if (w.schedulable) widths.push_back(std::move(w));
   }
-  // Pruned search: stop here if nothing this candidate could reach would make the front.
+  // Pruned search: stop here if nothing this candidate could reach would make the front. First
+  // on the lower bounds and the DP-free throughput bound (most candidates stop there), then on
+  // the list schedules with the placement DP.
   lap(&PhaseTimes::cost_s);
+  if (can_skip && !widths.empty()) {
+    const bool dominated = AllDominated(spec_, r, widths, {}, can_skip, /*bound_only=*/true);
+    lap(&PhaseTimes::placement_s);
+    if (dominated) {
+      r.pruned = true;
+      return r;
+    }
+    // Pass 1b: the list schedules of the survivors.
+    for (Width& w : widths) {
+      for (LayerWork& lw : w.layers) {
+        for (int d = 0; d < 2; ++d) {
+          if (!std::isfinite(lw.bound[d].makespan_s) &&
+              lw.bound[d].status == sched::SolveStatus::kFeasible) {
+            lw.bound[d] = sched::BoundLayer(lw.problem[d], solve, cache);
+          }
+        }
+      }
+    }
+    lap(&PhaseTimes::bounds_s);
+  }
   if (can_skip && !widths.empty()) {
     const bool dominated = AllDominated(spec_, r, widths, {}, can_skip);
     lap(&PhaseTimes::placement_s);

@@ -156,6 +156,11 @@ uint64_t ProblemKey(const Problem& problem, const SolveOptions& options);
 // problem must pass ValidateProblem. `cache` may be null.
 Schedule BoundLayer(const Problem& problem, const SolveOptions& options, ScheduleCache* cache);
 
+// The lower bound alone, for screening before any list schedule: the layer's bounds when they
+// are cached (BoundLayer's), else an open schedule (status kFeasible, makespan +infinity) with
+// lower_bound_s set, or kInfeasible for non-finite latencies. `cache` may be null.
+Schedule LowerBoundLayer(const Problem& problem, const SolveOptions& options, ScheduleCache* cache);
+
 // Bounds first; then, while the bounds are further apart than the gap target, the exact order
 // search, and the backend if the search exhausts options.order_search_nodes. `cache` may be null.
 absl::StatusOr<Schedule> ScheduleLayer(const Problem& problem, const SolveOptions& options,

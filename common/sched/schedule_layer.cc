@@ -1,4 +1,5 @@
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -6,9 +7,42 @@
 
 namespace phaze::sched {
 
+namespace {
+// Bounds and lower bounds are cached under their own keys: neither is a solve.
+uint64_t BoundKey(const Problem& problem, const SolveOptions& options) {
+  return ProblemKey(problem, options) ^ 0x5bd1e9955bd1e995ull;
+}
+uint64_t LowerBoundKey(const Problem& problem, const SolveOptions& options) {
+  return ProblemKey(problem, options) ^ 0x9e3779b97f4a7c15ull;
+}
+}  // namespace
+
+Schedule LowerBoundLayer(const Problem& problem, const SolveOptions& options,
+                         ScheduleCache* cache) {
+  Schedule s;
+  if (cache != nullptr && cache->Lookup(BoundKey(problem, options), &s)) {
+    s.from_cache = true;
+    return s;
+  }
+  const uint64_t key = LowerBoundKey(problem, options);
+  if (cache != nullptr && cache->Lookup(key, &s)) {
+    s.from_cache = true;
+    return s;
+  }
+  if (!AllFinite(problem)) {
+    s = InfeasibleSchedule();
+  } else {
+    s.status = SolveStatus::kFeasible;
+    s.makespan_s = std::numeric_limits<double>::infinity();
+    s.lower_bound_s = LowerBound(problem);
+    s.gap = 1;
+  }
+  if (cache != nullptr) cache->Insert(key, s);
+  return s;
+}
+
 Schedule BoundLayer(const Problem& problem, const SolveOptions& options, ScheduleCache* cache) {
-  // Bounds are cached under their own key: a bound is not a solve.
-  const uint64_t key = ProblemKey(problem, options) ^ 0x5bd1e9955bd1e995ull;
+  const uint64_t key = BoundKey(problem, options);
   Schedule s;
   if (cache != nullptr && cache->Lookup(key, &s)) {
     s.from_cache = true;
