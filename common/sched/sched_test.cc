@@ -528,6 +528,29 @@ TEST(ScheduleLayerTest, NonFiniteLatencyIsAnInfeasibleOutcomeNotAnError) {
   EXPECT_EQ(s->status, SolveStatus::kInfeasible);
 }
 
+// The screening bound: the lower bound alone (open, no schedule) until the layer's bounds are
+// cached, then those; infeasible where a latency is not finite.
+TEST(ScheduleLayerTest, LowerBoundLayerIsTheLowerBoundOrTheCachedBounds) {
+  std::mt19937 rng(77);
+  ScheduleCache cache;
+  for (int trial = 0; trial < 30; ++trial) {
+    const Problem p = RandomProblem(rng, 6);
+    const Schedule alone = LowerBoundLayer(p, {}, &cache);
+    EXPECT_EQ(alone.status, SolveStatus::kFeasible);
+    EXPECT_FALSE(std::isfinite(alone.makespan_s));
+    EXPECT_TRUE(alone.start_s.empty());
+    EXPECT_EQ(alone.lower_bound_s, LowerBound(p));
+    const Schedule bounds = BoundLayer(p, {}, &cache);
+    const Schedule after = LowerBoundLayer(p, {}, &cache);
+    EXPECT_TRUE(after.from_cache);
+    EXPECT_EQ(after.makespan_s, bounds.makespan_s);
+    EXPECT_EQ(after.status, bounds.status);
+  }
+  Problem bad;
+  bad.tasks = {MakeTask(Engine::kTensor, std::numeric_limits<double>::infinity(), 1.0, {})};
+  EXPECT_EQ(LowerBoundLayer(bad, {}, nullptr).status, SolveStatus::kInfeasible);
+}
+
 TEST(ScheduleLayerTest, BadProblemsAreRefused) {
   Problem p;
   p.tasks = {MakeTask(Engine::kTensor, 1, 1, {0})};  // depends on itself
