@@ -409,8 +409,10 @@ bool WithinLimits(const PlacementInput& in, const Strategy& s) {
 }
 
 // Rank r's chunks under interleaving: r, r + p, r + 2p, ...; with v = 1 its one stage.
+// `index`, if given, was built for this chain, recompute mode and sharding (and d where the
+// state is sharded), and the gathers are not ZeRO-3's: then it costs the same as a fresh one.
 Placement EvaluateOn(const Chain& chain, const PlacementInput& in, const Strategy& s,
-                     const std::vector<int64_t>& sizes) {
+                     const std::vector<int64_t>& sizes, const ChainIndex* index = nullptr) {
   Placement pl;
   pl.strategy = s;
   pl.recompute = in.recompute;
@@ -418,8 +420,11 @@ Placement EvaluateOn(const Chain& chain, const PlacementInput& in, const Strateg
   const int64_t p = s.pipeline, v = s.virtual_stages;
   if (!WithinLimits(in, s) || static_cast<int64_t>(sizes.size()) != p * v) return pl;
   if (v > 1 && p < 2) return pl;  // interleaving needs a pipeline
-  const ChainIndex ix(chain, in, s.sharding, s.data,
-                      GroupsOf(in.rank_order, s.tensor, s.data, p).dp);
+  std::optional<ChainIndex> fresh;
+  if (index == nullptr) {
+    fresh.emplace(chain, in, s.sharding, s.data, GroupsOf(in.rank_order, s.tensor, s.data, p).dp);
+  }
+  const ChainIndex& ix = index != nullptr ? *index : *fresh;
   const StepCosts step(in, s, ix.max_boundary_bytes());
   if (v > 1 && step.m % p != 0) return pl;  // Megatron's interleaved schedule
   std::vector<int> starts(sizes.size() + 1, 0);
@@ -577,38 +582,31 @@ void SearchBestSplit(const Chain& chain, ChainIndex& ix, const PlacementInput& i
   s.virtual_stages = 1;
   s.split = Split::kBest;
 
-  // T of a split for one p over every d; the best placement is rebuilt by EvaluateOn.
-  // The strategies of p stages over the d that fit the devices.
-  auto strategies = [&](int p) {
-    std::vector<Strategy> out;
-    for (int64_t d : ds) {
-      if (static_cast<int64_t>(p) * t * d > in.accelerators) break;
+  // Every d of ds that fits p stages, from the largest down: T is at least (m + p - 1) x the
+  // slowest compute, which only grows as d falls (m = ceil(B / (d b))), so the d below one whose
+  // bound reaches `limit` need no look. `visit` gets each strategy that may beat `limit()`.
+  auto descending = [&](int p, double compute, auto limit, auto visit) {
+    auto it = std::upper_bound(ds.begin(), ds.end(), in.accelerators / (p * t));
+    while (it != ds.begin()) {
+      const int64_t d = *--it;
+      const double m = static_cast<double>(CeilDiv(in.global_batch, d * in.micro_batch));
+      if ((m + p - 1) * compute >= limit()) break;
       Strategy sd = s;
       sd.pipeline = p;
       sd.data = d;
-      out.push_back(sd);
-    }
-    return out;
-  };
-  // Every d from the largest down: T is at least (m + p - 1) x the slowest compute, which only
-  // grows as d falls (m = ceil(B / (d b))), so the d below one whose bound reaches `limit` need
-  // no look. `visit` gets each strategy that may beat `limit()`.
-  auto descending = [&](int p, double compute, auto limit, auto visit) {
-    const std::vector<Strategy> all = strategies(p);
-    for (auto it = all.rbegin(); it != all.rend(); ++it) {
-      const double m = static_cast<double>(CeilDiv(in.global_batch, it->data * in.micro_batch));
-      if ((m + p - 1) * compute >= limit()) break;
-      visit(*it);
+      visit(sd);
     }
   };
-  // T of a split for one p over every d; the best placement is rebuilt by EvaluateOn.
+  // T of a split for one p over every d; the best placement is rebuilt by EvaluateOn, on this
+  // index unless ZeRO-3's gathers need the group of each (p, d).
+  const ChainIndex* reusable = s.sharding == Sharding::kZero3 ? nullptr : &ix;
   auto offer = [&](int p, const std::vector<int64_t>& sizes, const SplitMaxima& split) {
     descending(
         p, split.compute_s, [&] { return best.Bound(); },
         [&](const Strategy& sd) {
           const StepCosts step(in, sd, ix.max_boundary_bytes());
           if (step.TimeS(split.compute_s, split.params) < best.Bound()) {
-            best.Offer(EvaluateOn(chain, in, sd, sizes));
+            best.Offer(EvaluateOn(chain, in, sd, sizes, reusable));
           }
         });
   };
