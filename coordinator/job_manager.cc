@@ -363,7 +363,11 @@ int64_t JobManager::ShardSizeLocked(const Job& job) const {
   const double total_s = stats.phases.Total();
   if (!(options_.shard_seconds > 0) || timed < smallest || !(total_s > 0)) return smallest;
   const double size = options_.shard_seconds / (total_s / static_cast<double>(timed));
-  const int64_t largest = std::max(smallest, options_.max_shard_size);
+  // Half the uncut rest over the threads asking for work: all of them busy, and a short tail.
+  const int64_t threads = std::max<int64_t>(1, static_cast<int64_t>(lessee_seen_.size()));
+  const int64_t rest = static_cast<int64_t>(job.uncut.size() - job.uncut_next);
+  const int64_t largest =
+      std::max(smallest, std::min(options_.max_shard_size, rest / (2 * threads)));
   return size >= static_cast<double>(largest)
              ? largest
              : std::max(smallest, static_cast<int64_t>(std::llround(size)));
@@ -463,6 +467,11 @@ v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
   v1::Lease lease;
   // The worker id carries a "/thread" suffix; a process is one worker.
   worker_seen_[worker_id.substr(0, worker_id.rfind('/'))] = now_s;
+  lessee_seen_[worker_id] = now_s;
+  last_lease_s_ = std::max(last_lease_s_, now_s);
+  for (auto it = lessee_seen_.begin(); it != lessee_seen_.end();) {
+    it = it->second < now_s - options_.lease_s ? lessee_seen_.erase(it) : std::next(it);
+  }
   // Expire overdue leases first: their shards go back to the pool.
   for (auto it = leases_.begin(); it != leases_.end();) {
     Job& job = *jobs_.at(it->second.first);

@@ -4,7 +4,9 @@
 // A job's plan (common/search/search.h) yields batches of candidates; a batch is cut into shards
 // as workers ask for them, each of about `shard_seconds` of evaluation at the job's mean time per
 // candidate so far (between `shard_size` and `max_shard_size` candidates; `shard_size` each when
-// shard_seconds is 0 or nothing is timed yet). A worker's lease on a shard has a deadline; an expired lease (a dead,
+// shard_seconds is 0 or nothing is timed yet), and at most half the uncut rest over the threads
+// that asked for work within a lease period, so that every thread gets some and the job's last
+// shards are small. A worker's lease on a shard has a deadline; an expired lease (a dead,
 // frozen or partitioned worker) returns the shard to the pending pool. Results are written to the
 // store first, then aggregated; both are idempotent by (job, candidate), so a retried shard never
 // counts twice and the front is the same whatever the arrival order. Time is passed in (now_s), so
@@ -186,6 +188,9 @@ class JobManager {
   int64_t results_persisted_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t leases_granted_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, double> worker_seen_ ABSL_GUARDED_BY(mu_);
+  // Each leasing thread (worker id with its "/thread") and when it last asked, for shard sizes.
+  std::map<std::string, double> lessee_seen_ ABSL_GUARDED_BY(mu_);
+  double last_lease_s_ ABSL_GUARDED_BY(mu_) = 0;
   // Finished jobs rebuilt from the store, most recently used first (at most kHydrated).
   static constexpr size_t kHydrated = 4;
   std::list<std::unique_ptr<Job>> hydrated_ ABSL_GUARDED_BY(mu_);

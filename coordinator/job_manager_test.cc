@@ -373,12 +373,17 @@ TEST(JobManagerTest, ResultsNeedALiveLeaseOfTheirJobAndCandidate) {
 }
 
 // Shards are cut as workers ask, each about shard_seconds of evaluation at the job's mean time
-// per candidate so far, within [shard_size, max_shard_size]; shard_size each when shard_seconds
-// is 0. Every candidate is leased once either way.
+// per candidate so far, within [shard_size, max_shard_size] and at most half the uncut rest per
+// leasing thread; shard_size each when shard_seconds is 0. Every candidate is leased once.
 TEST(JobManagerTest, ShardsAimAtShardSecondsOfEvaluation) {
-  auto evaluator = *Evaluator::Create(*ParseJobYaml(kJob));
+  // kJob with more chips: enough candidates for several shards of 5.
+  std::string yaml = kJob;
+  const std::string from = "num_tc: [4, 16]", to = "num_tc: [1, 2, 4, 8, 16]";
+  yaml.replace(yaml.find(from), from.size(), to);
+  auto evaluator = *Evaluator::Create(*ParseJobYaml(yaml));
   sched::CbcBackend cbc;
   std::map<int64_t, v1::CandidateResult> results;
+  int64_t total = 0;
   auto shard_sizes = [&](double shard_seconds, double candidate_s) {
     auto store = *Store::Open(":memory:");
     ManagerOptions options;
@@ -386,7 +391,7 @@ TEST(JobManagerTest, ShardsAimAtShardSecondsOfEvaluation) {
     options.max_shard_size = 6;
     options.shard_seconds = shard_seconds;
     JobManager m(store.get(), options);
-    const std::string id = m.Submit(kJob)->job_id();
+    const std::string id = m.Submit(yaml)->job_id();
     std::vector<int> sizes;
     std::set<int64_t> leased;
     for (v1::Lease lease = m.Lease("w", 0); !lease.lease_id().empty(); lease = m.Lease("w", 0)) {
@@ -401,21 +406,35 @@ TEST(JobManagerTest, ShardsAimAtShardSecondsOfEvaluation) {
       m.Complete(lease.lease_id());
     }
     EXPECT_EQ(m.Get(id)->state(), v1::JOB_STATE_SUCCEEDED);
-    EXPECT_EQ(static_cast<int64_t>(leased.size()), m.Get(id)->candidates_total());
+    total = m.Get(id)->candidates_total();
+    EXPECT_EQ(static_cast<int64_t>(leased.size()), total);
     return sizes;
+  };
+  // What each shard should hold: `aim` once timed, at most half the rest (one thread asks), never
+  // below 2, and the rest itself at the end.
+  auto expected = [&](const std::vector<int>& sizes, int aim) {
+    std::vector<int> want;
+    int64_t rest = total;
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      const int64_t size = k == 0 ? 2 : std::max<int64_t>(2, std::min<int64_t>(aim, rest / 2));
+      want.push_back(static_cast<int>(std::min(size, rest)));
+      rest -= want.back();
+    }
+    EXPECT_EQ(rest, 0);
+    return want;
   };
   // 0.1 s per candidate, 0.5 s per shard: 2 before anything is timed, then 5.
   std::vector<int> sizes = shard_sizes(0.5, 0.1);
-  ASSERT_GE(sizes.size(), 3u);
-  EXPECT_EQ(sizes[0], 2);
-  for (size_t k = 1; k + 1 < sizes.size(); ++k) EXPECT_EQ(sizes[k], 5) << k;
-  EXPECT_LE(sizes.back(), 5);
+  ASSERT_GE(total, 12);
+  EXPECT_EQ(sizes, expected(sizes, 5));
+  EXPECT_EQ(sizes[1], 5);
   // Fast candidates: capped at max_shard_size.
   sizes = shard_sizes(0.5, 0.001);
-  for (size_t k = 1; k + 1 < sizes.size(); ++k) EXPECT_EQ(sizes[k], 6) << k;
+  EXPECT_EQ(sizes, expected(sizes, 6));
+  EXPECT_EQ(sizes[1], 6);
   // shard_seconds 0: fixed shards.
   sizes = shard_sizes(0, 0.1);
-  for (size_t k = 0; k + 1 < sizes.size(); ++k) EXPECT_EQ(sizes[k], 2) << k;
+  EXPECT_EQ(sizes, expected(sizes, 2));
 }
 
 TEST(JobManagerTest, RetriesExpiriesAndDuplicatesGiveTheSameFrontAsOneRun) {
