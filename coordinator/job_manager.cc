@@ -508,6 +508,7 @@ v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
       *lease.mutable_spec() = job.wire;
       for (int64_t c : shard.candidates) lease.add_candidates(c);
       lease.set_deadline_s(options_.lease_s);
+      lease.set_takes_batches(true);
       if (job.spec.search.strategy == SearchStrategy::kPruned) {
         for (const DesignPoint& p : job.search->front().Points()) {
           v1::FrontPoint* f = lease.add_front();
@@ -551,21 +552,35 @@ absl::StatusOr<int64_t> JobManager::Report(const v1::ResultReport& report, doubl
     shard.deadline_s = now_s + options_.lease_s;
     return 0;
   }
-  const int64_t c = report.result().candidate().index();
-  if (std::find(shard.candidates.begin(), shard.candidates.end(), c) == shard.candidates.end()) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("candidate ", c, " is not in lease '", lease_id, "'; nothing was stored"));
+  // Every result of the message is checked before any is stored: it lands or is refused whole.
+  std::vector<v1::CandidateResult> results;
+  results.reserve(1 + static_cast<size_t>(report.more_results_size()));
+  results.push_back(report.result());
+  results.insert(results.end(), report.more_results().begin(), report.more_results().end());
+  std::vector<StoredResult> rows;
+  std::set<int64_t> in_message;
+  for (v1::CandidateResult& result : results) {
+    const int64_t c = result.candidate().index();
+    if (std::find(shard.candidates.begin(), shard.candidates.end(), c) ==
+        shard.candidates.end()) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("candidate ", c, " is not in lease '", lease_id, "'; nothing was stored"));
+    }
+    PHAZE_RETURN_IF_ERROR(CheckAndSanitizeWorkerResult(
+        *job.evaluator, job.spec.search.strategy == SearchStrategy::kPruned, &result));
+    if (job.state != v1::JOB_STATE_CANCELLED && !job.done.count(c) &&
+        in_message.insert(c).second) {
+      rows.push_back({c, result.SerializeAsString()});
+    }
   }
-  v1::CandidateResult result = report.result();
-  PHAZE_RETURN_IF_ERROR(CheckAndSanitizeWorkerResult(
-      *job.evaluator, job.spec.search.strategy == SearchStrategy::kPruned, &result));
   shard.deadline_s = now_s + options_.lease_s;
-  if (job.state == v1::JOB_STATE_CANCELLED || job.done.count(c)) return 0;
-  PHAZE_ASSIGN_OR_RETURN(int64_t added,
-                         store_->PutResults(job.id, {{c, result.SerializeAsString()}}));
+  if (rows.empty()) return 0;
+  PHAZE_ASSIGN_OR_RETURN(int64_t added, store_->PutResults(job.id, rows));
   results_persisted_ += added;
-  AddResultLocked(job, result);
-  return 1;
+  for (const v1::CandidateResult& result : results) {
+    if (in_message.erase(result.candidate().index()) > 0) AddResultLocked(job, result);
+  }
+  return static_cast<int64_t>(rows.size());
 }
 
 void JobManager::Complete(const std::string& lease_id) {

@@ -437,6 +437,43 @@ TEST(JobManagerTest, ShardsAimAtShardSecondsOfEvaluation) {
   EXPECT_EQ(sizes, expected(sizes, 2));
 }
 
+// Several results in one message (the lease takes batches): stored in one commit, duplicates
+// counted once, and a message with one candidate outside the lease refused whole.
+TEST(JobManagerTest, ABatchOfResultsLandsOrIsRefusedWhole) {
+  auto store = *Store::Open(":memory:");
+  ManagerOptions options;
+  options.shard_size = 4;
+  options.shard_seconds = 0;
+  JobManager m(store.get(), options);
+  const std::string id = m.Submit(kJob)->job_id();
+  const v1::Lease lease = m.Lease("w", 0);
+  EXPECT_TRUE(lease.takes_batches());
+  ASSERT_EQ(lease.candidates_size(), 4);
+  auto evaluator = *Evaluator::Create(*ParseJobYaml(kJob));
+  sched::CbcBackend cbc;
+  std::vector<v1::CandidateResult> r;
+  for (int64_t c : lease.candidates()) r.push_back(ToProto(*evaluator->Evaluate(c, cbc, nullptr)));
+
+  v1::ResultReport bad = ReportOf(lease, r[0]);
+  *bad.add_more_results() = r[1];
+  v1::CandidateResult outside = r[2];
+  outside.mutable_candidate()->set_index(lease.candidates(3) + 100);
+  *bad.add_more_results() = outside;
+  EXPECT_EQ(m.Report(bad, 1).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(store->Results(id)->empty());
+
+  v1::ResultReport three = ReportOf(lease, r[0]);
+  *three.add_more_results() = r[1];
+  *three.add_more_results() = r[0];  // a duplicate inside the message
+  *three.add_more_results() = r[2];
+  EXPECT_EQ(*m.Report(three, 1), 3);
+  EXPECT_EQ(store->Results(id)->size(), 3u);
+  v1::ResultReport last = ReportOf(lease, r[2]);  // a duplicate of a stored one
+  *last.add_more_results() = r[3];
+  EXPECT_EQ(*m.Report(last, 1), 1);
+  EXPECT_EQ(m.Get(id)->candidates_done(), 4);
+}
+
 TEST(JobManagerTest, RetriesExpiriesAndDuplicatesGiveTheSameFrontAsOneRun) {
   auto store = *Store::Open(":memory:");
   JobManager clean(store.get(), {});

@@ -103,6 +103,8 @@ TEST(WorkerTest, ReportsEveryCandidateOfEveryLeaseAndPrunesAgainstTheWholeFront)
     lease.mutable_spec()->set_yaml(yaml);
     *lease.mutable_spec()->mutable_job() = ToProto(job);
     for (int64_t c = 40 * k; c < 40 * k + 40; ++c) lease.add_candidates(c);
+    // The second coordinator takes batches: several results per message.
+    lease.set_takes_batches(k == 1);
     if (k == 1) {
       for (const DesignPoint& p : exhaustive.front().Points()) {
         v1::FrontPoint* f = lease.add_front();
@@ -122,7 +124,22 @@ TEST(WorkerTest, ReportsEveryCandidateOfEveryLeaseAndPrunesAgainstTheWholeFront)
   stop = true;
   run.join();
 
-  const std::vector<v1::ResultReport> reports = fake->reports();
+  // One message per result on the first lease; fewer messages than results on the second.
+  std::vector<v1::ResultReport> reports;
+  int64_t messages[2] = {0, 0};
+  for (const v1::ResultReport& message : fake->reports()) {
+    ++messages[message.lease_id() == "lease-1" ? 1 : 0];
+    EXPECT_TRUE(message.lease_id() == "lease-1" || message.more_results().empty());
+    reports.push_back(message);
+    reports.back().clear_more_results();
+    for (const v1::CandidateResult& more : message.more_results()) {
+      reports.push_back(message);
+      reports.back().clear_more_results();
+      *reports.back().mutable_result() = more;
+    }
+  }
+  EXPECT_EQ(messages[0], 40);
+  EXPECT_LT(messages[1], 40);
   ASSERT_EQ(reports.size(), 80u);
   int64_t pruned = 0;
   for (size_t i = 0; i < reports.size(); ++i) {
