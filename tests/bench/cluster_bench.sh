@@ -5,19 +5,22 @@
 # Prints results/s against the ideal W / mean cost, leases/s and the coordinator's CPU per
 # result. Prints figures; asserts nothing.
 #
-#   tests/bench/cluster_bench.sh [--build DIR] [--costs FILE] [--seconds S] [W...]
+#   tests/bench/cluster_bench.sh [--build DIR] [--costs FILE] [--seconds S] [--jobs J] [W...]
 #
+# --jobs: concurrent jobs of 29,360 candidates each (default 16: enough that 1,024 workers at
+# thousands of results/s never run out of work within a measurement).
 # --costs: per-candidate seconds, one per line; by default measured here first with
 # `search_bench --job tests/bench/gpt3-slice.yaml --times` (about 15 s).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-build="$src/build" costs="" seconds=10
+build="$src/build" costs="" seconds=10 jobs=16
 sizes=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
     --costs) costs=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
     *) sizes+=("$1"); shift ;;
   esac
 done
@@ -39,7 +42,7 @@ for w in "${sizes[@]}"; do
   addr=$(wait_for_line "$work/c$w.log" "listening on ")
   "$build/tests/bench/cluster_bench" --coordinator "$addr" --coordinator-pid "$cpid" \
     --job "$src/tests/bench/synthetic-gpt3.yaml" --costs "$costs" --workers "$w" \
-    --seconds "$seconds"
+    --seconds "$seconds" --jobs "$jobs"
   kill "$cpid" 2>/dev/null || true
   wait "$cpid" 2>/dev/null || true
 done
