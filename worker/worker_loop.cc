@@ -125,9 +125,12 @@ void Worker::Loop(int thread, const std::atomic<bool>& stop) {
     };
     // Results go out one per message, or, where the lease takes batches, gathered for up to
     // kBatchSeconds or kBatchResults: one message and one commit for many fast candidates
-    // (a pruned search's bound-and-skip takes well under a millisecond).
+    // (a pruned search's bound-and-skip takes well under a millisecond). A candidate that took
+    // kSlowSeconds or more goes out at once with what is gathered: batching it saves nothing,
+    // and its result (it may move the front) should not wait for the next candidate.
     constexpr int kBatchResults = 256;
     constexpr double kBatchSeconds = 0.2;
+    constexpr double kSlowSeconds = 0.05;
     v1::ResultReport batch;
     auto batch_started = std::chrono::steady_clock::now();
     auto flush = [&] {
@@ -150,7 +153,8 @@ void Worker::Loop(int thread, const std::atomic<bool>& stop) {
         *batch.add_more_results() = OutcomeToResult(outcome);
       }
       ++evaluated_;
-      if (!lease->takes_batches() || 1 + batch.more_results_size() >= kBatchResults ||
+      if (!lease->takes_batches() || seconds >= kSlowSeconds ||
+          1 + batch.more_results_size() >= kBatchResults ||
           std::chrono::duration<double>(now - batch_started).count() >= kBatchSeconds) {
         return flush();
       }
