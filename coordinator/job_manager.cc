@@ -468,7 +468,6 @@ v1::Lease JobManager::Lease(const std::string& worker_id, double now_s) {
   // The worker id carries a "/thread" suffix; a process is one worker.
   worker_seen_[worker_id.substr(0, worker_id.rfind('/'))] = now_s;
   lessee_seen_[worker_id] = now_s;
-  last_lease_s_ = std::max(last_lease_s_, now_s);
   for (auto it = lessee_seen_.begin(); it != lessee_seen_.end();) {
     it = it->second < now_s - options_.lease_s ? lessee_seen_.erase(it) : std::next(it);
   }
@@ -561,15 +560,13 @@ absl::StatusOr<int64_t> JobManager::Report(const v1::ResultReport& report, doubl
   std::set<int64_t> in_message;
   for (v1::CandidateResult& result : results) {
     const int64_t c = result.candidate().index();
-    if (std::find(shard.candidates.begin(), shard.candidates.end(), c) ==
-        shard.candidates.end()) {
+    if (std::find(shard.candidates.begin(), shard.candidates.end(), c) == shard.candidates.end()) {
       return absl::PermissionDeniedError(
           absl::StrCat("candidate ", c, " is not in lease '", lease_id, "'; nothing was stored"));
     }
     PHAZE_RETURN_IF_ERROR(CheckAndSanitizeWorkerResult(
         *job.evaluator, job.spec.search.strategy == SearchStrategy::kPruned, &result));
-    if (job.state != v1::JOB_STATE_CANCELLED && !job.done.count(c) &&
-        in_message.insert(c).second) {
+    if (job.state != v1::JOB_STATE_CANCELLED && !job.done.count(c) && in_message.insert(c).second) {
       rows.push_back({c, result.SerializeAsString()});
     }
   }

@@ -127,8 +127,8 @@ class JobManager {
     std::unique_ptr<eval::Evaluator> evaluator;
     std::unique_ptr<search::SearchPlan> plan;
     std::unique_ptr<search::SearchState> search;
-    std::set<int64_t> done;  // candidates with a result (evaluated or pruned)
-    std::vector<Shard> shards;  // cut so far
+    std::set<int64_t> done;      // candidates with a result (evaluated or pruned)
+    std::vector<Shard> shards;   // cut so far
     std::vector<int64_t> uncut;  // the plan's current batch, cut into shards up to uncut_next
     size_t uncut_next = 0;
     int64_t planned = 0;
@@ -190,7 +190,6 @@ class JobManager {
   std::map<std::string, double> worker_seen_ ABSL_GUARDED_BY(mu_);
   // Each leasing thread (worker id with its "/thread") and when it last asked, for shard sizes.
   std::map<std::string, double> lessee_seen_ ABSL_GUARDED_BY(mu_);
-  double last_lease_s_ ABSL_GUARDED_BY(mu_) = 0;
   // Finished jobs rebuilt from the store, most recently used first (at most kHydrated).
   static constexpr size_t kHydrated = 4;
   std::list<std::unique_ptr<Job>> hydrated_ ABSL_GUARDED_BY(mu_);

@@ -327,7 +327,8 @@ TEST(ServiceTest, FaultRunLosesAndDuplicatesNothing) {
   auto start_coordinator = [&] {
     auto p = std::make_unique<Process>(
         std::vector<std::string>{PHAZE_COORDINATOR_BIN, "--listen", address, "--database", db,
-                                 "--shard-size", "2", "--shard-seconds", "0", "--lease-seconds", "2"},
+                                 "--shard-size", "2", "--shard-seconds", "0", "--lease-seconds",
+                                 "2"},
         absl::StrCat(Dir(), "/fault_coordinator.log"));
     EXPECT_FALSE(p->WaitForLine("listening on ").empty());
     return p;

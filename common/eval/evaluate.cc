@@ -606,9 +606,9 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
   // the list schedules with the placement DP.
   lap(&PhaseTimes::cost_s);
   if (can_skip && !widths.empty()) {
-    const bool dominated = AllDominated(spec_, r, widths, {}, can_skip, /*bound_only=*/true);
+    const bool screened = AllDominated(spec_, r, widths, {}, can_skip, /*bound_only=*/true);
     lap(&PhaseTimes::placement_s);
-    if (dominated) {
+    if (screened) {
       r.pruned = true;
       return r;
     }
@@ -616,16 +616,13 @@ absl::StatusOr<EvaluationResult> Evaluator::Evaluate(int64_t candidate,
     for (Width& w : widths) {
       for (LayerWork& lw : w.layers) {
         for (int d = 0; d < 2; ++d) {
-          if (!std::isfinite(lw.bound[d].makespan_s) &&
-              lw.bound[d].status == sched::SolveStatus::kFeasible) {
+          if (sched::OnlyLowerBound(lw.bound[d])) {
             lw.bound[d] = sched::BoundLayer(lw.problem[d], solve, cache);
           }
         }
       }
     }
     lap(&PhaseTimes::bounds_s);
-  }
-  if (can_skip && !widths.empty()) {
     const bool dominated = AllDominated(spec_, r, widths, {}, can_skip);
     lap(&PhaseTimes::placement_s);
     if (dominated) {

@@ -86,8 +86,7 @@ ChainCompute ComputeOf(const Chain& chain, Recompute mode) {
 // synchronisation and memory left out.
 double StepLowerBoundS(const ChainCompute& c, int64_t p, int64_t v, int64_t m) {
   const double slowest_s = std::max(c.total_s / static_cast<double>(p), c.largest_s);
-  return (static_cast<double>(m) + static_cast<double>(p - 1) / static_cast<double>(v)) *
-         slowest_s;
+  return (static_cast<double>(m) + static_cast<double>(p - 1) / static_cast<double>(v)) * slowest_s;
 }
 
 struct Groups {
@@ -141,19 +140,18 @@ std::vector<int64_t> Column(const Chain& chain, int64_t LayerCost::*field) {
 }
 
 // Prefix sums over the chain under one (recompute, sharding, d), so that any stage costs O(1).
-// `in_flight_cap`: the micro-batches per step m, which no stage can hold more of.
 class ChainIndex {
  public:
   ChainIndex(const Chain& chain, const PlacementInput& in, Sharding sharding, int64_t d,
-             net::Group dp, int64_t in_flight_cap = std::numeric_limits<int64_t>::max())
+             net::Group dp)
       : chain_(chain),
         in_(in),
         sharding_(sharding),
         dp_(dp),
-        in_flight_cap_(in_flight_cap),
         state_(StateOf(in.optimizer, sharding, d)) {
     // The range maxima only where Transient reads them.
-    if (in.recompute == Recompute::kFull) max_stash_.emplace(Column(chain, &LayerCost::stash_bytes));
+    if (in.recompute == Recompute::kFull)
+      max_stash_.emplace(Column(chain, &LayerCost::stash_bytes));
     if (sharding == Sharding::kZero3) max_params_.emplace(Column(chain, &LayerCost::param_bytes));
     const size_t n = chain.layers.size();
     compute_.assign(n + 1, 0.0);
@@ -182,7 +180,8 @@ class ChainIndex {
   }
 
   int size() const { return static_cast<int>(chain_.layers.size()); }
-  // The d that share an index (nothing sharded) may differ in m, the cap on what is in flight.
+  // The micro-batches per step m, which no stage can hold more of (Fits; none until set). The d
+  // that share an index (nothing sharded) may differ in m.
   void set_in_flight_cap(int64_t cap) { in_flight_cap_ = cap; }
   int64_t max_boundary_bytes() const { return max_boundary_; }
   const StateFactors& state() const { return state_; }
@@ -234,7 +233,7 @@ class ChainIndex {
   const PlacementInput& in_;
   Sharding sharding_;
   net::Group dp_;
-  int64_t in_flight_cap_;
+  int64_t in_flight_cap_ = std::numeric_limits<int64_t>::max();
   StateFactors state_;
   std::optional<RangeMax> max_stash_, max_params_;
   std::vector<double> compute_, fwd_, bwd_, re_, tp_fwd_, tp_bwd_;
@@ -547,19 +546,17 @@ void SearchUniform(const Chain& chain, const PlacementInput& in, Strategy s, int
   }
 }
 
-// The exact best split for v = 1 over every p (or `fixed_p`) and every d of `ds`, which share
-// one memory model (all d when nothing is sharded; one d otherwise).
 // The DP tables one search reuses.
 struct DpWork {
   ChainDp free, capped;
 };
 
+// The exact best split for v = 1 over every p (or `fixed_p`) and every d of `ds`, which share
+// one memory model (all d when nothing is sharded; one d otherwise) and the index `ix`.
 void SearchBestSplit(const Chain& chain, ChainIndex& ix, const PlacementInput& in, Strategy s,
                      int64_t fixed_p, const std::vector<int64_t>& ds, Best& best, DpWork& work) {
   if (ds.empty()) return;
   const int64_t t = s.tensor;
-  // Fewer micro-batches than stages caps what a stage holds in flight at m; the d that share
-  // this DP share their cap (SearchChain groups them so).
   const int n = static_cast<int>(chain.layers.size());
   const int p_cap = static_cast<int>(std::min<int64_t>(n, in.accelerators / (t * ds.front())));
   const int p_lo = fixed_p > 0 ? static_cast<int>(fixed_p) : 1;
@@ -567,17 +564,22 @@ void SearchBestSplit(const Chain& chain, ChainIndex& ix, const PlacementInput& i
   // Before any DP: the p whose StepLowerBoundS at their largest d cannot beat the best found
   // need no row of it (the rows of smaller p are needed anyway), and a call none of whose p can
   // needs none at all. The bound is shaved by 1e-12 against rounding: it sums in another order.
+  // The end of the d of ds (ascending) that fit p stages: p t d devices at most.
+  auto fitting_end = [&](int p) {
+    return std::upper_bound(ds.begin(), ds.end(), in.accelerators / (p * t));
+  };
   const ChainCompute least = ComputeOf(chain, in.recompute);
   int p_alive = 0;
   for (int p = p_lo; p <= p_hi; ++p) {
-    // The largest d of ds (ascending) with p t d devices.
-    const auto fits = std::upper_bound(ds.begin(), ds.end(), in.accelerators / (p * t));
-    if (fits == ds.begin()) break;
-    const int64_t m = CeilDiv(in.global_batch, *std::prev(fits) * in.micro_batch);
+    const auto end = fitting_end(p);
+    if (end == ds.begin()) break;
+    const int64_t m = CeilDiv(in.global_batch, *std::prev(end) * in.micro_batch);
     if (StepLowerBoundS(least, p, 1, m) * (1 - 1e-12) < best.Bound()) p_alive = p;
   }
   p_hi = std::min(p_hi, p_alive);
   if (p_hi < p_lo) return;
+  // Fewer micro-batches than stages caps what a stage holds in flight at m; the d that share
+  // this DP share their cap (SearchChain groups them so).
   ix.set_in_flight_cap(CeilDiv(in.global_batch, ds.front() * in.micro_batch));
   s.virtual_stages = 1;
   s.split = Split::kBest;
@@ -586,8 +588,7 @@ void SearchBestSplit(const Chain& chain, ChainIndex& ix, const PlacementInput& i
   // slowest compute, which only grows as d falls (m = ceil(B / (d b))), so the d below one whose
   // bound reaches `limit` need no look. `visit` gets each strategy that may beat `limit()`.
   auto descending = [&](int p, double compute, auto limit, auto visit) {
-    auto it = std::upper_bound(ds.begin(), ds.end(), in.accelerators / (p * t));
-    while (it != ds.begin()) {
+    for (auto it = fitting_end(p); it != ds.begin();) {
       const int64_t d = *--it;
       const double m = static_cast<double>(CeilDiv(in.global_batch, d * in.micro_batch));
       if ((m + p - 1) * compute >= limit()) break;
@@ -754,8 +755,8 @@ void SearchChain(const Chain& chain, const PlacementInput& in, const Strategy& f
         for (size_t first = 0; first < ds.size();) {
           size_t last = first + 1;
           while (last < ds.size() && cap_of(ds[last]) == cap_of(ds[first])) ++last;
-          SearchBestSplit(chain, ix, in, s, fixed_p, {ds.begin() + first, ds.begin() + last},
-                          best, work);
+          SearchBestSplit(chain, ix, in, s, fixed_p, {ds.begin() + first, ds.begin() + last}, best,
+                          work);
           first = last;
         }
       } else {

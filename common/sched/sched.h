@@ -160,6 +160,8 @@ Schedule BoundLayer(const Problem& problem, const SolveOptions& options, Schedul
 // are cached (BoundLayer's), else an open schedule (status kFeasible, makespan +infinity) with
 // lower_bound_s set, or kInfeasible for non-finite latencies. `cache` may be null.
 Schedule LowerBoundLayer(const Problem& problem, const SolveOptions& options, ScheduleCache* cache);
+// Whether `s` is LowerBoundLayer's open schedule (a lower bound and no schedule yet).
+bool OnlyLowerBound(const Schedule& s);
 
 // Bounds first; then, while the bounds are further apart than the gap target, the exact order
 // search, and the backend if the search exhausts options.order_search_nodes. `cache` may be null.

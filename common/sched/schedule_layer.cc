@@ -1,3 +1,4 @@
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -15,48 +16,51 @@ uint64_t BoundKey(const Problem& problem, const SolveOptions& options) {
 uint64_t LowerBoundKey(const Problem& problem, const SolveOptions& options) {
   return ProblemKey(problem, options) ^ 0x9e3779b97f4a7c15ull;
 }
+
+// Whether `cache` holds a schedule under `key` (then in *s, marked as from the cache).
+bool FromCache(const ScheduleCache* cache, uint64_t key, Schedule* s) {
+  if (cache == nullptr || !cache->Lookup(key, s)) return false;
+  s->from_cache = true;
+  return true;
+}
+
+// The schedule cached under `key`, else `compute()` (or kInfeasible where a latency is not
+// finite), cached.
+template <typename Compute>
+Schedule Cached(const Problem& problem, uint64_t key, ScheduleCache* cache, Compute compute) {
+  Schedule s;
+  if (FromCache(cache, key, &s)) return s;
+  s = AllFinite(problem) ? compute() : InfeasibleSchedule();
+  if (cache != nullptr) cache->Insert(key, s);
+  return s;
+}
 }  // namespace
+
+bool OnlyLowerBound(const Schedule& s) {
+  return s.status == SolveStatus::kFeasible && !std::isfinite(s.makespan_s);
+}
 
 Schedule LowerBoundLayer(const Problem& problem, const SolveOptions& options,
                          ScheduleCache* cache) {
   Schedule s;
-  if (cache != nullptr && cache->Lookup(BoundKey(problem, options), &s)) {
-    s.from_cache = true;
-    return s;
-  }
-  const uint64_t key = LowerBoundKey(problem, options);
-  if (cache != nullptr && cache->Lookup(key, &s)) {
-    s.from_cache = true;
-    return s;
-  }
-  if (!AllFinite(problem)) {
-    s = InfeasibleSchedule();
-  } else {
-    s.status = SolveStatus::kFeasible;
-    s.makespan_s = std::numeric_limits<double>::infinity();
-    s.lower_bound_s = LowerBound(problem);
-    s.gap = 1;
-  }
-  if (cache != nullptr) cache->Insert(key, s);
-  return s;
+  if (FromCache(cache, BoundKey(problem, options), &s)) return s;
+  return Cached(problem, LowerBoundKey(problem, options), cache, [&] {
+    Schedule open;
+    open.status = SolveStatus::kFeasible;
+    open.makespan_s = std::numeric_limits<double>::infinity();
+    open.lower_bound_s = LowerBound(problem);
+    open.gap = 1;
+    return open;
+  });
 }
 
 Schedule BoundLayer(const Problem& problem, const SolveOptions& options, ScheduleCache* cache) {
-  const uint64_t key = BoundKey(problem, options);
-  Schedule s;
-  if (cache != nullptr && cache->Lookup(key, &s)) {
-    s.from_cache = true;
-    return s;
-  }
-  if (!AllFinite(problem)) {
-    s = InfeasibleSchedule();
-  } else {
+  return Cached(problem, BoundKey(problem, options), cache, [&] {
     const double lower = LowerBound(problem);
-    s = ListScheduleWithBound(problem, lower);
+    Schedule s = ListScheduleWithBound(problem, lower);
     SetGap(s, lower, options.relative_gap);
-  }
-  if (cache != nullptr) cache->Insert(key, s);
-  return s;
+    return s;
+  });
 }
 
 absl::StatusOr<Schedule> ScheduleLayer(const Problem& problem, const SolveOptions& options,
