@@ -123,56 +123,42 @@ void Worker::Loop(int thread, const std::atomic<bool>& stop) {
       stream_ok = stream_ok && stream->Write(report);
       return stream_ok;
     };
-    // Results go out one per message, or, where the lease takes batches, gathered for up to
-    // kBatchSeconds or kBatchResults: one message and one commit for many fast candidates
-    // (a pruned search's bound-and-skip takes well under a millisecond). A candidate that took
-    // kSlowSeconds or more goes out at once with what is gathered: batching it saves nothing,
-    // and its result (it may move the front) should not wait for the next candidate.
-    constexpr int kBatchResults = 256;
-    constexpr double kBatchSeconds = 0.2;
-    constexpr double kSlowSeconds = 0.05;
-    v1::ResultReport batch;
-    auto batch_started = std::chrono::steady_clock::now();
-    auto flush = [&] {
-      if (!batch.has_result()) return true;
-      batch.set_lease_id(lease->lease_id());
-      batch.set_job_id(lease->job_id());
-      const bool ok = write(batch);
-      batch.Clear();
-      return ok;
-    };
+    // One message per result, or batches where the lease takes them (result_batcher.h).
+    ResultBatcher batcher(*lease, options_.batch, write);
     auto send = [&](const CandidateOutcome& outcome, double seconds) {
       if (options_.on_evaluation) {
         options_.on_evaluation(outcome.result.ok() ? &*outcome.result : nullptr, seconds);
       }
-      const auto now = std::chrono::steady_clock::now();
-      if (!batch.has_result()) {
-        *batch.mutable_result() = OutcomeToResult(outcome);
-        batch_started = now;
-      } else {
-        *batch.add_more_results() = OutcomeToResult(outcome);
-      }
       ++evaluated_;
-      if (!lease->takes_batches() || seconds >= kSlowSeconds ||
-          1 + batch.more_results_size() >= kBatchResults ||
-          std::chrono::duration<double>(now - batch_started).count() >= kBatchSeconds) {
-        return flush();
-      }
-      return true;
+      return batcher.Add(OutcomeToResult(outcome), seconds);
     };
-    // Heartbeats: a report without a result renews the lease while a slow candidate runs.
+    // The heartbeat thread: a report without a result renews the lease every period while a
+    // slow candidate runs, and a batch whose oldest result has waited long enough goes out even
+    // while the next candidate is still being evaluated.
     absl::Mutex beat_mu;
     bool shard_done = false;
     std::thread heartbeat([&] {
-      if (!(lease->deadline_s() > 0)) return;  // a lease without a deadline needs no renewal
-      const double period_s = std::max(0.01, lease->deadline_s() * options_.heartbeat_fraction);
+      const double period_s =
+          lease->deadline_s() > 0
+              ? std::max(0.01, lease->deadline_s() * options_.heartbeat_fraction)
+              : 0.0;  // a lease without a deadline needs no renewal
+      const double tick_s = batcher.TickSeconds();
+      if (period_s == 0 && tick_s == 0) return;
+      const double wait_s = period_s == 0 ? tick_s
+                            : tick_s == 0 ? period_s
+                                          : std::min(period_s, tick_s);
       v1::ResultReport beat;
       beat.set_lease_id(lease->lease_id());
       beat.set_job_id(lease->job_id());
+      double last_beat_s = MonotonicSeconds();
       MutexLock lock(&beat_mu);
-      while (!beat_mu.AwaitWithTimeout(absl::Condition(&shard_done), absl::Seconds(period_s))) {
+      while (!beat_mu.AwaitWithTimeout(absl::Condition(&shard_done), absl::Seconds(wait_s))) {
         beat_mu.Unlock();
-        const bool ok = write(beat);
+        bool ok = batcher.FlushIfDue();
+        if (ok && period_s > 0 && MonotonicSeconds() - last_beat_s >= period_s) {
+          ok = write(beat);
+          last_beat_s = MonotonicSeconds();
+        }
         beat_mu.Lock();
         if (!ok) break;
       }
@@ -192,7 +178,7 @@ void Worker::Loop(int thread, const std::atomic<bool>& stop) {
         if (!send({candidate, context.status()}, 0)) break;
       }
     }
-    flush();
+    batcher.Flush();
     {
       MutexLock lock(&beat_mu);
       shard_done = true;

@@ -18,6 +18,7 @@
 #include "common/eval/eval.h"
 #include "phaze/v1/phaze.pb.h"
 #include "worker/dispatch_client.h"
+#include "worker/result_batcher.h"
 #include "worker/shard_runner.h"
 
 namespace grpc {
@@ -39,6 +40,8 @@ struct WorkerOptions {
   // While a shard is being evaluated, a heartbeat renews its lease every this fraction of the
   // lease's deadline (every result renews it too), so a slow but healthy worker keeps its shard.
   double heartbeat_fraction = 1.0 / 3.0;
+  // When results gathered for one message go out, where the lease takes batches.
+  BatchLimits batch;
 };
 
 // Runs `evaluate` for `candidate` (through EvaluateSafely) and converts the outcome to a result

@@ -199,5 +199,51 @@ TEST(WorkerTest, HeartbeatsRenewTheLeaseWhileACandidateRuns) {
   EXPECT_GE(heartbeats, 2);  // 120 ms of work at one heartbeat per 10 ms
 }
 
+// Gathered results do not wait for the next candidate: while it runs, the heartbeat thread sends
+// those that have waited the batch's age.
+TEST(WorkerTest, GatheredResultsGoOutWhileTheNextCandidateRuns) {
+  std::ifstream in(std::string(PHAZE_SOURCE_DIR) + "/tests/data/small-space-job.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  const JobSpec job = *ParseJobYaml(text.str());
+  auto fake = std::make_shared<FakeDispatchClient>();
+  v1::Lease lease;
+  lease.set_lease_id("lease-batched");
+  lease.set_job_id("job-1");
+  *lease.mutable_spec()->mutable_job() = ToProto(job);
+  lease.add_candidates(0);
+  lease.add_candidates(1);
+  lease.set_takes_batches(true);  // and no deadline: no heartbeats, only the batch's tick
+  fake->AddLease(lease);
+  WorkerOptions options;
+  options.idle_poll_s = 0.01;
+  // Only age sends a batch here: no candidate counts as slow, and none fills it.
+  options.batch = {.max_results = 1000, .max_age_s = 0.05, .slow_s = 1e9};
+  // The second evaluation holds its result back until the first result has arrived (or 20 s).
+  int calls = 0;
+  bool first_arrived_during_second = false;
+  options.on_evaluation = [&](const eval::EvaluationResult*, double) {
+    if (++calls != 2) return;
+    for (int i = 0; i < 4000 && !first_arrived_during_second; ++i) {
+      for (const v1::ResultReport& r : fake->reports()) {
+        first_arrived_during_second |= r.has_result() && r.result().candidate().index() == 0;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  Worker worker(fake, options);
+  std::atomic<bool> stop{false};
+  std::thread run([&] { worker.Run(stop); });
+  while (fake->streams_finished() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  stop = true;
+  run.join();
+  EXPECT_TRUE(first_arrived_during_second);
+  const std::vector<v1::ResultReport> reports = fake->reports();
+  ASSERT_EQ(reports.size(), 2u);  // candidate 0 alone by the tick, then candidate 1 at the end
+  EXPECT_EQ(reports[0].result().candidate().index(), 0);
+  EXPECT_TRUE(reports[0].more_results().empty());
+  EXPECT_EQ(reports[1].result().candidate().index(), 1);
+}
+
 }  // namespace
 }  // namespace phaze

@@ -30,6 +30,7 @@
 #include "grpcpp/grpcpp.h"
 #include "phaze/v1/service.grpc.pb.h"
 #include "tests/bench/synthetic_result.h"
+#include "worker/result_batcher.h"
 
 namespace {
 
@@ -154,21 +155,15 @@ int main(int argc, char** argv) {
         Authorize(rctx, worker_token);
         phaze::v1::ReportAck ack;
         auto writer = stub->ReportResults(&rctx, &ack);
-        // As the real worker: where the lease takes batches, up to 256 results or 0.2 s of them
-        // per message.
-        phaze::v1::ResultReport report;
-        double batch_s = 0;
-        auto flush = [&] {
-          if (!report.has_result()) return true;
-          report.set_lease_id(lease.lease_id());
-          report.set_job_id(lease.job_id());
-          const int64_t n = 1 + report.more_results_size();
-          const bool ok = writer->Write(report);
-          if (ok && measuring.load()) results += n;
-          report.Clear();
-          batch_s = 0;
-          return ok;
-        };
+        // As the real worker (worker/result_batcher.h), without its heartbeat's tick: every
+        // simulated candidate is fast.
+        phaze::ResultBatcher batcher(lease, phaze::BatchLimits{},
+                                     [&](const phaze::v1::ResultReport& report) {
+                                       const int64_t n = 1 + report.more_results_size();
+                                       const bool ok = writer->Write(report);
+                                       if (ok && measuring.load()) results += n;
+                                       return ok;
+                                     });
         bool ok = true;
         for (int64_t c : lease.candidates()) {
           const double cost_s = costs[pick(rng)];
@@ -177,17 +172,9 @@ int main(int argc, char** argv) {
           // The time it took, as a real worker's clock reports it (the coordinator sizes shards
           // by the job's mean).
           r.mutable_phases()->set_cost_s(cost_s);
-          if (!report.has_result()) {
-            *report.mutable_result() = std::move(r);
-          } else {
-            *report.add_more_results() = std::move(r);
-          }
-          batch_s += cost_s;
-          if (!lease.takes_batches() || 1 + report.more_results_size() >= 256 || batch_s >= 0.2) {
-            if (!(ok = flush())) break;
-          }
+          if (!(ok = batcher.Add(std::move(r), cost_s))) break;
         }
-        if (ok) flush();
+        if (ok) batcher.Flush();
         writer->WritesDone();
         if (!writer->Finish().ok()) ++errors;
       }
