@@ -75,6 +75,21 @@ class ForwardBuilder {
 
 std::vector<int> Deps(int i) { return i < 0 ? std::vector<int>{} : std::vector<int>{i}; }
 
+// The element-wise pass that adds a fresh gradient of `elements` into the step's gradient
+// buffer (GraphOptions::grad_accumulation): reads both 16-bit gradients, writes one.
+Operator GradAccumulation(std::string name, int64_t elements, std::vector<int> deps) {
+  Operator op;
+  op.name = std::move(name);
+  op.kind = OpKind::kVector;
+  op.fn = VectorFn::kAdd;
+  op.elements = elements;
+  op.inputs = 2;
+  op.bytes_in = 2 * elements * kBytesPerElement;
+  op.bytes_out = elements * kBytesPerElement;
+  op.deps = std::move(deps);
+  return op;
+}
+
 // Derives the backward graph by walking the forward graph in reverse topological order. The
 // gradient of an operator's output is ready when every consumer has produced its input gradient;
 // an output consumed by a column-parallel GEMM is all-reduced over the t ranks first (Megatron's
@@ -95,6 +110,11 @@ std::vector<Operator> DeriveBackward(const std::vector<Operator>& fwd, int64_t t
     op.saved_bytes = 0;
     bwd.push_back(std::move(op));
     return static_cast<int>(bwd.size()) - 1;
+  };
+  auto accumulate = [&](const std::string& weight, int64_t elements, std::vector<int> deps) {
+    if (!compat && options.grad_accumulation) {
+      push(GradAccumulation(absl::StrCat(weight, ".grad_accumulate"), elements, std::move(deps)));
+    }
   };
   for (int i = n - 1; i >= 0; --i) {
     const Operator& f = fwd[i];
@@ -168,10 +188,12 @@ std::vector<Operator> DeriveBackward(const std::vector<Operator>& fwd, int64_t t
             const int regather = push(std::move(ag));
             const std::vector<int> keep = ready;
             ready.push_back(regather);
-            gemm(".dW", {1, s.k, s.batch * s.m, s.n}, false);
+            const int dw = gemm(".dW", {1, s.k, s.batch * s.m, s.n}, false);
             ready = keep;
+            accumulate(f.name, s.k * s.n, {dw});
           } else {
-            gemm(".dW", {1, s.k, s.batch * s.m, s.n}, false);
+            const int dw = gemm(".dW", {1, s.k, s.batch * s.m, s.n}, false);
+            accumulate(f.name, s.k * s.n, {dw});
           }
         } else {
           // C = A B with both operands activations: dA = dC B^T, dB = A^T dC.
@@ -418,6 +440,21 @@ absl::StatusOr<ModelGraph> BuildModelGraph(const ModelSpec& model, int64_t micro
   g.block = BuildBlock(model, d);
   g.head = BuildHead(model, d);
   for (LayerGraph* layer : {&g.embedding, &g.block, &g.head}) Finish(*layer, t, options);
+  if (options.grad_accumulation && !options.compat_backward) {
+    // The lookup's gradient is a dense table gradient (token and position tables), accumulated
+    // like a weight's once the scatter-add has produced it.
+    std::vector<Operator>& bwd = g.embedding.backward;
+    std::vector<int> after;
+    for (size_t i = 0; i < bwd.size(); ++i) {
+      if (bwd[i].fn == VectorFn::kGather && bwd[i].kind == OpKind::kVector) {
+        after.push_back(static_cast<int>(i));
+      }
+    }
+    const int64_t table = d.vocab_t * d.e + model.max_positions * d.h + model.token_types * d.h;
+    Operator op = GradAccumulation("embed.tables.grad_accumulate", table, std::move(after));
+    op.direction = Direction::kBackward;
+    bwd.push_back(std::move(op));
+  }
   return g;
 }
 

@@ -115,6 +115,14 @@ struct GraphOptions {
   // on s/t tokens per rank, all-gather before and reduce-scatter after each tensor-parallel
   // region, the layer inputs stored sharded and re-gathered for the weight gradients.
   bool sequence_parallel = false;
+  // Gradient accumulation over micro-batches as the frameworks of the validated runs do it: every
+  // weight gradient is added into the step's gradient buffer by its own element-wise pass after
+  // its weight-gradient GEMM (Megatron-LM's `param.main_grad.add_(param.grad)` hook, PyTorch's
+  // AccumulateGrad, DeepSpeed), reading both 16-bit gradients and writing one: 6 B per
+  // parameter per micro-batch. The embedding table gets one such pass too. Biases and norm
+  // parameters (O(h) per layer) are left out. Ignored under compat_backward (the original has
+  // no weight gradients).
+  bool grad_accumulation = true;
 };
 
 // The distinct layers of a model at (micro-batch, t). The layer chain of one pipeline replica is

@@ -93,6 +93,74 @@ TEST(LayerGraphTest, BackwardGemmWorkIsTwiceForward) {
   EXPECT_EQ(GemmMacs(c.block.backward), GemmMacs(c.block.forward));
 }
 
+// Every weight gradient is added into the step's gradient buffer once per micro-batch by its own
+// pass (6 B per parameter: two 16-bit reads, one write), after its weight-gradient GEMM; so is
+// the embedding's table gradient. Together they cover every parameter of the rank but the O(h)
+// biases and norm weights. The original's backward (compat) and the option off have none.
+TEST(LayerGraphTest, EveryWeightGradientIsAccumulatedOncePerMicroBatch) {
+  for (const char* name : {"megatrongpt3", "llama2-70b", "bertlarge"}) {
+    const ModelSpec m = *FindModel(name);
+    for (bool sp : {false, true}) {
+      GraphOptions options;
+      options.sequence_parallel = sp;
+      const int64_t t = 4;
+      const ModelGraph g = *BuildModelGraph(m, 2, t, options);
+      for (const LayerGraph* layer : {&g.embedding, &g.block, &g.head}) {
+        int64_t weights = 0, accumulated = 0;
+        for (size_t i = 0; i < layer->backward.size(); ++i) {
+          const Operator& op = layer->backward[i];
+          if (op.kind == OpKind::kGemm && op.name.size() > 3 &&
+              op.name.compare(op.name.size() - 3, 3, ".dW") == 0) {
+            weights += op.gemm.m * op.gemm.n;  // dW = X^T dY: the weight's shape
+            // Its accumulation comes later and waits for it alone.
+            bool found = false;
+            for (size_t j = i + 1; j < layer->backward.size(); ++j) {
+              const Operator& acc = layer->backward[j];
+              if (acc.deps == std::vector<int>{static_cast<int>(i)} &&
+                  acc.name.find("grad_accumulate") != std::string::npos) {
+                found = true;
+                EXPECT_EQ(acc.elements, op.gemm.m * op.gemm.n) << acc.name;
+              }
+            }
+            EXPECT_TRUE(found) << name << " " << op.name;
+          }
+          if (op.name.find("grad_accumulate") != std::string::npos) {
+            EXPECT_EQ(op.kind, OpKind::kVector);
+            EXPECT_EQ(op.fn, VectorFn::kAdd);
+            EXPECT_EQ(op.bytes_in + op.bytes_out, 6 * op.elements) << op.name;
+            EXPECT_FALSE(op.deps.empty()) << op.name;
+            accumulated += op.elements;
+          }
+        }
+        if (layer->kind == LayerKind::kEmbedding) {
+          // The tables (and a projection's weight, if any) are accumulated.
+          EXPECT_GT(accumulated, 0) << name;
+          EXPECT_LE(accumulated * kBytesPerElement, layer->param_bytes) << name;
+          EXPECT_GT(accumulated * kBytesPerElement, layer->param_bytes * 99 / 100) << name;
+        } else {
+          EXPECT_EQ(accumulated, weights) << name << " " << layer->name;
+          // Every parameter but biases and norm weights, which are O(h).
+          EXPECT_LE(accumulated * kBytesPerElement, layer->param_bytes) << name;
+          EXPECT_LE(layer->param_bytes - accumulated * kBytesPerElement,
+                    kBytesPerElement * 16 * m.hidden)
+              << name << " " << layer->name;
+        }
+      }
+    }
+    GraphOptions compat, off;
+    compat.compat_backward = true;
+    off.grad_accumulation = false;
+    for (const GraphOptions& o : {compat, off}) {
+      const ModelGraph g = *BuildModelGraph(m, 2, 4, o);
+      for (const LayerGraph* layer : {&g.embedding, &g.block, &g.head}) {
+        for (const Operator& op : layer->backward) {
+          EXPECT_EQ(op.name.find("grad_accumulate"), std::string::npos) << op.name;
+        }
+      }
+    }
+  }
+}
+
 TEST(LayerGraphTest, TensorRanksTogetherDoTheWorkOfOne) {
   for (const char* name : {"megatrongpt3", "llama2-70b", "megatrongpt2-72"}) {
     const ModelSpec m = *FindModel(name);
