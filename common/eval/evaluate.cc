@@ -238,6 +238,7 @@ place::PlacementInput PlacementInputFor(const EvaluationSpec& spec, const Archit
   in.rank_order = spec.training.rank_order;
   in.virtual_stages = spec.training.virtual_stages;
   in.shardings = spec.training.sharding;
+  in.dp_overlap = spec.training.dp_overlap;
   return in;
 }
 

@@ -36,6 +36,9 @@ struct TrainingSpec {
   place::RankOrder rank_order = place::RankOrder::kTensorDataPipeline;
   // Whether backward tensor-parallel collectives may overlap the weight-gradient GEMMs.
   bool tp_overlap = false;
+  // Whether each stage's gradient reduction overlaps its last backward pass (place.h:
+  // PlacementInput::dp_overlap; the placement then uses uniform splits only).
+  bool dp_overlap = false;
   int64_t max_tensor_width = 8;
   std::optional<place::Strategy> fixed_strategy;  // e.g. the paper's baseline, reported beside
 };

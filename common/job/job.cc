@@ -368,7 +368,7 @@ absl::Status ParseTraining(const YAML::Node& node, const Path& path, const Model
       CheckKeys(node, path,
                 {"accelerators", "global_batch", "micro_batch_sizes", "recompute", "optimizer",
                  "max_tensor_width", "fixed_strategy", "virtual_stages", "sharding", "rank_order",
-                 "tp_overlap", "sequence_parallel"}));
+                 "tp_overlap", "dp_overlap", "sequence_parallel"}));
   // Bounded so that products of degrees, batches and sizes stay far inside int64.
   for (const auto& [key, target, most] : std::vector<std::tuple<const char*, int64_t*, int64_t>>{
            {"accelerators", &t.accelerators, int64_t{1} << 24},
@@ -416,6 +416,9 @@ absl::Status ParseTraining(const YAML::Node& node, const Path& path, const Model
   if (node["tp_overlap"]) {
     PHAZE_ASSIGN_OR_RETURN(t.tp_overlap, Bool(node["tp_overlap"], Join(path, "tp_overlap")));
   }
+  if (node["dp_overlap"]) {
+    PHAZE_ASSIGN_OR_RETURN(t.dp_overlap, Bool(node["dp_overlap"], Join(path, "dp_overlap")));
+  }
   if (node["sequence_parallel"]) {
     const YAML::Node r = node["sequence_parallel"];
     if (!r.IsSequence() || r.size() == 0 || r.size() > 2) {
@@ -448,6 +451,11 @@ absl::Status ParseTraining(const YAML::Node& node, const Path& path, const Model
       return Invalid(
           Join(path, "fixed_strategy.pipeline"),
           absl::StrCat(s.pipeline, " stages exceed the model's ", model.num_layers + 2, " layers"));
+    }
+    if (t.dp_overlap && s.split == Split::kBest) {
+      return Invalid(Join(path, "fixed_strategy.split"),
+                     "with dp_overlap the placement uses Megatron's uniform split only (its exact "
+                     "best split under overlap is not implemented): set split: uniform");
     }
     t.fixed_strategy = s;
   }

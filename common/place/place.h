@@ -15,7 +15,8 @@
 //                      + max over stages of (gradient synchronisation + optimizer step),
 //    the synchronisation an all-reduce of the stage's fp16 gradients (ZeRO-1/2: reduce-scatter
 //    + parameter all-gather; ZeRO-3: reduce-scatter) over the data-parallel group, not
-//    overlapped; the optimizer step a stream over the locally owned parameters (28 B per
+//    overlapped unless dp_overlap (then only the reduction's excess over the stage's last
+//    backward pass counts); the optimizer step a stream over the locally owned parameters (28 B per
 //    parameter for mixed-precision Adam, 6 B for SGD) at the chip's achieved HBM bandwidth.
 //  - Memory of stage k of p: parameter state (16 B per parameter with Adam: 2 weights, 2
 //    gradients, 12 fp32 master and moments; 4 B with SGD; sharded as the scheme says) + the
@@ -86,6 +87,13 @@ struct PlacementInput {
   RankOrder rank_order = RankOrder::kTensorDataPipeline;
   std::vector<int64_t> virtual_stages = {1};            // the v the search may use
   std::vector<Sharding> shardings = {Sharding::kNone};  // the schemes the search may use
+  // The gradient reduction of a stage (the all-reduce, or ZeRO's reduce-scatter) overlaps the
+  // backward pass of its last micro-batch (Megatron's overlap_grad_reduce, PyTorch DDP's
+  // buckets): only what exceeds that pass (recompute included) is exposed. ZeRO-1/2's parameter
+  // all-gather and the optimizer step stay exposed. Every split is then Megatron's uniform one:
+  // the exact best split under overlap is not implemented (its tail is not monotone in the
+  // stage), so the search is exact over uniform splits only.
+  bool dp_overlap = false;
 };
 
 // Per step, of the slowest pipeline rank: the terms add up to time_per_batch_s.

@@ -173,6 +173,49 @@ TEST(PlacementTest, DataParallelSyncAndOptimizerStepAreHandComputed) {
   EXPECT_NEAR(pl.time.optimizer_s, 7e-6, 1e-15);
 }
 
+TEST(PlacementTest, OverlapHidesTheGradientReductionBehindTheLastBackwardPass) {
+  PlacementInput in = Base();
+  in.optimizer = Optimizer::kAdam;
+  in.network.scale_up = {1e9, 0, 1};
+  in.network.scale_out = in.network.scale_up;
+  in.hbm_bandwidth_bytes_per_s = 1e9;
+  in.chains = {MakeChain(1, {Layer(1, 1, 1000), Layer(1, 1, 1000)})};
+  in.dp_overlap = true;
+  const Strategy s{.pipeline = 1, .data = 4, .tensor = 1, .split = Split::kUniform};
+  // The 3 us all-reduce hides under the 2 s backward pass; the 28 us optimizer step does not.
+  Placement pl = PlaceFixed(in, s);
+  ASSERT_TRUE(pl.feasible);
+  EXPECT_EQ(pl.time.data_comm_s, 0);
+  EXPECT_NEAR(pl.time.optimizer_s, 28e-6, 1e-15);
+  EXPECT_NEAR(pl.time_per_batch_s, 8 + 28e-6, 1e-12);
+  // At 1,000 B/s the all-reduce takes 2 x 3/4 x 2,000 / 1,000 = 3 s: 1 s shows.
+  in.network.scale_up.bandwidth_bytes_per_s = 1000;
+  in.network.scale_out = in.network.scale_up;
+  pl = PlaceFixed(in, s);
+  EXPECT_NEAR(pl.time.data_comm_s, 1, 1e-12);
+  EXPECT_NEAR(pl.time_per_batch_s, 8 + 1 + 28e-6, 1e-12);
+  // ZeRO-1: the 1.5 s reduce-scatter hides; the 1.5 s all-gather of the updated parameters,
+  // after the optimizer step, does not.
+  Strategy zero1 = s;
+  zero1.sharding = Sharding::kZero1;
+  pl = PlaceFixed(in, zero1);
+  EXPECT_NEAR(pl.time.data_comm_s, 1.5, 1e-12);
+  EXPECT_NEAR(pl.time.optimizer_s, 7e-6, 1e-15);
+  // Without overlap all of it shows.
+  in.dp_overlap = false;
+  pl = PlaceFixed(in, s);
+  EXPECT_NEAR(pl.time.data_comm_s, 3, 1e-12);
+  // Recompute lengthens the window: full recompute adds each layer's forward (1 s) to it.
+  in.dp_overlap = true;
+  in.recompute = Recompute::kFull;
+  in.chains = {MakeChain(1, {Layer(1, 1, 1000), Layer(1, 1, 1000)})};
+  for (LayerCost& c : in.chains[0].layers) c.recompute_full_s = 1;
+  in.network.scale_up.bandwidth_bytes_per_s = 500;  // a 6 s all-reduce
+  in.network.scale_out = in.network.scale_up;
+  pl = PlaceFixed(in, s);
+  EXPECT_NEAR(pl.time.data_comm_s, 6 - 4, 1e-12);
+}
+
 TEST(PlacementTest, InterleavingShrinksTheBubbleAndMultipliesSends) {
   PlacementInput in = Base();
   in.network.scale_up = {1000, 0, 1};  // 1,000-byte messages take 1 s
@@ -259,8 +302,12 @@ Placement BruteForce(const PlacementInput& in) {
                 best = pl;
               }
             };
-            if (v == 1) {
+            if (v == 1 && !in.dp_overlap) {
               ForEachComposition(n, static_cast<int>(p), consider);
+            } else if (v == 1) {
+              // Under overlap the placement searches Megatron's uniform split only.
+              const std::vector<int64_t> sizes = UniformSplit(n, p);
+              if (!sizes.empty()) consider(sizes);
             } else if ((n - 2) % (p * v) == 0) {
               const std::vector<int64_t> sizes = UniformSplit(n, p * v);
               if (!sizes.empty()) consider(sizes);
@@ -457,11 +504,39 @@ double Throughput(const PlacementInput& in) {
   return p.feasible ? p.throughput_samples_per_s : 0.0;
 }
 
+// With overlap the search is exact over uniform splits, and overlap never slows a placement.
+TEST(PlacementTest, ExactAgainstBruteForceWithOverlapAndNeverSlowerThanWithout) {
+  std::mt19937 rng(20261207);
+  int feasible = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    PlacementInput in = RandomInput(rng);
+    in.dp_overlap = true;
+    const Placement fast = Place(in);
+    const Placement slow = BruteForce(in);
+    ASSERT_EQ(fast.feasible, slow.feasible) << "trial " << trial;
+    if (!slow.feasible) continue;
+    ++feasible;
+    ASSERT_NEAR(fast.time_per_batch_s, slow.time_per_batch_s, 1e-9 * slow.time_per_batch_s)
+        << "trial " << trial;
+    EXPECT_EQ(fast.stage_layers,
+              UniformSplit(static_cast<int64_t>(in.chains.front().layers.size()),
+                           fast.strategy.pipeline * fast.strategy.virtual_stages));
+    PlacementInput serial = in;
+    serial.dp_overlap = false;
+    const Placement without = Evaluate(serial, fast.strategy, fast.stage_layers);
+    ASSERT_TRUE(without.feasible);
+    EXPECT_LE(fast.time_per_batch_s, without.time_per_batch_s * (1 + 1e-12)) << "trial " << trial;
+    EXPECT_LE(fast.time.data_comm_s, without.time.data_comm_s + 1e-15) << "trial " << trial;
+  }
+  EXPECT_GT(feasible, 100);
+}
+
 TEST(PlacementTest, MoreResourcesOrOptionsNeverLowerThroughput) {
   std::mt19937 rng(99);
   int violations = 0;
   for (int trial = 0; trial < 300; ++trial) {
-    const PlacementInput in = RandomInput(rng);
+    PlacementInput in = RandomInput(rng);
+    in.dp_overlap = trial % 2 == 1;
     const double base = Throughput(in);
     PlacementInput more = in;
     more.hbm_bytes *= 2;

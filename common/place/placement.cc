@@ -378,17 +378,24 @@ struct StepCosts {
     return static_cast<double>(m) +
            static_cast<double>(s.pipeline - 1) / static_cast<double>(s.virtual_stages);
   }
-  double DataCommS(int64_t params) const {
-    const double bytes = static_cast<double>(params);  // fp16 gradients and weights
+  // The gradient reduction of a stage's fp16 gradients: what dp_overlap may hide.
+  double GradientReduceS(int64_t params) const {
+    const double bytes = static_cast<double>(params);
     const net::Network& net = in->network;
-    switch (s.sharding) {
-      case Sharding::kNone: return net::AllReduceS(net, groups.dp, bytes);
-      case Sharding::kZero1:
-      case Sharding::kZero2:
-        return net::ReduceScatterS(net, groups.dp, bytes) + net::AllGatherS(net, groups.dp, bytes);
-      case Sharding::kZero3: return net::ReduceScatterS(net, groups.dp, bytes);
-    }
-    return 0;
+    return s.sharding == Sharding::kNone ? net::AllReduceS(net, groups.dp, bytes)
+                                         : net::ReduceScatterS(net, groups.dp, bytes);
+  }
+  // ZeRO-1/2: the updated fp16 parameters all-gathered after the optimizer step.
+  double ParamGatherS(int64_t params) const {
+    return s.sharding == Sharding::kZero1 || s.sharding == Sharding::kZero2
+               ? net::AllGatherS(in->network, groups.dp, static_cast<double>(params))
+               : 0.0;
+  }
+  double DataCommS(int64_t params) const { return GradientReduceS(params) + ParamGatherS(params); }
+  // What a stage's synchronisation exposes after its last backward pass of `window_s`.
+  double ExposedDataCommS(int64_t params, double window_s) const {
+    const double reduce_s = GradientReduceS(params);
+    return (in->dp_overlap ? std::max(0.0, reduce_s - window_s) : reduce_s) + ParamGatherS(params);
   }
   double OptimizerS(int64_t params) const {
     const double owned = static_cast<double>(params) /
@@ -434,18 +441,27 @@ Placement EvaluateOn(const Chain& chain, const PlacementInput& in, const Strateg
   if (starts.back() != ix.size()) return pl;
   bool fits = true;
   double max_compute = -1;
-  int64_t max_params = 0;
+  double max_tail = -1, tail_comm = 0, tail_optimizer = 0;  // synchronisation + optimizer step
   double max_memory = -1;
   int64_t bottleneck = 0;
   for (int64_t r = 0; r < p; ++r) {
-    double compute = 0;
+    double compute = 0, backward = 0;
     int64_t params = 0, kept = 0, transient = 0;
     for (int64_t c = r; c < p * v; c += p) {
       const int first = starts[static_cast<size_t>(c)], last = starts[static_cast<size_t>(c) + 1];
       compute += ix.Compute(first, last);
+      backward += ix.Backward(first, last) + ix.Recompute(first, last);
       params += ix.Params(first, last);
       kept += ix.Kept(first, last);
       transient = std::max(transient, ix.Transient(first, last));
+    }
+    // Without overlap the tail rises with the parameters, so it is the largest stage's.
+    const double comm = step.ExposedDataCommS(params, backward);
+    const double optimizer = step.OptimizerS(params);
+    if (comm + optimizer > max_tail) {
+      max_tail = comm + optimizer;
+      tail_comm = comm;
+      tail_optimizer = optimizer;
     }
     const double in_flight = v == 1
                                  ? static_cast<double>(std::min(p - r, step.m))
@@ -459,7 +475,6 @@ Placement EvaluateOn(const Chain& chain, const PlacementInput& in, const Strateg
       max_compute = compute;
       bottleneck = r;
     }
-    max_params = std::max(max_params, params);
     if (memory > max_memory) {
       max_memory = memory;
       const StateFactors& f = ix.state();
@@ -476,7 +491,7 @@ Placement EvaluateOn(const Chain& chain, const PlacementInput& in, const Strateg
   pl.feasible = fits;
   pl.micro_batches = step.m;
   pl.bottleneck_s = max_compute + step.pipeline_s;
-  pl.time_per_batch_s = step.TimeS(max_compute, max_params);
+  pl.time_per_batch_s = step.A() * (max_compute + step.pipeline_s) + max_tail;
   pl.throughput_samples_per_s =
       pl.time_per_batch_s > 0 ? static_cast<double>(in.global_batch) / pl.time_per_batch_s : 0;
   pl.bubble_fraction = (step.A() - static_cast<double>(step.m)) / step.A();
@@ -494,8 +509,8 @@ Placement EvaluateOn(const Chain& chain, const PlacementInput& in, const Strateg
   }
   t.pipeline_comm_s = m * step.pipeline_s;
   t.bubble_s = (step.A() - m) * pl.bottleneck_s;
-  t.data_comm_s = step.DataCommS(max_params);
-  t.optimizer_s = step.OptimizerS(max_params);
+  t.data_comm_s = tail_comm;
+  t.optimizer_s = tail_optimizer;
   pl.sync_s = t.data_comm_s + t.optimizer_s;
   double energy = 0;
   for (const LayerCost& c : chain.layers) {
@@ -730,7 +745,7 @@ void SearchChain(const Chain& chain, const PlacementInput& in, const Strategy& f
       s.sequence_parallel = chain.sequence_parallel;
       s.sharding = sharding;
       s.virtual_stages = v;
-      const bool uniform = v > 1 || (is_fixed && fixed.split == Split::kUniform);
+      const bool uniform = v > 1 || in.dp_overlap || (is_fixed && fixed.split == Split::kUniform);
       if (uniform) {
         s.split = Split::kUniform;
         SearchUniform(chain, in, s, fixed_p, fixed_d, best);

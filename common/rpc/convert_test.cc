@@ -84,6 +84,48 @@ TEST(JobWireTest, EveryShippedJobRoundTripsAndEvaluatesTheSame) {
   }
 }
 
+// training.dp_overlap is parsed, crosses the wire, reaches the placement, and asks for the
+// uniform split it is exact over.
+TEST(JobWireTest, DataParallelOverlapCrossesTheWireAndNeedsTheUniformSplit) {
+  const std::string text = R"(
+name: overlap
+model: gpt2
+architecture: {preset: a100}
+training:
+  accelerators: 64
+  global_batch: 64
+  recompute: [full]
+  dp_overlap: true
+  fixed_strategy: {pipeline: 2, data: 32, tensor: 1, split: uniform}
+)";
+  const JobSpec job = *ParseJobYaml(text);
+  EXPECT_TRUE(job.training.dp_overlap);
+  const JobSpec back = *FromProto(ToProto(job));
+  EXPECT_TRUE(back.training.dp_overlap);
+  v1::Job old_client = ToProto(job);
+  old_client.mutable_training()->clear_dp_overlap();
+  EXPECT_FALSE(FromProto(old_client)->training.dp_overlap);  // an older client: no overlap
+  // The fixed strategy's exposed data-parallel time only shrinks with overlap.
+  JobSpec serial = job;
+  serial.training.dp_overlap = false;
+  sched::CbcBackend cbc;
+  const EvaluationResult with = *(*Evaluator::Create(job))->Evaluate(0, cbc, nullptr);
+  const EvaluationResult without = *(*Evaluator::Create(serial))->Evaluate(0, cbc, nullptr);
+  ASSERT_EQ(with.points.size(), without.points.size());
+  for (size_t k = 0; k < with.points.size(); ++k) {
+    ASSERT_TRUE(with.points[k].fixed.feasible);
+    EXPECT_LT(with.points[k].fixed.time.data_comm_s, without.points[k].fixed.time.data_comm_s);
+    EXPECT_LT(with.points[k].fixed.time_per_batch_s, without.points[k].fixed.time_per_batch_s);
+  }
+  // A fixed strategy with the best split (the default) is refused, naming the field.
+  std::string best = text;
+  best.replace(best.find(", split: uniform"), 16, "");
+  const absl::StatusOr<JobSpec> refused = ParseJobYaml(best);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("fixed_strategy.split"), std::string::npos)
+      << refused.status();
+}
+
 // The chip model's resources, budgets and scales cross the wire unchanged.
 TEST(JobWireTest, ChipResourcesBudgetsAndScalesRoundTrip) {
   const JobSpec job = *ParseJobYaml(R"(
