@@ -27,7 +27,8 @@ for m in $models; do
   echo "== compare $m"
   mkdir -p "$out/$m"
   "$phaze" compare "examples/$m.yaml" --out "$out/$m" | tee "$out/$m/compare.log"
-  rm -f "$out/$m/front-mbs.svg"  # results.md embeds the HBM-coloured plot only
+  # results.md embeds the HBM-coloured plot only; the job page (3 MB) is not kept
+  rm -f "$out/$m/front-mbs.svg" "$out/$m/report.html"
 done
 echo "== validation against published runs"
 "$phaze" validate tests/validation/published-runs.json | tee "$out/validation.txt"
