@@ -104,6 +104,7 @@ Evaluator::Evaluator(const EvaluationSpec& spec)
     : spec_(spec), space_(spec), cost_model_(MakeCostModel(spec.cost)) {
   graph_options_.compat_backward = spec.compat_backward;
   graph_options_.tp_overlap = spec.training.tp_overlap;
+  graph_options_.fp32_main_grads = spec.training.fp32_main_grads;
 }
 
 absl::StatusOr<std::unique_ptr<Evaluator>> Evaluator::Create(const EvaluationSpec& job) {
@@ -239,6 +240,7 @@ place::PlacementInput PlacementInputFor(const EvaluationSpec& spec, const Archit
   in.virtual_stages = spec.training.virtual_stages;
   in.shardings = spec.training.sharding;
   in.dp_overlap = spec.training.dp_overlap;
+  in.fp32_main_grads = spec.training.fp32_main_grads;
   return in;
 }
 

@@ -39,6 +39,9 @@ struct TrainingSpec {
   // Whether each stage's gradient reduction overlaps its last backward pass (place.h:
   // PlacementInput::dp_overlap; the placement then uses uniform splits only).
   bool dp_overlap = false;
+  // Gradients accumulated, reduced and stored in fp32 (Megatron's default with bf16; place.h and
+  // layer_graph.h say what it costs). false: 16-bit gradients.
+  bool fp32_main_grads = false;
   int64_t max_tensor_width = 8;
   std::optional<place::Strategy> fixed_strategy;  // e.g. the paper's baseline, reported beside
 };

@@ -368,7 +368,7 @@ absl::Status ParseTraining(const YAML::Node& node, const Path& path, const Model
       CheckKeys(node, path,
                 {"accelerators", "global_batch", "micro_batch_sizes", "recompute", "optimizer",
                  "max_tensor_width", "fixed_strategy", "virtual_stages", "sharding", "rank_order",
-                 "tp_overlap", "dp_overlap", "sequence_parallel"}));
+                 "tp_overlap", "dp_overlap", "main_grads", "sequence_parallel"}));
   // Bounded so that products of degrees, batches and sizes stay far inside int64.
   for (const auto& [key, target, most] : std::vector<std::tuple<const char*, int64_t*, int64_t>>{
            {"accelerators", &t.accelerators, int64_t{1} << 24},
@@ -415,6 +415,13 @@ absl::Status ParseTraining(const YAML::Node& node, const Path& path, const Model
   }
   if (node["tp_overlap"]) {
     PHAZE_ASSIGN_OR_RETURN(t.tp_overlap, Bool(node["tp_overlap"], Join(path, "tp_overlap")));
+  }
+  if (node["main_grads"]) {
+    PHAZE_ASSIGN_OR_RETURN(std::string v, String(node["main_grads"], Join(path, "main_grads")));
+    if (v != "fp16" && v != "fp32") {
+      return Invalid(Join(path, "main_grads"), absl::StrCat("'", v, "' is not fp16 or fp32"));
+    }
+    t.fp32_main_grads = v == "fp32";
   }
   if (node["dp_overlap"]) {
     PHAZE_ASSIGN_OR_RETURN(t.dp_overlap, Bool(node["dp_overlap"], Join(path, "dp_overlap")));

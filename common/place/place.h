@@ -19,7 +19,8 @@
 //    backward pass counts); the optimizer step a stream over the locally owned parameters (28 B per
 //    parameter for mixed-precision Adam, 6 B for SGD) at the chip's achieved HBM bandwidth.
 //  - Memory of stage k of p: parameter state (16 B per parameter with Adam: 2 weights, 2
-//    gradients, 12 fp32 master and moments; 4 B with SGD; sharded as the scheme says) + the
+//    gradients, 12 fp32 master and moments, 18 B with fp32 main gradients; 4 B with SGD;
+//    sharded as the scheme says) + the
 //    activations of its in-flight micro-batches (min(p - k, m) with 1F1B; with v > 1 Megatron's
 //    interleaved warm-up, (2 (p - k - 1) + (v - 1) p + 1) / v rank-sets, at most m): per layer
 //    the whole stash (none), the stash without the attention core (selective), or the layer
@@ -94,6 +95,10 @@ struct PlacementInput {
   // the exact best split under overlap is not implemented (its tail is not monotone in the
   // stage), so the search is exact over uniform splits only.
   bool dp_overlap = false;
+  // Gradients accumulated, reduced and kept in fp32 (Megatron's default in bf16): 4 B per
+  // parameter of gradient memory, twice the bytes of the gradient reduction, and 2 B more per
+  // parameter read by the optimizer step. Off: 16-bit gradients.
+  bool fp32_main_grads = false;
 };
 
 // Per step, of the slowest pipeline rank: the terms add up to time_per_batch_s.

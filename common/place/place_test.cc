@@ -153,6 +153,32 @@ TEST(PlacementTest, AdamStateIsSixteenBytesPerParameterAndZeroShardsIt) {
   EXPECT_EQ(pl.memory_per_device_bytes, 4000 + 1000);
 }
 
+// fp32 main gradients (Megatron's default in bf16): 4 B of gradient per parameter (18 B of Adam
+// state), twice the bytes to reduce, and the optimizer step reads 2 B more (30 B per parameter).
+TEST(PlacementTest, Fp32MainGradientsCostMemoryReductionAndOptimizerBytes) {
+  PlacementInput in = Base();
+  in.optimizer = Optimizer::kAdam;
+  in.network.scale_up = {1e9, 0, 1};
+  in.network.scale_out = in.network.scale_up;
+  in.hbm_bandwidth_bytes_per_s = 1e9;
+  in.chains = {MakeChain(1, {Layer(1, 1, 1000), Layer(1, 1, 1000)})};
+  in.fp32_main_grads = true;
+  Placement pl = PlaceFixed(in, {.pipeline = 1, .data = 4, .tensor = 1});
+  ASSERT_TRUE(pl.feasible);
+  EXPECT_EQ(pl.memory_per_device_bytes, 18000);
+  EXPECT_EQ(pl.memory.gradients_bytes, 4000);
+  // All-reduce of 4,000 B over 4: 2 x 3/4 x 4,000 / 1e9 = 6 us; 30,000 B of optimizer step.
+  EXPECT_NEAR(pl.time.data_comm_s, 6e-6, 1e-15);
+  EXPECT_NEAR(pl.time.optimizer_s, 30e-6, 1e-15);
+  // ZeRO-1: reduce-scatter of the fp32 gradients (3 us) and all-gather of the 16-bit weights
+  // (1.5 us); memory 2 + 4 + 12 / 4 = 9 B per parameter. ZeRO-2 shards the gradients: 2 + 16 / 4.
+  pl = PlaceFixed(in, {.pipeline = 1, .data = 4, .tensor = 1, .sharding = Sharding::kZero1});
+  EXPECT_NEAR(pl.time.data_comm_s, 4.5e-6, 1e-15);
+  EXPECT_EQ(pl.memory_per_device_bytes, 9000);
+  pl = PlaceFixed(in, {.pipeline = 1, .data = 4, .tensor = 1, .sharding = Sharding::kZero2});
+  EXPECT_EQ(pl.memory_per_device_bytes, 6000);
+}
+
 TEST(PlacementTest, DataParallelSyncAndOptimizerStepAreHandComputed) {
   PlacementInput in = Base();
   in.optimizer = Optimizer::kAdam;
@@ -372,7 +398,8 @@ TEST(PlacementTest, ExactAgainstBruteForceOnRandomChains) {
   std::mt19937 rng(20261202);
   int compared = 0, feasible = 0;
   for (int trial = 0; trial < 400; ++trial) {
-    const PlacementInput in = RandomInput(rng);
+    PlacementInput in = RandomInput(rng);
+    in.fp32_main_grads = trial % 3 == 0;
     const Placement fast = Place(in);
     const Placement slow = BruteForce(in);
     ASSERT_EQ(fast.feasible, slow.feasible) << "trial " << trial;
@@ -537,6 +564,7 @@ TEST(PlacementTest, MoreResourcesOrOptionsNeverLowerThroughput) {
   for (int trial = 0; trial < 300; ++trial) {
     PlacementInput in = RandomInput(rng);
     in.dp_overlap = trial % 2 == 1;
+    in.fp32_main_grads = trial % 3 == 1;
     const double base = Throughput(in);
     PlacementInput more = in;
     more.hbm_bytes *= 2;

@@ -15,8 +15,9 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// Bytes of state per byte of 2-byte weights: weights 1, gradients 1, and with Adam 6 (12 B of
-// fp32 master weight and moments per parameter), divided over d where the scheme shards them.
+// Bytes of state per byte of 2-byte weights: weights 1, gradients 1 (2 with fp32 main gradients),
+// and with Adam 6 (12 B of fp32 master weight and moments per parameter), divided over d where
+// the scheme shards them.
 struct StateFactors {
   double weights = 1;
   double gradients = 1;
@@ -24,8 +25,9 @@ struct StateFactors {
   double Total() const { return weights + gradients + optimizer; }
 };
 
-StateFactors StateOf(Optimizer optimizer, Sharding sharding, int64_t d) {
+StateFactors StateOf(Optimizer optimizer, Sharding sharding, int64_t d, bool fp32_grads) {
   StateFactors f;
+  f.gradients = fp32_grads ? 2.0 : 1.0;
   f.optimizer = optimizer == Optimizer::kAdam ? 6.0 : 0.0;
   const double dd = static_cast<double>(d);
   switch (sharding) {
@@ -41,8 +43,9 @@ StateFactors StateOf(Optimizer optimizer, Sharding sharding, int64_t d) {
 // fused pass reads the fp16 gradient, fp32 master and both moments (14 B per parameter) and
 // writes master, moments and the fp16 weight (14 B): 28 B per parameter. SGD reads gradient
 // and weight and writes the weight: 6 B (reference training-model.md section 8, a derived count).
-double OptimizerBytesPerWeightByte(Optimizer optimizer) {
-  return optimizer == Optimizer::kAdam ? 14.0 : 3.0;
+// fp32 main gradients read 2 B more per parameter.
+double OptimizerBytesPerWeightByte(Optimizer optimizer, bool fp32_grads) {
+  return (optimizer == Optimizer::kAdam ? 14.0 : 3.0) + (fp32_grads ? 1.0 : 0.0);
 }
 
 // What one layer adds under a recompute mode: the recomputed forward's time and energy per
@@ -148,7 +151,7 @@ class ChainIndex {
         in_(in),
         sharding_(sharding),
         dp_(dp),
-        state_(StateOf(in.optimizer, sharding, d)) {
+        state_(StateOf(in.optimizer, sharding, d, in.fp32_main_grads)) {
     // The range maxima only where Transient reads them.
     if (in.recompute == Recompute::kFull)
       max_stash_.emplace(Column(chain, &LayerCost::stash_bytes));
@@ -378,9 +381,10 @@ struct StepCosts {
     return static_cast<double>(m) +
            static_cast<double>(s.pipeline - 1) / static_cast<double>(s.virtual_stages);
   }
-  // The gradient reduction of a stage's fp16 gradients: what dp_overlap may hide.
+  // The gradient reduction of a stage's gradients (fp16, or fp32 main gradients: twice the
+  // bytes): what dp_overlap may hide.
   double GradientReduceS(int64_t params) const {
-    const double bytes = static_cast<double>(params);
+    const double bytes = static_cast<double>(params) * (in->fp32_main_grads ? 2.0 : 1.0);
     const net::Network& net = in->network;
     return s.sharding == Sharding::kNone ? net::AllReduceS(net, groups.dp, bytes)
                                          : net::ReduceScatterS(net, groups.dp, bytes);
@@ -400,7 +404,8 @@ struct StepCosts {
   double OptimizerS(int64_t params) const {
     const double owned = static_cast<double>(params) /
                          (s.sharding == Sharding::kNone ? 1.0 : static_cast<double>(s.data));
-    return owned * OptimizerBytesPerWeightByte(in->optimizer) / in->hbm_bandwidth_bytes_per_s;
+    return owned * OptimizerBytesPerWeightByte(in->optimizer, in->fp32_main_grads) /
+           in->hbm_bandwidth_bytes_per_s;
   }
   double SyncS(int64_t max_params) const { return DataCommS(max_params) + OptimizerS(max_params); }
   double TimeS(double max_compute, int64_t max_params) const {

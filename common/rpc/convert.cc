@@ -440,6 +440,7 @@ v1::Job ToProto(const JobSpec& job) {
   t->set_rank_order(EnumToProto<place::RankOrder, v1::RankOrder>(job.training.rank_order));
   t->set_tp_overlap(job.training.tp_overlap);
   t->set_dp_overlap(job.training.dp_overlap);
+  t->set_fp32_main_grads(job.training.fp32_main_grads);
   for (bool sp : job.training.sequence_parallel) t->add_sequence_parallel(sp);
   t->set_optimizer(EnumToProto<Optimizer, v1::Optimizer>(job.training.optimizer));
   t->set_max_tensor_width(job.training.max_tensor_width);
@@ -533,6 +534,7 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& p) {
                          EnumFromProto<place::RankOrder>(t.rank_order(), 2, "training.rank_order"));
   job.training.tp_overlap = t.tp_overlap();
   job.training.dp_overlap = t.dp_overlap();
+  job.training.fp32_main_grads = t.fp32_main_grads();
   job.training.sequence_parallel.assign(t.sequence_parallel().begin(), t.sequence_parallel().end());
   if (job.training.sequence_parallel.empty()) {
     return absl::InvalidArgumentError("job.training.sequence_parallel: must not be empty");

@@ -117,6 +117,26 @@ training:
     EXPECT_LT(with.points[k].fixed.time.data_comm_s, without.points[k].fixed.time.data_comm_s);
     EXPECT_LT(with.points[k].fixed.time_per_batch_s, without.points[k].fixed.time_per_batch_s);
   }
+  // fp32 main gradients: parsed, on the wire, refused when misspelt.
+  std::string fp32 = text;
+  fp32.replace(fp32.find("dp_overlap: true"), 16, "dp_overlap: true\n  main_grads: fp32");
+  const JobSpec wide = *ParseJobYaml(fp32);
+  EXPECT_TRUE(wide.training.fp32_main_grads);
+  EXPECT_TRUE(FromProto(ToProto(wide))->training.fp32_main_grads);
+  EXPECT_FALSE(job.training.fp32_main_grads);
+  const EvaluationResult wider = *(*Evaluator::Create(wide))->Evaluate(0, cbc, nullptr);
+  ASSERT_EQ(wider.points.size(), with.points.size());
+  for (size_t k = 0; k < with.points.size(); ++k) {
+    EXPECT_GT(wider.points[k].fixed.time_per_batch_s, with.points[k].fixed.time_per_batch_s);
+    EXPECT_GT(wider.points[k].fixed.memory_per_device_bytes,
+              with.points[k].fixed.memory_per_device_bytes);
+  }
+  std::string bad = text;
+  bad.replace(bad.find("dp_overlap: true"), 16, "dp_overlap: true\n  main_grads: fp8");
+  const absl::StatusOr<JobSpec> misspelt = ParseJobYaml(bad);
+  ASSERT_FALSE(misspelt.ok());
+  EXPECT_NE(misspelt.status().message().find("training.main_grads"), std::string::npos)
+      << misspelt.status();
   // A fixed strategy with the best split (the default) is refused, naming the field.
   std::string best = text;
   best.replace(best.find(", split: uniform"), 16, "");

@@ -75,17 +75,18 @@ class ForwardBuilder {
 
 std::vector<int> Deps(int i) { return i < 0 ? std::vector<int>{} : std::vector<int>{i}; }
 
-// The element-wise pass that adds a fresh gradient of `elements` into the step's gradient
-// buffer (GraphOptions::grad_accumulation): reads both 16-bit gradients, writes one.
-Operator GradAccumulation(std::string name, int64_t elements, std::vector<int> deps) {
+// The element-wise pass that adds a fresh 16-bit gradient of `elements` into the step's gradient
+// buffer of `main_bytes` per element (GraphOptions::grad_accumulation): reads both, writes one.
+Operator GradAccumulation(std::string name, int64_t elements, int64_t main_bytes,
+                          std::vector<int> deps) {
   Operator op;
   op.name = std::move(name);
   op.kind = OpKind::kVector;
   op.fn = VectorFn::kAdd;
   op.elements = elements;
   op.inputs = 2;
-  op.bytes_in = 2 * elements * kBytesPerElement;
-  op.bytes_out = elements * kBytesPerElement;
+  op.bytes_in = elements * (kBytesPerElement + main_bytes);
+  op.bytes_out = elements * main_bytes;
   op.deps = std::move(deps);
   return op;
 }
@@ -113,7 +114,8 @@ std::vector<Operator> DeriveBackward(const std::vector<Operator>& fwd, int64_t t
   };
   auto accumulate = [&](const std::string& weight, int64_t elements, std::vector<int> deps) {
     if (!compat && options.grad_accumulation) {
-      push(GradAccumulation(absl::StrCat(weight, ".grad_accumulate"), elements, std::move(deps)));
+      push(GradAccumulation(absl::StrCat(weight, ".grad_accumulate"), elements,
+                            options.fp32_main_grads ? 4 : kBytesPerElement, std::move(deps)));
     }
   };
   for (int i = n - 1; i >= 0; --i) {
@@ -451,7 +453,9 @@ absl::StatusOr<ModelGraph> BuildModelGraph(const ModelSpec& model, int64_t micro
       }
     }
     const int64_t table = d.vocab_t * d.e + model.max_positions * d.h + model.token_types * d.h;
-    Operator op = GradAccumulation("embed.tables.grad_accumulate", table, std::move(after));
+    Operator op =
+        GradAccumulation("embed.tables.grad_accumulate", table,
+                         options.fp32_main_grads ? 4 : kBytesPerElement, std::move(after));
     op.direction = Direction::kBackward;
     bwd.push_back(std::move(op));
   }

@@ -123,6 +123,9 @@ struct GraphOptions {
   // parameters (O(h) per layer) are left out. Ignored under compat_backward (the original has
   // no weight gradients).
   bool grad_accumulation = true;
+  // The gradient buffer is fp32 (Megatron's main_grad in bf16 training): the pass reads 2 + 4 B
+  // and writes 4 B per parameter, 10 B in all.
+  bool fp32_main_grads = false;
 };
 
 // The distinct layers of a model at (micro-batch, t). The layer chain of one pipeline replica is

@@ -147,6 +147,17 @@ TEST(LayerGraphTest, EveryWeightGradientIsAccumulatedOncePerMicroBatch) {
         }
       }
     }
+    // fp32 main gradients: the pass reads 2 + 4 B and writes 4 B per parameter.
+    GraphOptions fp32;
+    fp32.fp32_main_grads = true;
+    const ModelGraph wide = *BuildModelGraph(m, 2, 4, fp32);
+    for (const LayerGraph* layer : {&wide.embedding, &wide.block, &wide.head}) {
+      for (const Operator& op : layer->backward) {
+        if (op.name.find("grad_accumulate") == std::string::npos) continue;
+        EXPECT_EQ(op.bytes_in, 6 * op.elements) << op.name;
+        EXPECT_EQ(op.bytes_out, 4 * op.elements) << op.name;
+      }
+    }
     GraphOptions compat, off;
     compat.compat_backward = true;
     off.grad_accumulation = false;

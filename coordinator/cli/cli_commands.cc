@@ -355,6 +355,7 @@ absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out) {
     arch = job.fixed_architectures.front();
     graph_options.compat_backward = args.compat || job.compat_backward;
     graph_options.tp_overlap = job.training.tp_overlap;
+    graph_options.fp32_main_grads = job.training.fp32_main_grads;
     graph_options.sequence_parallel = job.training.sequence_parallel.back();
   } else {
     if (args.model.empty()) return absl::InvalidArgumentError("layer: give --model or --job");
