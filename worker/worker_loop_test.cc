@@ -26,6 +26,33 @@ using search::SearchState;
 using search::SearchStrategy;
 namespace {
 
+// A lease on candidates 0 and 1 of tests/data/small-space-job.yaml.
+v1::Lease TwoCandidatesOfTheSmallJob(const std::string& lease_id) {
+  std::ifstream in(std::string(PHAZE_SOURCE_DIR) + "/tests/data/small-space-job.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  v1::Lease lease;
+  lease.set_lease_id(lease_id);
+  lease.set_job_id("job-1");
+  *lease.mutable_spec()->mutable_job() = ToProto(*ParseJobYaml(text.str()));
+  lease.add_candidates(0);
+  lease.add_candidates(1);
+  return lease;
+}
+
+// Runs a worker on `fake` until it has closed `streams` result streams, then stops it.
+void RunUntilStreamsFinished(const std::shared_ptr<FakeDispatchClient>& fake,
+                             const WorkerOptions& options, int64_t streams) {
+  Worker worker(fake, options);
+  std::atomic<bool> stop{false};
+  std::thread run([&] { worker.Run(stop); });
+  while (fake->streams_finished() < streams) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stop = true;
+  run.join();
+}
+
 TEST(EvaluateToResultTest, ExceptionsAndErrorsBecomeErrorResultsNamingThem) {
   const v1::CandidateResult oom =
       EvaluateToResult(5, []() -> absl::StatusOr<EvaluationResult> { throw std::bad_alloc(); });
@@ -117,12 +144,7 @@ TEST(WorkerTest, ReportsEveryCandidateOfEveryLeaseAndPrunesAgainstTheWholeFront)
   }
   WorkerOptions options;
   options.idle_poll_s = 0.01;
-  Worker worker(fake, options);
-  std::atomic<bool> stop{false};
-  std::thread run([&] { worker.Run(stop); });
-  while (fake->streams_finished() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  stop = true;
-  run.join();
+  RunUntilStreamsFinished(fake, options, 2);
 
   // One message per result on the first lease; fewer messages than results on the second.
   std::vector<v1::ResultReport> reports;
@@ -164,17 +186,8 @@ TEST(WorkerTest, ReportsEveryCandidateOfEveryLeaseAndPrunesAgainstTheWholeFront)
 // A slow candidate does not lose its lease: while it runs, the worker renews the lease with
 // heartbeats (reports without a result) on the shard's stream.
 TEST(WorkerTest, HeartbeatsRenewTheLeaseWhileACandidateRuns) {
-  std::ifstream in(std::string(PHAZE_SOURCE_DIR) + "/tests/data/small-space-job.yaml");
-  std::stringstream text;
-  text << in.rdbuf();
-  const JobSpec job = *ParseJobYaml(text.str());
   auto fake = std::make_shared<FakeDispatchClient>();
-  v1::Lease lease;
-  lease.set_lease_id("lease-slow");
-  lease.set_job_id("job-1");
-  *lease.mutable_spec()->mutable_job() = ToProto(job);
-  lease.add_candidates(0);
-  lease.add_candidates(1);
+  v1::Lease lease = TwoCandidatesOfTheSmallJob("lease-slow");
   lease.set_deadline_s(0.03);  // a heartbeat every 10 ms
   fake->AddLease(lease);
   WorkerOptions options;
@@ -183,12 +196,7 @@ TEST(WorkerTest, HeartbeatsRenewTheLeaseWhileACandidateRuns) {
   options.on_evaluation = [](const eval::EvaluationResult*, double) {
     std::this_thread::sleep_for(std::chrono::milliseconds(60));
   };
-  Worker worker(fake, options);
-  std::atomic<bool> stop{false};
-  std::thread run([&] { worker.Run(stop); });
-  while (fake->streams_finished() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  stop = true;
-  run.join();
+  RunUntilStreamsFinished(fake, options, 1);
   int results = 0, heartbeats = 0;
   for (const v1::ResultReport& r : fake->reports()) {
     EXPECT_EQ(r.lease_id(), "lease-slow");
@@ -202,17 +210,8 @@ TEST(WorkerTest, HeartbeatsRenewTheLeaseWhileACandidateRuns) {
 // Gathered results do not wait for the next candidate: while it runs, the heartbeat thread sends
 // those that have waited the batch's age.
 TEST(WorkerTest, GatheredResultsGoOutWhileTheNextCandidateRuns) {
-  std::ifstream in(std::string(PHAZE_SOURCE_DIR) + "/tests/data/small-space-job.yaml");
-  std::stringstream text;
-  text << in.rdbuf();
-  const JobSpec job = *ParseJobYaml(text.str());
   auto fake = std::make_shared<FakeDispatchClient>();
-  v1::Lease lease;
-  lease.set_lease_id("lease-batched");
-  lease.set_job_id("job-1");
-  *lease.mutable_spec()->mutable_job() = ToProto(job);
-  lease.add_candidates(0);
-  lease.add_candidates(1);
+  v1::Lease lease = TwoCandidatesOfTheSmallJob("lease-batched");
   lease.set_takes_batches(true);  // and no deadline: no heartbeats, only the batch's tick
   fake->AddLease(lease);
   WorkerOptions options;
@@ -231,12 +230,7 @@ TEST(WorkerTest, GatheredResultsGoOutWhileTheNextCandidateRuns) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   };
-  Worker worker(fake, options);
-  std::atomic<bool> stop{false};
-  std::thread run([&] { worker.Run(stop); });
-  while (fake->streams_finished() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  stop = true;
-  run.join();
+  RunUntilStreamsFinished(fake, options, 1);
   EXPECT_TRUE(first_arrived_during_second);
   const std::vector<v1::ResultReport> reports = fake->reports();
   ASSERT_EQ(reports.size(), 2u);  // candidate 0 alone by the tick, then candidate 1 at the end

@@ -54,6 +54,18 @@ PlacementInput Base() {
   return in;
 }
 
+// Adam, a 1 GB/s network and 1 GB/s of HBM, two layers of 1 s forward, 1 s backward and 1,000 B
+// of fp16 weights: the set-up of the hand-computed synchronisation tests.
+PlacementInput TwoAdamLayersOn1GBps() {
+  PlacementInput in = Base();
+  in.optimizer = Optimizer::kAdam;
+  in.network.scale_up = {1e9, 0, 1};
+  in.network.scale_out = in.network.scale_up;
+  in.hbm_bandwidth_bytes_per_s = 1e9;
+  in.chains = {MakeChain(1, {Layer(1, 1, 1000), Layer(1, 1, 1000)})};
+  return in;
+}
+
 TEST(PlacementTest, DataParallelWinsWhenEverythingFits) {
   PlacementInput in = Base();
   in.chains = {MakeChain(1, {Layer(1, 2), Layer(1, 2), Layer(1, 2), Layer(1, 2)})};
@@ -156,12 +168,7 @@ TEST(PlacementTest, AdamStateIsSixteenBytesPerParameterAndZeroShardsIt) {
 // fp32 main gradients (Megatron's default in bf16): 4 B of gradient per parameter (18 B of Adam
 // state), twice the bytes to reduce, and the optimizer step reads 2 B more (30 B per parameter).
 TEST(PlacementTest, Fp32MainGradientsCostMemoryReductionAndOptimizerBytes) {
-  PlacementInput in = Base();
-  in.optimizer = Optimizer::kAdam;
-  in.network.scale_up = {1e9, 0, 1};
-  in.network.scale_out = in.network.scale_up;
-  in.hbm_bandwidth_bytes_per_s = 1e9;
-  in.chains = {MakeChain(1, {Layer(1, 1, 1000), Layer(1, 1, 1000)})};
+  PlacementInput in = TwoAdamLayersOn1GBps();
   in.fp32_main_grads = true;
   Placement pl = PlaceFixed(in, {.pipeline = 1, .data = 4, .tensor = 1});
   ASSERT_TRUE(pl.feasible);
@@ -180,12 +187,7 @@ TEST(PlacementTest, Fp32MainGradientsCostMemoryReductionAndOptimizerBytes) {
 }
 
 TEST(PlacementTest, DataParallelSyncAndOptimizerStepAreHandComputed) {
-  PlacementInput in = Base();
-  in.optimizer = Optimizer::kAdam;
-  in.network.scale_up = {1e9, 0, 1};
-  in.network.scale_out = in.network.scale_up;
-  in.hbm_bandwidth_bytes_per_s = 1e9;
-  in.chains = {MakeChain(1, {Layer(1, 1, 1000), Layer(1, 1, 1000)})};
+  PlacementInput in = TwoAdamLayersOn1GBps();
   // d = 4: all-reduce of 2,000 B: 2 x 3/4 x 2,000 / 1e9 = 3 us; Adam streams 28 B per parameter:
   // 28,000 B / 1e9 = 28 us; 2 micro-batches x 4 s = 8 s.
   Placement pl = PlaceFixed(in, {.pipeline = 1, .data = 4, .tensor = 1});
@@ -200,12 +202,7 @@ TEST(PlacementTest, DataParallelSyncAndOptimizerStepAreHandComputed) {
 }
 
 TEST(PlacementTest, OverlapHidesTheGradientReductionBehindTheLastBackwardPass) {
-  PlacementInput in = Base();
-  in.optimizer = Optimizer::kAdam;
-  in.network.scale_up = {1e9, 0, 1};
-  in.network.scale_out = in.network.scale_up;
-  in.hbm_bandwidth_bytes_per_s = 1e9;
-  in.chains = {MakeChain(1, {Layer(1, 1, 1000), Layer(1, 1, 1000)})};
+  PlacementInput in = TwoAdamLayersOn1GBps();
   in.dp_overlap = true;
   const Strategy s{.pipeline = 1, .data = 4, .tensor = 1, .split = Split::kUniform};
   // The 3 us all-reduce hides under the 2 s backward pass; the 28 us optimizer step does not.

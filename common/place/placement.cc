@@ -25,9 +25,12 @@ struct StateFactors {
   double Total() const { return weights + gradients + optimizer; }
 };
 
+// Bytes of gradient per byte of 2-byte weights: 1, or 2 with fp32 main gradients.
+double GradientBytesPerWeightByte(bool fp32_grads) { return fp32_grads ? 2.0 : 1.0; }
+
 StateFactors StateOf(Optimizer optimizer, Sharding sharding, int64_t d, bool fp32_grads) {
   StateFactors f;
-  f.gradients = fp32_grads ? 2.0 : 1.0;
+  f.gradients = GradientBytesPerWeightByte(fp32_grads);
   f.optimizer = optimizer == Optimizer::kAdam ? 6.0 : 0.0;
   const double dd = static_cast<double>(d);
   switch (sharding) {
@@ -43,9 +46,10 @@ StateFactors StateOf(Optimizer optimizer, Sharding sharding, int64_t d, bool fp3
 // fused pass reads the fp16 gradient, fp32 master and both moments (14 B per parameter) and
 // writes master, moments and the fp16 weight (14 B): 28 B per parameter. SGD reads gradient
 // and weight and writes the weight: 6 B (reference training-model.md section 8, a derived count).
-// fp32 main gradients read 2 B more per parameter.
+// The gradient read is counted apart (GradientBytesPerWeightByte): fp32 main gradients read 2 B
+// more per parameter.
 double OptimizerBytesPerWeightByte(Optimizer optimizer, bool fp32_grads) {
-  return (optimizer == Optimizer::kAdam ? 14.0 : 3.0) + (fp32_grads ? 1.0 : 0.0);
+  return (optimizer == Optimizer::kAdam ? 13.0 : 2.0) + GradientBytesPerWeightByte(fp32_grads);
 }
 
 // What one layer adds under a recompute mode: the recomputed forward's time and energy per
@@ -384,7 +388,8 @@ struct StepCosts {
   // The gradient reduction of a stage's gradients (fp16, or fp32 main gradients: twice the
   // bytes): what dp_overlap may hide.
   double GradientReduceS(int64_t params) const {
-    const double bytes = static_cast<double>(params) * (in->fp32_main_grads ? 2.0 : 1.0);
+    const double bytes =
+        static_cast<double>(params) * GradientBytesPerWeightByte(in->fp32_main_grads);
     const net::Network& net = in->network;
     return s.sharding == Sharding::kNone ? net::AllReduceS(net, groups.dp, bytes)
                                          : net::ReduceScatterS(net, groups.dp, bytes);

@@ -76,12 +76,15 @@ class ForwardBuilder {
 std::vector<int> Deps(int i) { return i < 0 ? std::vector<int>{} : std::vector<int>{i}; }
 
 // The element-wise pass that adds a fresh 16-bit gradient of `elements` into the step's gradient
-// buffer of `main_bytes` per element (GraphOptions::grad_accumulation): reads both, writes one.
-Operator GradAccumulation(std::string name, int64_t elements, int64_t main_bytes,
+// buffer (GraphOptions::grad_accumulation; 16-bit, or fp32 main gradients): reads both, writes
+// one.
+Operator GradAccumulation(std::string name, int64_t elements, const GraphOptions& options,
                           std::vector<int> deps) {
+  const int64_t main_bytes = options.fp32_main_grads ? 4 : kBytesPerElement;
   Operator op;
   op.name = std::move(name);
   op.kind = OpKind::kVector;
+  op.direction = Direction::kBackward;
   op.fn = VectorFn::kAdd;
   op.elements = elements;
   op.inputs = 2;
@@ -114,8 +117,8 @@ std::vector<Operator> DeriveBackward(const std::vector<Operator>& fwd, int64_t t
   };
   auto accumulate = [&](const std::string& weight, int64_t elements, std::vector<int> deps) {
     if (!compat && options.grad_accumulation) {
-      push(GradAccumulation(absl::StrCat(weight, ".grad_accumulate"), elements,
-                            options.fp32_main_grads ? 4 : kBytesPerElement, std::move(deps)));
+      push(GradAccumulation(absl::StrCat(weight, ".grad_accumulate"), elements, options,
+                            std::move(deps)));
     }
   };
   for (int i = n - 1; i >= 0; --i) {
@@ -453,11 +456,8 @@ absl::StatusOr<ModelGraph> BuildModelGraph(const ModelSpec& model, int64_t micro
       }
     }
     const int64_t table = d.vocab_t * d.e + model.max_positions * d.h + model.token_types * d.h;
-    Operator op =
-        GradAccumulation("embed.tables.grad_accumulate", table,
-                         options.fp32_main_grads ? 4 : kBytesPerElement, std::move(after));
-    op.direction = Direction::kBackward;
-    bwd.push_back(std::move(op));
+    bwd.push_back(
+        GradAccumulation("embed.tables.grad_accumulate", table, options, std::move(after)));
   }
   return g;
 }
