@@ -310,6 +310,8 @@ OpCost ImprovedCostModel::Cost(const Operator& op, const Architecture& a) const 
                                               all.glb_bytes_per_cycle, all.hbm_bytes_per_cycle);
       cost.single_core_s = Seconds(a, single.cycles);
       cost.all_cores_s = Seconds(a, wide.cycles);
+      cost.single_core_hbm_bytes = single.hbm_bytes;
+      cost.all_cores_hbm_bytes = wide.hbm_bytes;
       cost.energy_j =
           macs * e.mac_j + wide.glb_bytes * e.glb_byte_j + wide.hbm_bytes * e.hbm_byte_j;
       return cost;
@@ -331,6 +333,7 @@ OpCost ImprovedCostModel::Cost(const Operator& op, const Architecture& a) const 
       };
       cost.single_core_s = Seconds(a, cycles(1));
       cost.all_cores_s = Seconds(a, cycles(a.num_vc));
+      cost.single_core_hbm_bytes = cost.all_cores_hbm_bytes = resident ? 0.0 : bytes;
       cost.energy_j = lane_ops * e.vector_op_j + bytes * (resident ? e.glb_byte_j : e.hbm_byte_j);
       return cost;
     }

@@ -45,6 +45,10 @@ struct OpCost {
   double single_core_s = 0;  // L_1: on one core of its kind
   double all_cores_s = 0;    // L_io: intra-operator parallel over every core of its kind
   double energy_j = 0;       // energy of one execution (the same for either mapping)
+  // Bytes moved between HBM and the chip in each mapping (0 in compat mode, which has no HBM
+  // term): the scheduler shares HBM bandwidth between operators that run at once.
+  double single_core_hbm_bytes = 0;
+  double all_cores_hbm_bytes = 0;
 };
 
 // The cost model behind one interface: the improved model (the default) and the original's

@@ -730,12 +730,22 @@ sched::Problem SchedulingProblem(const std::vector<Operator>& ops, const std::ve
   sched::Problem p;
   p.num_tc = arch.single_stream ? 1 : arch.num_tc;
   p.num_vc = arch.single_stream ? 1 : arch.num_vc;
+  const double hbm_bytes_per_s = arch.hbm_bandwidth_bytes_per_s * arch.hbm_efficiency;
   p.tasks.reserve(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
     sched::Task t;
     t.engine = ops[i].engine();
     t.single_core_s = costs[i].single_core_s;
     t.all_cores_s = costs[i].all_cores_s;
+    // Each mapping's share of HBM bandwidth: its bytes over its latency, over the bandwidth the
+    // chip achieves. (One stream runs one operator at a time: nothing to share.)
+    if (!arch.single_stream && hbm_bytes_per_s > 0) {
+      auto share = [&](double bytes, double s) {
+        return s > 0 ? std::min(1.0, bytes / (s * hbm_bytes_per_s)) : 0.0;
+      };
+      t.single_core_hbm_share = share(costs[i].single_core_hbm_bytes, t.single_core_s);
+      t.all_cores_hbm_share = share(costs[i].all_cores_hbm_bytes, t.all_cores_s);
+    }
     if (arch.single_stream && (t.engine != workload::Engine::kLink || !tp_overlap)) {
       // One compute unit: the whole chip, at its all-cores latency.
       t.engine = workload::Engine::kTensor;

@@ -147,6 +147,59 @@ TEST(SchedulingProblemTest, SingleStreamRunsOneOperatorAtATime) {
   }
 }
 
+// Tensor and vector work share HBM bandwidth. On the quickstart job's best chip (64 tensor cores
+// of 128x32, 16 vector cores, a 16 MiB buffer) and its model: every mapping states a share in
+// [0, 1] (a single-core run at most its core's fair share), GEMMs and vector operators both
+// stream, and every layer schedule takes at least the time HBM needs for the bytes of its
+// operators (each in its least-traffic mapping). With the shares dropped, some layer runs faster
+// than its bytes allow: the free lunch the shares take away.
+TEST(SchedulingProblemTest, TensorAndVectorWorkShareHbmBandwidth) {
+  const workload::ModelGraph g =
+      *workload::BuildModelGraph(*workload::FindModel("megatrongpt2-54"), 1, 1, {});
+  const std::unique_ptr<cost::CostModel> model = cost::MakeCostModel({});
+  arch::Architecture chip = *arch::FindPreset("tpuv4");
+  chip.num_tc = 64;
+  chip.tc_width = 128;
+  chip.tc_depth = 32;
+  chip.num_vc = 16;
+  chip.glb_bytes = 16 << 20;
+  const double hbm_bytes_per_s = chip.hbm_bandwidth_bytes_per_s * chip.hbm_efficiency;
+  bool gemm_streams = false, vector_streams = false, bandwidth_binds = false;
+  sched::CbcBackend cbc;
+  for (const std::vector<workload::Operator>* ops : {&g.block.forward, &g.block.backward}) {
+    const std::vector<cost::OpCost> costs = model->CostAll(*ops, chip);
+    const sched::Problem problem = eval::SchedulingProblem(*ops, costs, chip, false);
+    double floor_s = 0;
+    for (size_t i = 0; i < ops->size(); ++i) {
+      const sched::Task& t = problem.tasks[i];
+      const int64_t cores = t.engine == workload::Engine::kTensor ? chip.num_tc : chip.num_vc;
+      EXPECT_GE(t.single_core_hbm_share, 0);
+      EXPECT_LE(t.single_core_hbm_share, 1.0 / static_cast<double>(cores) + 1e-9) << i;
+      EXPECT_GE(t.all_cores_hbm_share, 0);
+      EXPECT_LE(t.all_cores_hbm_share, 1.0);
+      if (t.all_cores_hbm_share > 0 && t.engine == workload::Engine::kTensor) gemm_streams = true;
+      if (t.all_cores_hbm_share > 0 && t.engine == workload::Engine::kVector) vector_streams = true;
+      floor_s += std::min(costs[i].single_core_hbm_bytes, costs[i].all_cores_hbm_bytes);
+    }
+    floor_s /= hbm_bytes_per_s;
+    const absl::StatusOr<sched::Schedule> s = sched::ScheduleLayer(problem, {}, cbc, nullptr);
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_TRUE(sched::CheckSchedule(problem, *s).ok());
+    EXPECT_GE(s->makespan_s, floor_s * (1 - 1e-9));
+    EXPECT_GE(s->lower_bound_s, floor_s * (1 - 1e-9));
+    sched::Problem free = problem;
+    for (sched::Task& t : free.tasks) t.single_core_hbm_share = t.all_cores_hbm_share = 0;
+    const absl::StatusOr<sched::Schedule> unshared = sched::ScheduleLayer(free, {}, cbc, nullptr);
+    ASSERT_TRUE(unshared.ok());
+    // Free bandwidth can only look faster.
+    EXPECT_LE(unshared->lower_bound_s, s->makespan_s * (1 + 1e-9));
+    if (unshared->makespan_s < floor_s * (1 - 1e-6)) bandwidth_binds = true;
+  }
+  EXPECT_TRUE(gemm_streams);
+  EXPECT_TRUE(vector_streams);
+  EXPECT_TRUE(bandwidth_binds);
+}
+
 TEST(PredictTest, BadRowIsANamedError) {
   nlohmann::json row = {{"id", "x"}, {"layers", 2}};
   absl::StatusOr<job::JobSpec> job = PublishedRunJob(row);

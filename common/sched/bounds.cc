@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "common/sched/internal.h"
@@ -137,6 +138,71 @@ void TightenHeadsAndTails(const Problem& p, std::vector<double>& heads,
   }
 }
 
+double LeastLatency(const Task& t, Mappings m) {
+  return std::min(m.single ? t.single_core_s : kInf, m.intra ? t.all_cores_s : kInf);
+}
+
+bool NeverTogether(const Problem& p, int i, Mappings mi, int j, Mappings mj) {
+  const Task& a = p.tasks[i];
+  const Task& b = p.tasks[j];
+  for (bool x : {false, true}) {
+    if (x ? !mi.intra : !mi.single) continue;
+    for (bool y : {false, true}) {
+      if (y ? !mj.intra : !mj.single) continue;
+      if (Duration(a, x) <= 0 || Duration(b, y) <= 0) return false;
+      const bool same_unit =
+          a.engine == b.engine && (!IsCompute(a) || x || y || CoresOf(p, a.engine) == 1);
+      if (!same_unit && HbmShare(a, x) + HbmShare(b, y) <= kHbmCapacity) return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::vector<int>> DisjunctiveCliques(const Problem& p,
+                                                 const std::vector<Mappings>& allowed,
+                                                 size_t max_cliques) {
+  const int n = static_cast<int>(p.tasks.size());
+  std::vector<double> weight(n);
+  for (int i = 0; i < n; ++i) weight[i] = LeastLatency(p.tasks[i], allowed[i]);
+  std::vector<int> by_weight(n);
+  for (int i = 0; i < n; ++i) by_weight[i] = i;
+  std::stable_sort(by_weight.begin(), by_weight.end(),
+                   [&](int a, int b) { return weight[a] > weight[b]; });
+  std::vector<std::vector<bool>> conflict(n, std::vector<bool>(n, false));
+  for (int i = 0; i < n; ++i) {
+    for (int j = i + 1; j < n; ++j) {
+      conflict[i][j] = conflict[j][i] = NeverTogether(p, i, allowed[i], j, allowed[j]);
+    }
+  }
+  std::vector<std::pair<double, std::vector<int>>> cliques;
+  for (int seed : by_weight) {
+    std::vector<int> clique = {seed};
+    for (int k : by_weight) {
+      if (k == seed) continue;
+      bool all = true;
+      for (int c : clique) all = all && conflict[k][c];
+      if (all) clique.push_back(k);
+    }
+    if (clique.size() < 2) continue;
+    std::sort(clique.begin(), clique.end());
+    double total = 0;
+    for (int c : clique) total += weight[c];
+    cliques.push_back({total, std::move(clique)});
+  }
+  std::stable_sort(cliques.begin(), cliques.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::vector<int>> out;
+  for (auto& [total, clique] : cliques) {
+    if (out.size() >= max_cliques) break;
+    if (std::find(out.begin(), out.end(), clique) == out.end()) out.push_back(std::move(clique));
+  }
+  return out;
+}
+
+// Cliques of operators that never run together tried by the bounds: a handful catches the
+// heaviest (the seeds are the longest operators).
+constexpr size_t kCliques = 4;
+
 double LowerBound(const Problem& p) {
   const int n = static_cast<int>(p.tasks.size());
   std::vector<double> heads = Heads(p), tails = Tails(p);
@@ -166,6 +232,33 @@ double LowerBound(const Problem& p) {
         jobs.push_back({heads[i], work, after[i]});
       }
       if (!jobs.empty()) b = std::max(b, JacksonPreemptive(jobs));
+    }
+    // HBM bandwidth as one more machine on which operator i streams w_i = share x latency
+    // (fully elastic: at any rate that keeps the shares of what runs at once within 1), the
+    // least over the mappings it may take.
+    std::vector<Mappings> allowed(n);
+    std::vector<OneMachineJob> streamed;
+    for (int i = 0; i < n; ++i) {
+      const Task& t = p.tasks[i];
+      const bool forced = heads[i] + t.single_core_s + after[i] > makespan;
+      allowed[i] = {!HasChoice(p, i) || !forced, HasChoice(p, i)};
+      double work = kInf;
+      for (bool mapping : {false, true}) {
+        if (mapping ? allowed[i].intra : allowed[i].single) {
+          work = std::min(work, HbmShare(t, mapping) * Duration(t, mapping));
+        }
+      }
+      if (work > 0) streamed.push_back({heads[i], work, after[i]});
+    }
+    if (!streamed.empty()) b = std::max(b, JacksonPreemptive(streamed));
+    // Operators that can never run at once, across kinds (a GEMM and a vector operator that
+    // both stream most of HBM's bandwidth) as one machine, each for its least latency.
+    if (UsesHbm(p)) {
+      for (const std::vector<int>& clique : DisjunctiveCliques(p, allowed, kCliques)) {
+        std::vector<OneMachineJob> jobs;
+        for (int i : clique) jobs.push_back({heads[i], LeastLatency(p.tasks[i], allowed[i]), after[i]});
+        b = std::max(b, JacksonPreemptive(jobs));
+      }
     }
     return b;
   };

@@ -27,7 +27,8 @@ uint64_t ProblemKey(const Problem& p, const SolveOptions& options) {
   size_t h = absl::HashOf(p.num_tc, p.num_vc, options.time_limit_s, options.relative_gap,
                           options.max_nodes, options.order_search_nodes, p.tasks.size());
   for (const Task& t : p.tasks) {
-    h = absl::HashOf(h, static_cast<int>(t.engine), t.single_core_s, t.all_cores_s, t.deps);
+    h = absl::HashOf(h, static_cast<int>(t.engine), t.single_core_s, t.all_cores_s,
+                     t.single_core_hbm_share, t.all_cores_hbm_share, t.deps);
   }
   return static_cast<uint64_t>(h);
 }

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -37,15 +38,15 @@ absl::Status CheckSchedule(const Problem& p, const Schedule& s) {
     for (int j = 0; j < n; ++j) {
       const double dur = Duration(p.tasks[j], s.intra_op[j]);
       if (dur <= 0 || !(s.start_s[j] <= x + tol && x < s.start_s[j] + dur - tol)) continue;
-      const Demand d = DemandOf(p, j, s.intra_op[j]);
-      use.tc += d.tc;
-      use.vc += d.vc;
-      use.link += d.link;
+      use.Add(DemandOf(p, j, s.intra_op[j]));
       if (!s.intra_op[j] && p.tasks[j].engine == Engine::kTensor) tc_cores.push_back(s.core[j]);
       if (!s.intra_op[j] && p.tasks[j].engine == Engine::kVector) vc_cores.push_back(s.core[j]);
     }
-    if (use.tc > p.num_tc || use.vc > p.num_vc || use.link > 1) {
-      return absl::InternalError(absl::StrCat("resources overloaded at the start of task ", i));
+    if (!Demand{}.FitsWith(use, p)) {
+      return absl::InternalError(
+          absl::StrCat("resources overloaded at the start of task ", i,
+                       use.hbm > kHbmCapacity ? absl::StrCat(" (HBM bandwidth ", use.hbm, ")")
+                                              : std::string()));
     }
     for (auto* cores : {&tc_cores, &vc_cores}) {
       std::sort(cores->begin(), cores->end());

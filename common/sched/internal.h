@@ -25,9 +25,25 @@ int64_t CoresOf(const Problem& p, workload::Engine e);
 // Whether the intra-op choice is a real choice for task i.
 bool HasChoice(const Problem& p, int i);
 double Duration(const Task& t, bool intra_op);
+// The share of HBM bandwidth task t holds in a mapping (0 for an operator of no time).
+double HbmShare(const Task& t, bool intra_op);
+// Whether any task uses HBM bandwidth (then HBM is a resource to schedule).
+bool UsesHbm(const Problem& p);
+// Whether HBM bandwidth can bind: the largest shares the tasks may hold sum to more than all of it.
+bool HbmMayBind(const Problem& p);
+// Shares of HBM bandwidth that sum to no more than this fit (rounding of bytes over seconds).
+inline constexpr double kHbmCapacity = 1.0 + 1e-9;
 
 struct Demand {
   int64_t tc = 0, vc = 0, link = 0;
+  double hbm = 0;
+  // Whether this demand on top of `used` fits the chip of `p`.
+  bool FitsWith(const Demand& used, const Problem& p) const {
+    return used.tc + tc <= p.num_tc && used.vc + vc <= p.num_vc && used.link + link <= 1 &&
+           used.hbm + hbm <= kHbmCapacity;
+  }
+  void Add(const Demand& d) { tc += d.tc, vc += d.vc, link += d.link, hbm += d.hbm; }
+  void Remove(const Demand& d) { tc -= d.tc, vc -= d.vc, link -= d.link, hbm -= d.hbm; }
 };
 Demand DemandOf(const Problem& p, int i, bool intra_op);
 
@@ -51,6 +67,23 @@ std::vector<double> Heads(const Problem& p);
 // Heads and tails (as above) tightened by the competition of each operator's ancestors and
 // descendants for the cores of their kind (bounds.cc).
 void TightenHeadsAndTails(const Problem& p, std::vector<double>& heads, std::vector<double>& tails);
+
+// The mappings an operator may still take.
+struct Mappings {
+  bool single = true, intra = true;
+};
+// Whether operators i and j can never run at once in any mappings they may take: they hold the
+// same unit (the link, a one-core kind, or a kind of which either takes every core) or more than
+// all of HBM's bandwidth together. Operators of no time never conflict.
+bool NeverTogether(const Problem& p, int i, Mappings mi, int j, Mappings mj);
+// Sets of operators no two of which can run at once (greedy cliques of NeverTogether: from each
+// operator as a seed, the others by decreasing latency), distinct, of at least two operators,
+// the heaviest (by least latency summed) first, at most `max_cliques` of them.
+std::vector<std::vector<int>> DisjunctiveCliques(const Problem& p,
+                                                 const std::vector<Mappings>& allowed,
+                                                 size_t max_cliques);
+// The least latency of operator i over the mappings it may take.
+double LeastLatency(const Task& t, Mappings m);
 
 // One machine (a kind's cores pooled), preemptive, operators with a release, a work and a delay
 // after completion: Jackson's preemptive schedule (longest delay first) minimises the largest

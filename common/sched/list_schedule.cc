@@ -65,15 +65,11 @@ Schedule SerialSgs(const Problem& p, const std::vector<int>& order,
       if (iv.start > t && iv.start < t + dur) points.push_back(iv.start);
     }
     for (double x : points) {
-      Demand use = d;
+      Demand use;
       for (const Interval& iv : placed) {
-        if (iv.start <= x + kEps && x < iv.end - kEps) {
-          use.tc += iv.d.tc;
-          use.vc += iv.d.vc;
-          use.link += iv.d.link;
-        }
+        if (iv.start <= x + kEps && x < iv.end - kEps) use.Add(iv.d);
       }
-      if (use.tc > p.num_tc || use.vc > p.num_vc || use.link > 1) return false;
+      if (!d.FitsWith(use, p)) return false;
     }
     return true;
   };
@@ -144,18 +140,13 @@ Schedule ParallelSgs(const Problem& p, const std::vector<double>& priority, bool
     for (int i : ready) {
       const Task& t = p.tasks[i];
       bool intra = false;
-      if (HasChoice(p, i) && prefer_intra) {
-        const Demand all = DemandOf(p, i, true);
-        intra = used.tc + all.tc <= p.num_tc && used.vc + all.vc <= p.num_vc;
-      }
+      if (HasChoice(p, i) && prefer_intra) intra = DemandOf(p, i, true).FitsWith(used, p);
       const Demand d = DemandOf(p, i, intra);
-      if (used.tc + d.tc > p.num_tc || used.vc + d.vc > p.num_vc || used.link + d.link > 1) {
+      if (!d.FitsWith(used, p)) {
         still.push_back(i);
         continue;
       }
-      used.tc += d.tc;
-      used.vc += d.vc;
-      used.link += d.link;
+      used.Add(d);
       s.start_s[i] = now;
       s.intra_op[i] = intra;
       finish[i] = now + Duration(t, intra);
@@ -171,10 +162,7 @@ Schedule ParallelSgs(const Problem& p, const std::vector<double>& priority, bool
     std::vector<int> keep;
     for (int i : running) {
       if (finish[i] <= now) {
-        const Demand d = DemandOf(p, i, s.intra_op[i]);
-        used.tc -= d.tc;
-        used.vc -= d.vc;
-        used.link -= d.link;
+        used.Remove(DemandOf(p, i, s.intra_op[i]));
         for (int j : succ[i]) {
           if (--waiting[j] == 0) ready.push_back(j);
         }

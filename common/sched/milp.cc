@@ -51,6 +51,63 @@ bool NeedsAssignment(const Problem& p, const Reach& reach, Engine kind) {
 
 }  // namespace
 
+namespace {
+
+// The resource flow of HBM bandwidth (see milp.h). With r_i = s1_i + (sA_i - s1_i) y_i the
+// share task i holds: inflow(i) = r_i = outflow(i); the source gives at most 1; an arc i -> j
+// carries flow only when i precedes j (a path of dependences, or the pair's ordering binary).
+void AddHbmFlow(const Problem& p, const Reach& reach, const std::vector<double>& max_share,
+                MilpModel& m) {
+  const int n = static_cast<int>(p.tasks.size());
+  std::vector<std::vector<int>> pair_of(n, std::vector<int>(n, -1));
+  for (size_t k = 0; k < m.pairs.size(); ++k) pair_of[m.pairs[k].i][m.pairs[k].j] = static_cast<int>(k);
+  std::vector<std::vector<std::pair<int, double>>> in(n), out(n);
+  std::vector<std::pair<int, double>> from_source;
+  auto add_flow = [&](int from, int to, double upper) {
+    m.columns.push_back({0, upper, 0, false});
+    const int col = static_cast<int>(m.columns.size()) - 1;
+    m.flows.push_back({from, to, col});
+    (from < 0 ? from_source : out[from]).push_back({col, 1.0});
+    if (to >= 0) in[to].push_back({col, 1.0});
+    return col;
+  };
+  for (int i = 0; i < n; ++i) {
+    if (max_share[i] <= 0) continue;
+    add_flow(-1, i, max_share[i]);
+    add_flow(i, -1, max_share[i]);
+    for (int j = 0; j < n; ++j) {
+      if (j == i || max_share[j] <= 0 || reach[j][i]) continue;
+      const double upper = std::min(max_share[i], max_share[j]);
+      // Incomparable: only when i is ordered before j (every such pair has its binaries).
+      const int pair = reach[i][j] ? -1 : pair_of[std::min(i, j)][std::max(i, j)];
+      if (!reach[i][j] && pair < 0) continue;
+      const int col = add_flow(i, j, upper);
+      if (reach[i][j]) continue;
+      const MilpModel::Pair& pr = m.pairs[static_cast<size_t>(pair)];
+      if (i < j) {
+        m.rows.push_back({{{col, 1.0}, {pr.before, -upper}}, -kInf, 0.0});
+      } else if (pr.after >= 0) {
+        m.rows.push_back({{{col, 1.0}, {pr.after, -upper}}, -kInf, 0.0});
+      } else {
+        m.rows.push_back({{{col, 1.0}, {pr.before, upper}}, -kInf, upper});
+      }
+    }
+  }
+  m.rows.push_back({from_source, -kInf, kHbmCapacity});
+  for (int i = 0; i < n; ++i) {
+    if (max_share[i] <= 0) continue;
+    const Task& t = p.tasks[i];
+    const double single = HbmShare(t, false);
+    for (auto* terms : {&in[i], &out[i]}) {
+      MilpModel::Row row{*terms, single, single};
+      if (m.intra_op[i] >= 0) row.terms.push_back({m.intra_op[i], single - HbmShare(t, true)});
+      m.rows.push_back(std::move(row));
+    }
+  }
+}
+
+}  // namespace
+
 MilpModel BuildSchedulingMilp(const Problem& p, double lb_s, const Schedule& incumbent) {
   const int n = static_cast<int>(p.tasks.size());
   const double ub = incumbent.makespan_s / kUnitS;
@@ -58,6 +115,14 @@ MilpModel BuildSchedulingMilp(const Problem& p, double lb_s, const Schedule& inc
   const std::vector<double> heads = Heads(p), tails = Tails(p);
   const bool assign_tc = NeedsAssignment(p, reach, Engine::kTensor);
   const bool assign_vc = NeedsAssignment(p, reach, Engine::kVector);
+  const bool hbm = HbmMayBind(p);
+  std::vector<double> max_share(n, 0.0);
+  if (hbm) {
+    for (int i = 0; i < n; ++i) {
+      max_share[i] = std::max(HbmShare(p.tasks[i], false),
+                              HasChoice(p, i) ? HbmShare(p.tasks[i], true) : 0.0);
+    }
+  }
 
   MilpModel m;
   auto add_col = [&](double lo, double hi, double cost, bool is_int) {
@@ -115,8 +180,10 @@ MilpModel BuildSchedulingMilp(const Problem& p, double lb_s, const Schedule& inc
         may_conflict = !IsCompute(a) || m.intra_op[i] >= 0 || m.intra_op[j] >= 0 ||
                        CoresOf(p, a.engine) == 1 || !m.core[i].empty();
       }
-      if (!may_conflict) continue;
-      const bool must_order = !IsCompute(a) || CoresOf(p, a.engine) == 1;
+      // Any two operators that use HBM bandwidth may take part in a set that overloads it.
+      const bool share_hbm = max_share[i] > 0 && max_share[j] > 0;
+      if (!may_conflict && !share_hbm) continue;
+      const bool must_order = may_conflict && (!IsCompute(a) || CoresOf(p, a.engine) == 1);
       // Time windows under the incumbent: x cannot precede y if x's earliest finish is after
       // y's latest start.
       auto can_precede = [&](int x, int y) {
@@ -127,7 +194,7 @@ MilpModel BuildSchedulingMilp(const Problem& p, double lb_s, const Schedule& inc
       };
       const int before = add_col(0, can_precede(i, j) ? 1 : 0, 0, true);
       const int after = must_order ? -1 : add_col(0, can_precede(j, i) ? 1 : 0, 0, true);
-      m.pairs.push_back({i, j, before, after});
+      m.pairs.push_back({i, j, before, after, may_conflict});
     }
   }
 
@@ -174,6 +241,7 @@ MilpModel BuildSchedulingMilp(const Problem& p, double lb_s, const Schedule& inc
     add_row(with_duration({{s_i, 1.0}, {s_j, -1.0}, {pr.after, -m_ji}}, pr.j),
             single_u(pr.j) - m_ji, kInf);
     add_row({{pr.before, 1.0}, {pr.after, 1.0}}, -kInf, 1.0);
+    if (!pr.same_unit) continue;
     // An intra-op operator has every core of its kind: it overlaps no other operator of that kind.
     if (m.intra_op[pr.i] >= 0)
       add_row({{pr.before, 1.0}, {pr.after, 1.0}, {m.intra_op[pr.i], -1.0}}, 0, kInf);
@@ -196,8 +264,69 @@ MilpModel BuildSchedulingMilp(const Problem& p, double lb_s, const Schedule& inc
     if (m.intra_op[i] >= 0) terms.push_back({m.intra_op[i], 1.0});
     add_row(terms, 1.0, 1.0);
   }
+  if (hbm) AddHbmFlow(p, reach, max_share, m);
   return m;
 }
+
+namespace {
+
+// The cores of `s` under the model's symmetry breaking (the k-th operator of a kind may only use
+// cores 0..k): each kind's colours renamed in the order the operators first use them, so the
+// k-th operator's colour is among the first k + 1 named. (Clamping a core into range instead
+// could put two overlapping operators on one core.)
+void EncodeCores(const Problem& p, const MilpModel& m, const Schedule& s, std::vector<double>& x) {
+  const int n = static_cast<int>(p.tasks.size());
+  for (Engine kind : {Engine::kTensor, Engine::kVector}) {
+    std::vector<int> name(static_cast<size_t>(CoresOf(p, kind)), -1);
+    int named = 0;
+    for (int i = 0; i < n; ++i) {
+      if (p.tasks[i].engine != kind || m.core[i].empty() || s.intra_op[i]) continue;
+      int& c = name[static_cast<size_t>(s.core[i])];
+      if (c < 0) c = named++;
+      x[static_cast<size_t>(m.core[i][static_cast<size_t>(c)])] = 1.0;
+    }
+  }
+}
+
+// A flow of HBM bandwidth that `s` admits: in start order, each operator draws its share from
+// operators already finished (an arc exists: each precedes it) and then from the source. What is
+// free at a start is 1 minus the shares of what still runs, so a valid schedule never runs dry.
+void EncodeHbmFlow(const Problem& p, const MilpModel& m, const Schedule& s,
+                   std::vector<double>& x) {
+  if (m.flows.empty()) return;
+  const int n = static_cast<int>(p.tasks.size());
+  std::vector<std::vector<int>> arc(n + 1, std::vector<int>(n + 1, -1));  // [from + 1][to + 1]
+  for (const MilpModel::Flow& f : m.flows) arc[f.from + 1][f.to + 1] = f.column;
+  std::vector<int> order;
+  for (int i = 0; i < n; ++i) {
+    if (arc[0][i + 1] >= 0) order.push_back(i);
+  }
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    return s.start_s[a] != s.start_s[b] ? s.start_s[a] < s.start_s[b] : a < b;
+  });
+  const double tol = 1e-9 * std::max(1e-6, s.makespan_s);
+  std::vector<double> left(p.tasks.size(), 0.0);  // bandwidth each task has still to pass on
+  std::vector<int> started;
+  for (int j : order) {
+    const double share = HbmShare(p.tasks[j], s.intra_op[j]);
+    double need = share;
+    for (int i : started) {
+      if (need <= 0) break;
+      const double end_i = s.start_s[i] + Duration(p.tasks[i], s.intra_op[i]);
+      if (left[i] <= 0 || end_i > s.start_s[j] + tol || arc[i + 1][j + 1] < 0) continue;
+      const double give = std::min(need, left[i]);
+      x[static_cast<size_t>(arc[i + 1][j + 1])] += give;
+      left[i] -= give;
+      need -= give;
+    }
+    x[static_cast<size_t>(arc[0][j + 1])] += need;  // the rest from the source
+    left[j] = share;
+    started.push_back(j);
+  }
+  for (int i : started) x[static_cast<size_t>(arc[i + 1][0])] = left[i];
+}
+
+}  // namespace
 
 std::vector<double> EncodeSchedule(const Problem& p, const MilpModel& m, const Schedule& s) {
   const int n = static_cast<int>(p.tasks.size());
@@ -206,11 +335,8 @@ std::vector<double> EncodeSchedule(const Problem& p, const MilpModel& m, const S
   for (int i = 0; i < n; ++i) {
     x[static_cast<size_t>(m.start[i])] = s.start_s[i] / kUnitS;
     if (m.intra_op[i] >= 0) x[static_cast<size_t>(m.intra_op[i])] = s.intra_op[i] ? 1.0 : 0.0;
-    if (!m.core[i].empty() && !s.intra_op[i]) {
-      const int c = std::min<int>(s.core[i], static_cast<int>(m.core[i].size()) - 1);
-      x[static_cast<size_t>(m.core[i][static_cast<size_t>(c)])] = 1.0;
-    }
   }
+  EncodeCores(p, m, s, x);
   for (const MilpModel::Pair& pr : m.pairs) {
     const double end_i = s.start_s[pr.i] + Duration(p.tasks[pr.i], s.intra_op[pr.i]);
     const double end_j = s.start_s[pr.j] + Duration(p.tasks[pr.j], s.intra_op[pr.j]);
@@ -221,6 +347,7 @@ std::vector<double> EncodeSchedule(const Problem& p, const MilpModel& m, const S
       x[static_cast<size_t>(pr.after)] = 1.0;
     }
   }
+  EncodeHbmFlow(p, m, s, x);
   return x;
 }
 

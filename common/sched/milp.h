@@ -4,6 +4,11 @@
 // binary where the choice is real, per-core assignment binaries only for a kind whose concurrent
 // single-core operators can exceed its cores, and ordering binaries only for incomparable pairs
 // that may conflict, with the tightest big-M the incumbent allows. Times are in microseconds.
+// HBM bandwidth, a cumulative resource, takes the resource-flow formulation (Artigues, Michelon
+// and Reusser, EJOR 2003): a unit of bandwidth flows from a source through the operators that use
+// it, each passing on its share only to operators it precedes, so operators that run at once
+// never hold more than the source's 1; pairwise disjunctions alone could not express that three
+// operators fit two by two but not together.
 //
 // Three steps, three units: BuildSchedulingMilp (formulation, data), a backend that translates
 // and solves it (CbcBackend), and DecodeSchedule (replay through the schedule generator, so the
@@ -45,6 +50,13 @@ struct MilpModel {
     int before = -1;  // binary: i finishes before j starts
     int after = -1;   // binary: j finishes before i starts; -1 when the pair must be ordered
                       // (then after = 1 - before)
+    bool same_unit = true;  // they compete for cores or the link (else only for HBM bandwidth)
+  };
+  // A column carrying HBM bandwidth from one operator to another it precedes; from = -1 is the
+  // source, to = -1 the sink.
+  struct Flow {
+    int from = -1, to = -1;
+    int column = -1;
   };
 
   std::vector<Column> columns;
@@ -55,6 +67,7 @@ struct MilpModel {
   std::vector<int> intra_op;           // per task; -1 where there is no choice
   std::vector<std::vector<int>> core;  // per task: its core binaries (may be empty)
   std::vector<Pair> pairs;
+  std::vector<Flow> flows;  // empty when HBM bandwidth never binds
 };
 
 // The formulation for `problem` (valid, finite latencies, at least one task) given a proven

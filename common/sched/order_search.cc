@@ -8,12 +8,14 @@
 //
 // Resources. Each kind (tensor cores, vector cores, the link) is a pool of c cores: an intra-op
 // operator takes all of them, a single-core operator one (the link and a one-core kind: c = 1).
-// An operator of no time holds nothing.
+// An operator of no time holds nothing. HBM bandwidth is shared by all kinds: an operator also
+// holds its mapping's share of it, and the shares of what runs at once stay within 1.
 //
 // Completeness. Take any schedule in which each operator starts as soon as its predecessors and
 // the cores left by the operators started before it allow (a semi-active schedule; some optimum
 // is one). List its operators by (start, index) and append them one by one, each at the earliest
-// time at or after the previous start when its predecessors are done and its cores are free: this
+// time at or after the previous start when its predecessors are done and its cores (and its
+// share of HBM bandwidth) are free: this
 // rebuilds the schedule exactly, since the operators listed later start no earlier and so never
 // stood in its way. So appending in (start, index) order, trying both mappings where there is a
 // choice, misses no optimum.
@@ -41,12 +43,49 @@ struct Pool {
   std::vector<double> single_until;
 };
 
+// An operator placed that holds a share of HBM bandwidth over [start, end).
+struct HbmRun {
+  double start, end, share;
+};
+using HbmRuns = std::vector<HbmRun>;
+
+// Whether `share` more of HBM bandwidth fits over [t, t + duration) beside `runs`; if not, the
+// next time worth trying: no start before the earliest end after t can fit (no run has ended by
+// then, so what blocked t still blocks it).
+bool HbmFits(const HbmRuns& runs, double t, double duration, double share, double* retry) {
+  auto blocked_at = [&](double x) {
+    double use = share;
+    for (const HbmRun& r : runs) {
+      if (r.start <= x && x < r.end) use += r.share;
+    }
+    return use > kHbmCapacity;
+  };
+  bool blocked = blocked_at(t);
+  for (const HbmRun& r : runs) {
+    if (blocked) break;
+    if (r.start > t && r.start < t + duration) blocked = blocked_at(r.start);
+  }
+  if (!blocked) return true;
+  *retry = kInf;
+  for (const HbmRun& r : runs) {
+    if (r.end > t) *retry = std::min(*retry, r.end);
+  }
+  return false;
+}
+
 class OrderSearch {
  public:
   struct Op {
     int kind = 0;
     bool can_intra = false, can_single = false;
     double intra_s = 0, single_s = 0;
+    double intra_hbm = 0, single_hbm = 0;  // shares of HBM bandwidth
+    // Least bandwidth x time over the mappings it may take.
+    double HbmWork() const {
+      const double intra = intra_hbm * intra_s, single = single_hbm * single_s;
+      return can_intra && can_single ? std::min(intra, single) : can_intra ? intra : single;
+    }
+
     double Fastest() const {
       return can_intra && can_single ? std::min(intra_s, single_s) : can_intra ? intra_s : single_s;
     }
@@ -68,6 +107,11 @@ class OrderSearch {
                                                  : k == 1 ? Engine::kVector
                                                           : Engine::kLink));
     }
+    if (UsesHbm(p)) {
+      std::vector<Mappings> allowed(n_);
+      for (int i = 0; i < n_; ++i) allowed[i] = {ops_[i].can_single, ops_[i].can_intra};
+      cliques_ = DisjunctiveCliques(p, allowed, /*max_cliques=*/4);
+    }
     // The shortest path after each operator (its own time excluded).
     for (int i = n_ - 1; i >= 0; --i) {
       for (int d : p_.tasks[i].deps) {
@@ -79,7 +123,7 @@ class OrderSearch {
   // Searches from the empty schedule; true when the search space was exhausted.
   bool Run() {
     Pool pools[kKinds];
-    Node(0, pools, -kInf, -1, 0);
+    Node(0, pools, HbmRuns{}, -kInf, -1, 0);
     return nodes_ <= max_nodes_;
   }
 
@@ -103,9 +147,14 @@ class OrderSearch {
   // no earlier than the last start (the order), the end of its kind's last intra-op run and its
   // predecessors' earliest finish; then the critical path, and Jackson's preemptive bound on each
   // kind's pooled cores (with the core time its running single-core operators still hold).
-  double Bound(uint64_t placed, const Pool pools[kKinds], double last_start) {
+  double Bound(uint64_t placed, const Pool pools[kKinds], const HbmRuns& hbm, double last_start) {
     double bound = 0;
     std::vector<OneMachineJob> jobs[kKinds];
+    // HBM bandwidth as an elastic machine (bandwidth x time; see LowerBound).
+    std::vector<OneMachineJob> hbm_jobs;
+    double hbm_held = 0;
+    for (const HbmRun& r : hbm) hbm_held += r.share * std::max(0.0, r.end - last_start);
+    if (hbm_held > 0) hbm_jobs.push_back({last_start, hbm_held, 0.0});
     for (int k = 0; k < kKinds; ++k) {
       const double from = std::max(last_start, pools[k].intra_until);
       double held = 0;
@@ -126,9 +175,27 @@ class OrderSearch {
       release_[i] = r;
       bound = std::max(bound, r + o.Fastest() + after_[i]);
       jobs[o.kind].push_back({r, Work(i), after_[i]});
+      if (o.HbmWork() > 0) hbm_jobs.push_back({r, o.HbmWork(), after_[i]});
+
     }
     for (const auto& j : jobs) {
       if (!j.empty()) bound = std::max(bound, JacksonPreemptive(j));
+    }
+    if (!hbm_jobs.empty()) bound = std::max(bound, JacksonPreemptive(hbm_jobs));
+    // Each set of operators that never run together as one machine: the placed ones still
+    // running hold it until their finish.
+    for (const std::vector<int>& clique : cliques_) {
+      std::vector<OneMachineJob> unary;
+      double held = 0;
+      for (int i : clique) {
+        if (placed >> i & 1) {
+          held = std::max(held, finish_[i] - last_start);
+        } else {
+          unary.push_back({release_[i], ops_[i].Fastest(), after_[i]});
+        }
+      }
+      if (held > 0) unary.push_back({last_start, held, 0.0});
+      if (unary.size() > 1) bound = std::max(bound, JacksonPreemptive(unary));
     }
     return bound;
   }
@@ -160,7 +227,21 @@ class OrderSearch {
     return t;
   }
 
-  void Node(uint64_t placed, const Pool pools[kKinds], double last_start, int last, int depth) {
+  // Place, also waiting until `share` of HBM bandwidth is free for the whole run.
+  double PlaceWithHbm(const Pool& pool, int kind, double est, bool intra, double duration,
+                      double share, const HbmRuns& hbm, Pool& after) const {
+    for (double t = est;;) {
+      const double start = Place(pool, kind, t, intra, duration, after);
+      double retry = kInf;
+      if (duration <= 0 || share <= 0 || HbmFits(hbm, start, duration, share, &retry)) {
+        return start;
+      }
+      t = retry;
+    }
+  }
+
+  void Node(uint64_t placed, const Pool pools[kKinds], const HbmRuns& hbm, double last_start,
+            int last, int depth) {
     if (++nodes_ > max_nodes_) return;
     if (depth == n_) {
       double makespan = 0;
@@ -172,7 +253,7 @@ class OrderSearch {
       }
       return;
     }
-    if (Bound(placed, pools, last_start) >= best_s_) return;
+    if (Bound(placed, pools, hbm, last_start) >= best_s_) return;
     // Children: each ready operator in each mapping it allows, kept when it can come next in
     // (start, index) order; the earliest first, then the longest remaining path.
     struct Child {
@@ -199,7 +280,8 @@ class OrderSearch {
         if (intra ? !o.can_intra : !o.can_single) continue;
         const double duration = intra ? o.intra_s : o.single_s;
         Child c{0, 0, i, intra, {}};
-        c.start = Place(pools[o.kind], o.kind, est, intra, duration, c.pool);
+        c.start = PlaceWithHbm(pools[o.kind], o.kind, est, intra, duration,
+                               intra ? o.intra_hbm : o.single_hbm, hbm, c.pool);
         if (c.start < last_start || (c.start == last_start && i < last)) continue;
         c.finish = c.start + duration;
         if (c.finish + after_[i] >= best_s_) continue;
@@ -219,7 +301,17 @@ class OrderSearch {
       intra_[i] = c.intra;
       Pool next[kKinds] = {pools[0], pools[1], pools[2]};
       next[ops_[i].kind] = c.pool;
-      Node(placed | uint64_t{1} << i, next, c.start, i, depth + 1);
+      const double share = c.intra ? ops_[i].intra_hbm : ops_[i].single_hbm;
+      if (share > 0 && c.finish > c.start) {
+        // Every run stays: an operator is placed from its inputs' finish, which may be earlier
+        // than this start, and a run that has ended by now may have blocked it then. (The
+        // pools may forget: they only ever answer late, never early.)
+        HbmRuns runs = hbm;
+        runs.push_back({c.start, c.finish, share});
+        Node(placed | uint64_t{1} << i, next, runs, c.start, i, depth + 1);
+      } else {
+        Node(placed | uint64_t{1} << i, next, hbm, c.start, i, depth + 1);
+      }
       if (nodes_ > max_nodes_) return;
     }
   }
@@ -233,6 +325,9 @@ class OrderSearch {
   std::vector<double> after_, finish_, start_;
   std::vector<bool> intra_;
   std::vector<double> release_;
+  // Sets of operators that never run together (with HBM shares; the kinds' own pools are bounded
+  // above).
+  std::vector<std::vector<int>> cliques_;
   std::vector<double> best_start_;
   std::vector<bool> best_intra_;
   int64_t nodes_ = 0;
@@ -262,6 +357,8 @@ std::optional<Schedule> SearchOrders(const Problem& p, const Schedule& incumbent
     o.kind = KindOf(t.engine);
     o.intra_s = t.all_cores_s;
     o.single_s = t.single_core_s;
+    o.intra_hbm = HbmShare(t, true);
+    o.single_hbm = HbmShare(t, false);
     after[i] = tails[i] - std::min(t.single_core_s, t.all_cores_s);
     if (!HasChoice(p, i)) {
       o.can_single = true;  // Duration(t, false): the link, one core, or no gain from all cores

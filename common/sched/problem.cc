@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -37,15 +38,37 @@ bool HasChoice(const Problem& p, int i) {
 
 double Duration(const Task& t, bool intra_op) { return intra_op ? t.all_cores_s : t.single_core_s; }
 
+double HbmShare(const Task& t, bool intra_op) {
+  if (Duration(t, intra_op) <= 0) return 0;
+  return intra_op ? t.all_cores_hbm_share : t.single_core_hbm_share;
+}
+
+bool UsesHbm(const Problem& p) {
+  for (const Task& t : p.tasks) {
+    if (t.single_core_hbm_share > 0 || t.all_cores_hbm_share > 0) return true;
+  }
+  return false;
+}
+
+bool HbmMayBind(const Problem& p) {
+  double sum = 0;
+  for (int i = 0; i < static_cast<int>(p.tasks.size()); ++i) {
+    const Task& t = p.tasks[i];
+    sum += std::max(HbmShare(t, false), HasChoice(p, i) ? HbmShare(t, true) : 0.0);
+  }
+  return sum > kHbmCapacity;
+}
+
 Demand DemandOf(const Problem& p, int i, bool intra_op) {
   const Task& t = p.tasks[i];
   const int64_t cores = intra_op ? CoresOf(p, t.engine) : 1;
+  const double hbm = HbmShare(t, intra_op);
   switch (t.engine) {
-    case Engine::kTensor: return {cores, 0, 0};
-    case Engine::kVector: return {0, cores, 0};
-    case Engine::kLink: return {0, 0, 1};
+    case Engine::kTensor: return {cores, 0, 0, hbm};
+    case Engine::kVector: return {0, cores, 0, hbm};
+    case Engine::kLink: return {0, 0, 1, hbm};
   }
-  return {0, 0, 1};
+  return {0, 0, 1, hbm};
 }
 
 void SetGap(Schedule& s, double lower_bound, double target) {
@@ -77,6 +100,12 @@ absl::Status ValidateProblem(const Problem& p) {
     if (std::isnan(t.single_core_s) || std::isnan(t.all_cores_s) || t.single_core_s < 0 ||
         t.all_cores_s < 0) {
       return absl::InvalidArgumentError(absl::StrCat("schedule: task ", i, " has a bad latency"));
+    }
+    for (double share : {t.single_core_hbm_share, t.all_cores_hbm_share}) {
+      if (!(share >= 0 && share <= kHbmCapacity)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "schedule: task ", i, " has an HBM bandwidth share of ", share, ", not in [0, 1]"));
+      }
     }
     for (int d : t.deps) {
       if (d < 0 || static_cast<size_t>(d) >= i) {

@@ -8,6 +8,13 @@
 // latency. Tensor and vector cores are separate units, so an intra-op GEMM does not stop the
 // vector cores (the original let an intra-op operator have the whole chip, a simplification).
 //
+// HBM bandwidth is a fourth resource, cumulative and shared by every kind: each mapping of an
+// operator states the share of the chip's achieved HBM bandwidth its latency assumes (its HBM
+// bytes over its latency, over the bandwidth), and the shares of operators that run at once sum
+// to at most 1. Tensor and vector work therefore overlap only as far as the memory they both
+// stream allows; a memory-bound vector operator may still run beside a GEMM on one vector core,
+// at that core's share. (Collectives' own HBM traffic is not modelled.)
+//
 // Backends (one contract, one shared test suite):
 //  - CbcBackend: the MILP on COIN-OR CBC, with ordering binaries only for incomparable pairs that
 //    can conflict, per-core assignment only for a kind whose concurrent operators can exceed its
@@ -41,7 +48,10 @@ struct Task {
   workload::Engine engine = workload::Engine::kTensor;
   double single_core_s = 0;  // L_1
   double all_cores_s = 0;    // L_io
-  std::vector<int> deps;     // indices of predecessor tasks (lower indices)
+  // Share of the chip's HBM bandwidth (0..1) each mapping holds while it runs.
+  double single_core_hbm_share = 0;
+  double all_cores_hbm_share = 0;
+  std::vector<int> deps;  // indices of predecessor tasks (lower indices)
 };
 
 struct Problem {
@@ -115,7 +125,8 @@ class EnumerateBackend : public SchedulerBackend {
   absl::StatusOr<Schedule> Solve(const Problem& problem, const SolveOptions& options) override;
 };
 
-// kInvalidArgument if deps are not topological, a latency is negative or NaN, or core counts < 1.
+// kInvalidArgument if deps are not topological, a latency is negative or NaN, an HBM share is
+// outside [0, 1], or core counts < 1.
 absl::Status ValidateProblem(const Problem& problem);
 
 // Critical path with each task at its faster mapping, and the per-resource work bounds.

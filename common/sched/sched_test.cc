@@ -124,6 +124,75 @@ TEST_P(BackendConformanceTest, RandomDagsMatchTheExhaustiveOptimum) {
   EXPECT_GT(list_schedule_suboptimal, 0);
 }
 
+// HBM bandwidth shares on a problem: a single-core run holds at most its fair share (1/cores of
+// its kind) as the cost model gives it, an intra-op run up to all of it; a fifth of the tasks
+// stream nothing, and collectives hold a share too (the scheduler takes any).
+Problem WithHbmShares(std::mt19937& rng, Problem p) {
+  std::uniform_real_distribution<double> share(0.05, 1.0);
+  std::bernoulli_distribution none(0.2);
+  for (Task& t : p.tasks) {
+    if (none(rng)) continue;
+    t.all_cores_hbm_share = share(rng);
+    t.single_core_hbm_share =
+        t.engine == Engine::kLink ? t.all_cores_hbm_share
+                                  : share(rng) / static_cast<double>(CoresOf(p, t.engine));
+  }
+  return p;
+}
+
+Problem WithoutHbm(Problem p) {
+  for (Task& t : p.tasks) t.single_core_hbm_share = t.all_cores_hbm_share = 0;
+  return p;
+}
+
+// Three operators on three separate units, each streaming half of HBM's bandwidth: any two run
+// at once, all three never do. Without the shares they would all run at once (1 ms).
+Problem ThreeHalfBandwidthOperators() {
+  Problem p;
+  p.num_tc = 1;
+  p.num_vc = 1;
+  p.tasks = {MakeTask(Engine::kTensor, 1e-3, 1e-3, {}), MakeTask(Engine::kVector, 1e-3, 1e-3, {}),
+             MakeTask(Engine::kLink, 1e-3, 1e-3, {})};
+  for (Task& t : p.tasks) t.single_core_hbm_share = t.all_cores_hbm_share = 0.5;
+  return p;
+}
+
+TEST_P(BackendConformanceTest, OperatorsThatFitTwoByTwoButNotTogetherTakeTwoRounds) {
+  const Problem p = ThreeHalfBandwidthOperators();
+  absl::StatusOr<Schedule> s = Make()->Solve(p, {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_NEAR(s->makespan_s, 2e-3, 1e-12);
+  EXPECT_TRUE(CheckSchedule(p, *s).ok()) << CheckSchedule(p, *s);
+  absl::StatusOr<Schedule> free = Make()->Solve(WithoutHbm(p), {});
+  ASSERT_TRUE(free.ok());
+  EXPECT_NEAR(free->makespan_s, 1e-3, 1e-12);
+}
+
+// The shared suite with HBM shares: CBC (with the resource flow) matches the exhaustive optimum,
+// every schedule passes the checker, and the shares really bind on many instances.
+TEST_P(BackendConformanceTest, RandomDagsSharingHbmMatchTheExhaustiveOptimum) {
+  std::mt19937 rng(99);
+  EnumerateBackend reference;
+  SolveOptions options;
+  options.relative_gap = 1e-4;
+  int binds = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    const Problem p = WithHbmShares(rng, RandomProblem(rng, 2 + trial % 6));
+    absl::StatusOr<Schedule> want = reference.Solve(p, options);
+    absl::StatusOr<Schedule> got = Make()->Solve(p, options);
+    ASSERT_TRUE(want.ok() && got.ok()) << trial << ": " << want.status() << got.status();
+    EXPECT_TRUE(CheckSchedule(p, *got).ok()) << trial << ": " << CheckSchedule(p, *got);
+    EXPECT_LE(got->makespan_s, want->makespan_s * (1 + options.relative_gap) + 1e-12) << trial;
+    EXPECT_GE(got->makespan_s, want->makespan_s - 1e-12) << trial;
+    EXPECT_GE(got->makespan_s, LowerBound(p) - 1e-12) << trial;
+    const absl::StatusOr<Schedule> free = reference.Solve(WithoutHbm(p), options);
+    ASSERT_TRUE(free.ok());
+    EXPECT_GE(want->makespan_s, free->makespan_s - 1e-12) << trial;  // sharing never helps
+    if (want->makespan_s > free->makespan_s * (1 + 1e-9)) ++binds;
+  }
+  EXPECT_GT(binds, 10);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BackendConformanceTest, ::testing::Values("cbc", "enumerate"));
 
 TEST_P(BackendConformanceTest, ZeroLatencyTasksAreValidAndScheduled) {
@@ -207,6 +276,23 @@ TEST(LowerBoundTest, NeverExceedsTheExhaustiveOptimum) {
   EXPECT_GT(tightened, 100);
 }
 
+// With HBM shares the bound stays below the exhaustive optimum and the list schedule respects
+// the shares; the bandwidth's own bound is exact on the three half-bandwidth operators.
+TEST(LowerBoundTest, HbmSharesKeepTheBoundSoundAndTheListScheduleValid) {
+  std::mt19937 rng(17);
+  EnumerateBackend reference;
+  for (int trial = 0; trial < 200; ++trial) {
+    const Problem p = WithHbmShares(rng, RandomProblem(rng, 2 + trial % 6));
+    const absl::StatusOr<Schedule> want = reference.Solve(p, SolveOptions{});
+    ASSERT_TRUE(want.ok()) << trial << ": " << want.status();
+    EXPECT_LE(LowerBound(p), want->makespan_s * (1 + 1e-12)) << trial;
+    const Schedule list = ListSchedule(p);
+    EXPECT_TRUE(CheckSchedule(p, list).ok()) << trial << ": " << CheckSchedule(p, list);
+  }
+  // 3 x 0.5 x 1 ms of bandwidth-time: at least 1.5 ms.
+  EXPECT_NEAR(LowerBound(ThreeHalfBandwidthOperators()), 1.5e-3, 1e-12);
+}
+
 TEST(LowerBoundTest, EveryTaskOfZeroLatencyGivesZero) {
   Problem p;
   p.tasks = {MakeTask(Engine::kTensor, 0, 0, {}), MakeTask(Engine::kVector, 0, 0, {0}),
@@ -246,6 +332,39 @@ TEST(MilpModelTest, AdmitsEveryValidScheduleAndRefusesAnOverlap) {
   Schedule overlap = serial;
   overlap.start_s = {0, 0};
   overlap.makespan_s = 2e-6;  // keep T within its bounds: only the ordering can be violated
+  std::string why;
+  EXPECT_FALSE(IsFeasible(m, EncodeSchedule(p, m, overlap), 1e-9, &why));
+  EXPECT_NE(why.find("row"), std::string::npos) << why;
+}
+
+// The resource flow: the exhaustive optimum with HBM shares is a point of the model, and three
+// operators that fit two by two but all start at once are refused (pairwise disjunctions alone
+// would admit them).
+TEST(MilpModelTest, HbmFlowAdmitsValidSchedulesAndRefusesAThreeWayOverload) {
+  std::mt19937 rng(23);
+  EnumerateBackend exhaustive;
+  int with_flow = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    const Problem p = WithHbmShares(rng, RandomProblem(rng, 2 + trial % 5));
+    const Schedule list = ListSchedule(p);
+    const absl::StatusOr<Schedule> best = exhaustive.Solve(p, SolveOptions{});
+    ASSERT_TRUE(best.ok()) << best.status();
+    const MilpModel m = BuildSchedulingMilp(p, LowerBound(p), list);
+    with_flow += m.flows.empty() ? 0 : 1;
+    std::string why;
+    for (const Schedule* s : {&list, &*best}) {
+      const std::vector<double> x = EncodeSchedule(p, m, *s);
+      EXPECT_TRUE(IsFeasible(m, x, 1e-6, &why)) << "trial " << trial << ": " << why;
+      EXPECT_LE(DecodeSchedule(p, m, x.data()).makespan_s, s->makespan_s * (1 + 1e-9));
+    }
+  }
+  EXPECT_GT(with_flow, 20);
+  const Problem p = ThreeHalfBandwidthOperators();
+  const Schedule serial = ListSchedule(p);
+  ASSERT_NEAR(serial.makespan_s, 2e-3, 1e-12);
+  const MilpModel m = BuildSchedulingMilp(p, LowerBound(p), serial);
+  Schedule overlap = serial;
+  overlap.start_s = {0, 0, 0};
   std::string why;
   EXPECT_FALSE(IsFeasible(m, EncodeSchedule(p, m, overlap), 1e-9, &why));
   EXPECT_NE(why.find("row"), std::string::npos) << why;
@@ -390,6 +509,27 @@ TEST(UnarySearchTest, FindsTheOptimumWithMappingChoicesToo) {
   EXPECT_GE(list_suboptimal, 5);
 }
 
+// The order search with HBM shares: still exact against the exhaustive backend.
+TEST(UnarySearchTest, FindsTheOptimumWhenOperatorsShareHbm) {
+  std::mt19937 rng(31);
+  EnumerateBackend reference;
+  int list_suboptimal = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    const Problem p = WithHbmShares(rng, RandomProblem(rng, 2 + trial % 7));
+    Schedule start = ListSchedule(p);
+    SetGap(start, LowerBound(p), 0.01);
+    const std::optional<Schedule> got = SearchOrders(p, start, 0.01, 1'000'000);
+    ASSERT_TRUE(got.has_value()) << trial;
+    const absl::StatusOr<Schedule> want = reference.Solve(p, SolveOptions{});
+    ASSERT_TRUE(want.ok()) << trial << ": " << want.status();
+    EXPECT_TRUE(CheckSchedule(p, *got).ok()) << trial << ": " << CheckSchedule(p, *got);
+    EXPECT_NEAR(got->makespan_s, want->makespan_s, 1e-9 * want->makespan_s + 1e-15) << trial;
+    EXPECT_EQ(got->status, SolveStatus::kOptimal) << trial;
+    if (start.makespan_s > want->makespan_s * (1 + 1e-9)) ++list_suboptimal;
+  }
+  EXPECT_GE(list_suboptimal, 5);
+}
+
 // A budget too small to finish: the best schedule found so far, its gap to the lower bound,
 // hit_time_limit set; ScheduleLayer then hands it to the MILP.
 TEST(UnarySearchTest, AStoppedSearchSaysSo) {
@@ -489,6 +629,9 @@ TEST(ScheduleLayerTest, SameProblemIsSolvedOncePerCache) {
   Problem other = p;
   other.tasks[0].single_core_s *= 2;
   EXPECT_NE(ProblemKey(p, {}), ProblemKey(other, {}));
+  Problem streaming = p;
+  streaming.tasks[0].all_cores_hbm_share = 0.5;
+  EXPECT_NE(ProblemKey(p, {}), ProblemKey(streaming, {}));
 }
 
 TEST(ScheduleLayerTest, BoundedCacheStartsAfreshWhenFullAndAnswersTheSame) {
@@ -560,6 +703,12 @@ TEST(ScheduleLayerTest, BadProblemsAreRefused) {
   Problem big;
   for (int i = 0; i < 9; ++i) big.tasks.push_back(MakeTask(Engine::kTensor, 1, 1, {}));
   EXPECT_EQ(small.Solve(big, {}).status().code(), absl::StatusCode::kResourceExhausted);
+  Problem greedy;
+  greedy.tasks = {MakeTask(Engine::kVector, 1, 1, {})};
+  greedy.tasks[0].single_core_hbm_share = 1.5;
+  const absl::Status st = ScheduleLayer(greedy, {}, cbc, nullptr).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("HBM bandwidth share"), std::string::npos) << st;
 }
 
 TEST(ScheduleLayerTest, TimeLimitGivesAScheduleWithItsGap) {
