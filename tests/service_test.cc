@@ -66,8 +66,9 @@ architecture:
   hbm_gib: [2, 8]
 search: {strategy: exhaustive}
 # MILPs only: the faults below strike mid-job (mid-shard), and the exact order search would
-# finish this job before they could. (To a zero gap the MILPs took over 120 s under Debug + ASan.)
-solver: {order_search_nodes: 0}
+# finish this job before they could. (To a zero gap the MILPs took over 120 s under Debug + ASan;
+# 50 nodes per MILP keep the job short since layers whose HBM binds carry the resource flow.)
+solver: {order_search_nodes: 0, max_nodes: 50}
 )";
 
 class Process {
