@@ -199,10 +199,6 @@ std::vector<std::vector<int>> DisjunctiveCliques(const Problem& p,
   return out;
 }
 
-// Cliques of operators that never run together tried by the bounds: a handful catches the
-// heaviest (the seeds are the longest operators).
-constexpr size_t kCliques = 4;
-
 double LowerBound(const Problem& p) {
   const int n = static_cast<int>(p.tasks.size());
   std::vector<double> heads = Heads(p), tails = Tails(p);
@@ -254,9 +250,11 @@ double LowerBound(const Problem& p) {
     // Operators that can never run at once, across kinds (a GEMM and a vector operator that
     // both stream most of HBM's bandwidth) as one machine, each for its least latency.
     if (UsesHbm(p)) {
-      for (const std::vector<int>& clique : DisjunctiveCliques(p, allowed, kCliques)) {
+      for (const std::vector<int>& clique : DisjunctiveCliques(p, allowed, kDisjunctiveCliques)) {
         std::vector<OneMachineJob> jobs;
-        for (int i : clique) jobs.push_back({heads[i], LeastLatency(p.tasks[i], allowed[i]), after[i]});
+        for (int i : clique) {
+          jobs.push_back({heads[i], LeastLatency(p.tasks[i], allowed[i]), after[i]});
+        }
         b = std::max(b, JacksonPreemptive(jobs));
       }
     }

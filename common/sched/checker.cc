@@ -43,10 +43,9 @@ absl::Status CheckSchedule(const Problem& p, const Schedule& s) {
       if (!s.intra_op[j] && p.tasks[j].engine == Engine::kVector) vc_cores.push_back(s.core[j]);
     }
     if (!Demand{}.FitsWith(use, p)) {
-      return absl::InternalError(
-          absl::StrCat("resources overloaded at the start of task ", i,
-                       use.hbm > kHbmCapacity ? absl::StrCat(" (HBM bandwidth ", use.hbm, ")")
-                                              : std::string()));
+      return absl::InternalError(absl::StrCat(
+          "resources overloaded at the start of task ", i,
+          use.hbm > kHbmCapacity ? absl::StrCat(" (HBM bandwidth ", use.hbm, ")") : std::string()));
     }
     for (auto* cores : {&tc_cores, &vc_cores}) {
       std::sort(cores->begin(), cores->end());

@@ -79,6 +79,7 @@ bool NeverTogether(const Problem& p, int i, Mappings mi, int j, Mappings mj);
 // Sets of operators no two of which can run at once (greedy cliques of NeverTogether: from each
 // operator as a seed, the others by decreasing latency), distinct, of at least two operators,
 // the heaviest (by least latency summed) first, at most `max_cliques` of them.
+inline constexpr size_t kDisjunctiveCliques = 4;  // a handful: the seeds are the longest
 std::vector<std::vector<int>> DisjunctiveCliques(const Problem& p,
                                                  const std::vector<Mappings>& allowed,
                                                  size_t max_cliques);

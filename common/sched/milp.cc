@@ -60,7 +60,8 @@ void AddHbmFlow(const Problem& p, const Reach& reach, const std::vector<double>&
                 MilpModel& m) {
   const int n = static_cast<int>(p.tasks.size());
   std::vector<std::vector<int>> pair_of(n, std::vector<int>(n, -1));
-  for (size_t k = 0; k < m.pairs.size(); ++k) pair_of[m.pairs[k].i][m.pairs[k].j] = static_cast<int>(k);
+  for (size_t k = 0; k < m.pairs.size(); ++k)
+    pair_of[m.pairs[k].i][m.pairs[k].j] = static_cast<int>(k);
   std::vector<std::vector<std::pair<int, double>>> in(n), out(n);
   std::vector<std::pair<int, double>> from_source;
   auto add_flow = [&](int from, int to, double upper) {
@@ -119,8 +120,8 @@ MilpModel BuildSchedulingMilp(const Problem& p, double lb_s, const Schedule& inc
   std::vector<double> max_share(n, 0.0);
   if (hbm) {
     for (int i = 0; i < n; ++i) {
-      max_share[i] = std::max(HbmShare(p.tasks[i], false),
-                              HasChoice(p, i) ? HbmShare(p.tasks[i], true) : 0.0);
+      max_share[i] =
+          std::max(HbmShare(p.tasks[i], false), HasChoice(p, i) ? HbmShare(p.tasks[i], true) : 0.0);
     }
   }
 

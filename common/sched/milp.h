@@ -47,9 +47,9 @@ struct MilpModel {
   // An incomparable pair of tasks i < j that may compete for a unit.
   struct Pair {
     int i = 0, j = 0;
-    int before = -1;  // binary: i finishes before j starts
-    int after = -1;   // binary: j finishes before i starts; -1 when the pair must be ordered
-                      // (then after = 1 - before)
+    int before = -1;        // binary: i finishes before j starts
+    int after = -1;         // binary: j finishes before i starts; -1 when the pair must be ordered
+                            // (then after = 1 - before)
     bool same_unit = true;  // they compete for cores or the link (else only for HBM bandwidth)
   };
   // A column carrying HBM bandwidth from one operator to another it precedes; from = -1 is the

@@ -15,10 +15,11 @@
 // the cores left by the operators started before it allow (a semi-active schedule; some optimum
 // is one). List its operators by (start, index) and append them one by one, each at the earliest
 // time at or after the previous start when its predecessors are done and its cores (and its
-// share of HBM bandwidth) are free: this
-// rebuilds the schedule exactly, since the operators listed later start no earlier and so never
-// stood in its way. So appending in (start, index) order, trying both mappings where there is a
-// choice, misses no optimum.
+// share of HBM bandwidth) are free: this rebuilds the schedule exactly, since the operators listed
+// later start no earlier and so never stood in its way (an earlier start would move only the
+// head of the run, before any of them starts, so it would also fit the whole schedule). So
+// appending in (start, index) order, trying both mappings where there is a choice, misses no
+// optimum.
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -85,7 +86,6 @@ class OrderSearch {
       const double intra = intra_hbm * intra_s, single = single_hbm * single_s;
       return can_intra && can_single ? std::min(intra, single) : can_intra ? intra : single;
     }
-
     double Fastest() const {
       return can_intra && can_single ? std::min(intra_s, single_s) : can_intra ? intra_s : single_s;
     }
@@ -110,7 +110,7 @@ class OrderSearch {
     if (UsesHbm(p)) {
       std::vector<Mappings> allowed(n_);
       for (int i = 0; i < n_; ++i) allowed[i] = {ops_[i].can_single, ops_[i].can_intra};
-      cliques_ = DisjunctiveCliques(p, allowed, /*max_cliques=*/4);
+      cliques_ = DisjunctiveCliques(p, allowed, kDisjunctiveCliques);
     }
     // The shortest path after each operator (its own time excluded).
     for (int i = n_ - 1; i >= 0; --i) {
@@ -176,7 +176,6 @@ class OrderSearch {
       bound = std::max(bound, r + o.Fastest() + after_[i]);
       jobs[o.kind].push_back({r, Work(i), after_[i]});
       if (o.HbmWork() > 0) hbm_jobs.push_back({r, o.HbmWork(), after_[i]});
-
     }
     for (const auto& j : jobs) {
       if (!j.empty()) bound = std::max(bound, JacksonPreemptive(j));

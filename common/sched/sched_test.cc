@@ -133,8 +133,8 @@ Problem WithHbmShares(std::mt19937& rng, Problem p) {
   for (Task& t : p.tasks) {
     if (none(rng)) continue;
     t.all_cores_hbm_share = share(rng);
-    t.single_core_hbm_share =
-        t.engine == Engine::kLink ? t.all_cores_hbm_share
+    t.single_core_hbm_share = t.engine == Engine::kLink
+                                  ? t.all_cores_hbm_share
                                   : share(rng) / static_cast<double>(CoresOf(p, t.engine));
   }
   return p;
