@@ -72,10 +72,10 @@ for v in $variants; do
   read -r area tdp < <(reference_bill "$area_job" "$scales")
   # Rounded up to 0.1 so that the reference chip itself keeps the budget.
   area_budget=$(python3 -c "import math; print(math.ceil(float('$area') * 10) / 10)")
-  run "area-${v//=/-}" "$area_job" "budget: {chip_area_mm2: $area_budget}" "$scales"
+  run "area-${v//=/-}" "$area_job" "budget: {chip_area_mm2: $area_budget, shoreline: true}" "$scales"
   if [[ "$v" == none ]]; then
     power_budget=$(python3 -c "import math; print(math.ceil(float('$tdp') * 10) / 10)")
-    run "power-none" "$power_job" "budget: {tdp_w: $power_budget}" ""
+    run "power-none" "$power_job" "budget: {tdp_w: $power_budget, shoreline: true}" ""
   fi
 done
 
@@ -91,8 +91,9 @@ for m in $models; do
     model_job "$m" "$area_job" > "$scratch/$m-area-job.yaml"
     model_job "$m" "$power_job" > "$scratch/$m-power-job.yaml"
   fi
-  run "$m-area-none" "$scratch/$m-area-job.yaml" "budget: {chip_area_mm2: $area_budget}" ""
-  run "$m-power-none" "$scratch/$m-power-job.yaml" "budget: {tdp_w: $power_budget}" ""
+  run "$m-area-none" "$scratch/$m-area-job.yaml" \
+    "budget: {chip_area_mm2: $area_budget, shoreline: true}" ""
+  run "$m-power-none" "$scratch/$m-power-job.yaml" "budget: {tdp_w: $power_budget, shoreline: true}" ""
 done
 
 python3 - "$out" <<'PY'
