@@ -29,6 +29,8 @@ double Duration(const Task& t, bool intra_op);
 double HbmShare(const Task& t, bool intra_op);
 // Whether any task uses HBM bandwidth (then HBM is a resource to schedule).
 bool UsesHbm(const Problem& p);
+// The larger share of HBM bandwidth task i may hold, over the mappings it may take.
+double MaxHbmShare(const Problem& p, int i);
 // Whether HBM bandwidth can bind: the largest shares the tasks may hold sum to more than all of it.
 bool HbmMayBind(const Problem& p);
 // Shares of HBM bandwidth that sum to no more than this fit (rounding of bytes over seconds).

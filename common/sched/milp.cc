@@ -119,10 +119,7 @@ MilpModel BuildSchedulingMilp(const Problem& p, double lb_s, const Schedule& inc
   const bool hbm = HbmMayBind(p);
   std::vector<double> max_share(n, 0.0);
   if (hbm) {
-    for (int i = 0; i < n; ++i) {
-      max_share[i] =
-          std::max(HbmShare(p.tasks[i], false), HasChoice(p, i) ? HbmShare(p.tasks[i], true) : 0.0);
-    }
+    for (int i = 0; i < n; ++i) max_share[i] = MaxHbmShare(p, i);
   }
 
   MilpModel m;

@@ -50,12 +50,14 @@ bool UsesHbm(const Problem& p) {
   return false;
 }
 
+double MaxHbmShare(const Problem& p, int i) {
+  const Task& t = p.tasks[i];
+  return std::max(HbmShare(t, false), HasChoice(p, i) ? HbmShare(t, true) : 0.0);
+}
+
 bool HbmMayBind(const Problem& p) {
   double sum = 0;
-  for (int i = 0; i < static_cast<int>(p.tasks.size()); ++i) {
-    const Task& t = p.tasks[i];
-    sum += std::max(HbmShare(t, false), HasChoice(p, i) ? HbmShare(t, true) : 0.0);
-  }
+  for (int i = 0; i < static_cast<int>(p.tasks.size()); ++i) sum += MaxHbmShare(p, i);
   return sum > kHbmCapacity;
 }
 
