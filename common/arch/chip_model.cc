@@ -183,12 +183,17 @@ ChipCost Estimate(const ChipResources& r, const ChipCostConstants& c) {
       static_cast<double>(r.hbm_stacks) * (c.hbm_phy_mm2 + c.hbm_controller_mm2 * logic_n7);
   area.links_mm2 = static_cast<double>(r.link_lanes) * c.serdes_lane_mm2;
   area.uncore_mm2 = c.uncore_mm2 * logic_n7;
-  area.total_mm2 = area.cores_mm2 + area.glb_mm2 + area.glb_ports_mm2 + area.noc_mm2 +
-                   area.hbm_mm2 + area.links_mm2 + area.uncore_mm2;
+  const double logic_mm2 = area.cores_mm2 + area.glb_mm2 + area.glb_ports_mm2 + area.noc_mm2 +
+                           area.hbm_mm2 + area.links_mm2 + area.uncore_mm2;
 
   cost.hbm_stacks = r.hbm_stacks;
-  cost.max_hbm_stacks = MaxHbmStacks(area.total_mm2, c);
+  cost.max_hbm_stacks = MaxHbmStacks(logic_mm2, c);
   cost.fits_shoreline = r.hbm_stacks <= cost.max_hbm_stacks;
+  // A die too small for its stacks' edge grows until they fit (pad-limited): more stacks than
+  // the logic's edge carries are not free.
+  area.shoreline_pad_mm2 =
+      cost.fits_shoreline ? 0.0 : std::max(0.0, DieAreaForStacksMm2(r.hbm_stacks, c) - logic_mm2);
+  area.total_mm2 = logic_mm2 + area.shoreline_pad_mm2;
 
   PowerBreakdown& power = cost.power;
   const EnergyModel& e = c.energy;
@@ -197,7 +202,7 @@ ChipCost Estimate(const ChipResources& r, const ChipCostConstants& c) {
   power.glb_w = r.glb_bytes_per_cycle * r.clock_hz * e.glb_byte_j * node.energy;
   power.hbm_w = r.hbm_bandwidth_bytes_per_s * e.hbm_byte_j;  // DRAM energy: not the die's node
   power.links_w = r.link_bandwidth_bytes_per_s * e.link_byte_j;
-  power.leakage_w = area.total_mm2 * c.leakage_w_per_mm2;
+  power.leakage_w = logic_mm2 * c.leakage_w_per_mm2;  // the pad is whitespace
   power.total_w =
       power.tensor_w + power.vector_w + power.glb_w + power.hbm_w + power.links_w + power.leakage_w;
   return cost;
@@ -209,7 +214,16 @@ double TrainingPowerW(const ChipCost& c, double dynamic_j_per_s) {
 
 int64_t MaxHbmStacks(double die_mm2, const ChipCostConstants& c) {
   const double side_mm = std::sqrt(std::max(die_mm2, 0.0));
-  return static_cast<int64_t>(c.hbm_edge_sides) * static_cast<int64_t>(side_mm / c.hbm_edge_mm);
+  // The 1e-9 keeps DieAreaForStacksMm2's square root of a square from rounding a stack away.
+  return static_cast<int64_t>(c.hbm_edge_sides) *
+         static_cast<int64_t>(std::min(side_mm / c.hbm_edge_mm * (1 + 1e-9), 4503599627370496.0));
+}
+
+double DieAreaForStacksMm2(int64_t stacks, const ChipCostConstants& c) {
+  const double per_side = std::ceil(static_cast<double>(std::max<int64_t>(stacks, 0)) /
+                                    std::max(c.hbm_edge_sides, 1.0));
+  const double side_mm = per_side * c.hbm_edge_mm;
+  return side_mm * side_mm;
 }
 
 ChipCostConstants Scaled(ChipCostConstants c, const ChipModelScales& s) {

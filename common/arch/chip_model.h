@@ -15,7 +15,9 @@
 //                     x its energy per event at the node + leakage per mm^2.
 //
 // A point's HBM stacks follow from its bandwidth and capacity (HbmStacksFor); a stack needs die
-// edge for its PHY, so a die of a given area fits only so many (the shoreline). Every constant
+// edge for its PHY, so a die of a given area fits only so many (the shoreline). A die whose logic
+// is too small for its stacks' edge is made larger (`shoreline_pad_mm2`, pad-limited as real
+// dies are): HBM bought beyond what the logic's edge carries costs die area. Every constant
 // names its source, or says that it is an assumption; `phaze chips` prints the model against
 // published chips (A100, H100, TPU v4). docs/chip-model.md has the constants and the errors.
 //
@@ -138,6 +140,9 @@ struct AreaBreakdown {
   double hbm_mm2 = 0;  // PHYs and controllers
   double links_mm2 = 0;
   double uncore_mm2 = 0;
+  // Die area added so the HBM PHYs fit along the edge (0 when the logic's die carries them).
+  // Whitespace: it costs area (and so wafer) but no leakage.
+  double shoreline_pad_mm2 = 0;
   double total_mm2 = 0;
 };
 
@@ -156,8 +161,8 @@ struct ChipCost {
   PowerBreakdown power;  // TDP-level: every unit at its peak rate
   int64_t hbm_stacks = 0;
   int64_t glb_banks = 0;
-  int64_t max_hbm_stacks = 0;  // the die's shoreline allows
-  bool fits_shoreline = true;
+  int64_t max_hbm_stacks = 0;  // the edge of the die without padding takes
+  bool fits_shoreline = true;  // the stacks fit without padding (area.shoreline_pad_mm2 == 0)
 };
 
 ChipCost Estimate(const ChipResources& r, const ChipCostConstants& c);
@@ -168,6 +173,9 @@ ChipCost Estimate(const ChipResources& r, const ChipCostConstants& c);
 double TrainingPowerW(const ChipCost& c, double dynamic_j_per_s);
 // The stacks whose PHYs fit along hbm_edge_sides sides of a square die of `die_mm2`.
 int64_t MaxHbmStacks(double die_mm2, const ChipCostConstants& c);
+// The smallest square die whose edge takes `stacks` (ceil(stacks / sides) x edge a side):
+// MaxHbmStacks of it is at least `stacks`.
+double DieAreaForStacksMm2(int64_t stacks, const ChipCostConstants& c);
 // The default constants, scaled, at `arch`'s node and HBM generation.
 ChipCostConstants ChipCostConstantsFor(const Architecture& arch, const ChipModelScales& s = {});
 // ResourcesOf then Estimate with ChipCostConstantsFor(arch) (kInvalidArgument on an unknown node

@@ -110,12 +110,50 @@ TEST(ChipModelTest, AbsurdBandwidthsSaturate) {
   EXPECT_FALSE(c.fits_shoreline);
 }
 
-TEST(ChipModelTest, ShorelineLimitsTheStacksASmallDieCanTake) {
+// A die whose logic is too small for its stacks' edge is padded to the smallest square that
+// takes them, and the pad costs area but no leakage.
+TEST(ChipModelTest, ADieTooSmallForItsStacksIsPaddedToTheirEdge) {
   Architecture a = TpuV4Like();
   const ChipCost c = EstimateChip(a, 256 * kGiB).value();  // 32 HBM2 stacks
   EXPECT_EQ(c.hbm_stacks, 32);
-  EXPECT_EQ(c.max_hbm_stacks, 2 * static_cast<int64_t>(std::sqrt(c.area.total_mm2) / 8.0));
+  const double logic_mm2 = c.area.cores_mm2 + c.area.glb_mm2 + c.area.glb_ports_mm2 +
+                           c.area.noc_mm2 + c.area.hbm_mm2 + c.area.links_mm2 + c.area.uncore_mm2;
+  EXPECT_EQ(c.max_hbm_stacks, 2 * static_cast<int64_t>(std::sqrt(logic_mm2) / 8.0));
   EXPECT_FALSE(c.fits_shoreline);
+  // 16 stacks on each of 2 sides at 8 mm: a 128 mm square.
+  EXPECT_NEAR(c.area.total_mm2, 128.0 * 128.0, 1e-6);
+  EXPECT_NEAR(c.area.shoreline_pad_mm2, 128.0 * 128.0 - logic_mm2, 1e-6);
+  EXPECT_NEAR(c.power.leakage_w, logic_mm2 * 0.05, 1e-9);
+  EXPECT_GE(MaxHbmStacks(c.area.total_mm2, DefaultChipCostConstants()), 32);
+  // A die that carries its stacks has no pad.
+  const ChipCost fits = EstimateChip(a, 32 * kGiB).value();
+  EXPECT_TRUE(fits.fits_shoreline);
+  EXPECT_EQ(fits.area.shoreline_pad_mm2, 0.0);
+}
+
+// The padded die is the smallest that takes the stacks, for every count: its edge takes them,
+// and 1% less would not (whenever a smaller die could not).
+TEST(ChipModelTest, DieAreaForStacksIsTheSmallestThatTakesThem) {
+  const ChipCostConstants c = DefaultChipCostConstants();
+  for (int64_t n = 1; n <= 64; ++n) {
+    const double die_mm2 = DieAreaForStacksMm2(n, c);
+    EXPECT_GE(MaxHbmStacks(die_mm2, c), n) << n;
+    EXPECT_LT(MaxHbmStacks(die_mm2 * 0.99, c), n) << n;
+  }
+  EXPECT_NEAR(DieAreaForStacksMm2(6, c), 24.0 * 24.0, 1e-9);  // 3 a side: GA100's 6 sites
+}
+
+// More HBM never costs less, padded or not: the die only grows with its stacks.
+TEST(ChipModelTest, MoreStacksNeverShrinkThePaddedDie) {
+  const Architecture a = TpuV4Like();
+  double last_mm2 = 0, last_w = 0;
+  for (int64_t gib = 8; gib <= 512; gib += 8) {
+    const ChipCost c = EstimateChip(a, gib * kGiB).value();
+    EXPECT_GE(c.area.total_mm2, last_mm2) << gib;
+    EXPECT_GE(c.power.total_w, last_w) << gib;
+    last_mm2 = c.area.total_mm2;
+    last_w = c.power.total_w;
+  }
 }
 
 TEST(ChipModelTest, ANewerNodeShrinksLogicAndSramButNotPhys) {

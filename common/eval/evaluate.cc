@@ -719,8 +719,8 @@ std::string OverBudget(const EvaluationSpec& spec, const Architecture& arch, int
     return absl::StrFormat("TDP %.1f W > %.1f", c->power.total_w, budget.tdp_w);
   }
   if (budget.shoreline && !c->fits_shoreline) {
-    return absl::StrFormat("%d HBM stacks, the die's edge takes %d", c->hbm_stacks,
-                           c->max_hbm_stacks);
+    return absl::StrFormat("%d HBM stacks, the die's edge takes %d without padding",
+                           c->hbm_stacks, c->max_hbm_stacks);
   }
   return "";
 }

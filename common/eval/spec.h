@@ -60,7 +60,9 @@ struct SolverSpec {
 struct BudgetSpec {
   double chip_area_mm2 = 0;
   double tdp_w = 0;
-  bool shoreline = false;  // the HBM stacks must fit along the die's edge
+  // The HBM stacks must fit along the edge of the die its logic needs: no edge pad. Without it
+  // a die that needs more edge is padded (the chip model charges the pad's area).
+  bool shoreline = false;
 };
 
 // How a design's chip is weighed on the Pareto front, besides its throughput.

@@ -41,7 +41,8 @@ nlohmann::json ChipModelJson(const Architecture& a, int64_t hbm_bytes,
   nlohmann::json j = {{"area_mm2", c->area.total_mm2},      {"tdp_w", c->power.total_w},
                       {"hbm_stacks", c->hbm_stacks},        {"hbm_stack", a.hbm_stack},
                       {"glb_banks", c->glb_banks},          {"max_hbm_stacks", c->max_hbm_stacks},
-                      {"fits_shoreline", c->fits_shoreline}};
+                      {"fits_shoreline", c->fits_shoreline},
+                      {"shoreline_pad_mm2", c->area.shoreline_pad_mm2}};
   if (placed != nullptr && placed->feasible) {
     j["training_power_w"] = arch::TrainingPowerW(*c, place::DynamicPowerPerDeviceW(*placed));
   }

@@ -174,6 +174,7 @@ nlohmann::json BillJson(const arch::ChipCost& c) {
             {"hbm", c.area.hbm_mm2},
             {"links", c.area.links_mm2},
             {"uncore", c.area.uncore_mm2},
+            {"shoreline_pad", c.area.shoreline_pad_mm2},
             {"total", c.area.total_mm2}}},
           {"power_w",
            {{"tensor", c.power.tensor_w},
@@ -190,11 +191,14 @@ nlohmann::json BillJson(const arch::ChipCost& c) {
 
 std::string BillText(const arch::ChipCost& c) {
   return absl::StrFormat(
-      "cores %.1f sram %.1f ports %.1f noc %.1f hbm %.1f links %.1f uncore %.1f | tensor %.1f "
+      "cores %.1f sram %.1f ports %.1f noc %.1f hbm %.1f links %.1f uncore %.1f%s | tensor %.1f "
       "vector %.1f glb %.1f hbm %.1f links %.1f leakage %.1f",
       c.area.cores_mm2, c.area.glb_mm2, c.area.glb_ports_mm2, c.area.noc_mm2, c.area.hbm_mm2,
-      c.area.links_mm2, c.area.uncore_mm2, c.power.tensor_w, c.power.vector_w, c.power.glb_w,
-      c.power.hbm_w, c.power.links_w, c.power.leakage_w);
+      c.area.links_mm2, c.area.uncore_mm2,
+      c.area.shoreline_pad_mm2 > 0 ? absl::StrFormat(" edge pad %.1f", c.area.shoreline_pad_mm2)
+                                   : "",
+      c.power.tensor_w, c.power.vector_w, c.power.glb_w, c.power.hbm_w, c.power.links_w,
+      c.power.leakage_w);
 }
 
 // The bill of every fixed chip of a job at each of its HBM sizes, with the budget's verdict.
