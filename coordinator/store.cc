@@ -179,7 +179,7 @@ absl::StatusOr<std::vector<StoredJob>> Store::JobsFrom(const std::string& first_
 
 absl::StatusOr<std::string> Store::FindJobByText(const std::string& yaml) {
   MutexLock lock(&mu_);
-  Statement st(db_, "SELECT job_id FROM jobs WHERE yaml = ? ORDER BY seq LIMIT 1");
+  Statement st(db_, "SELECT job_id FROM jobs WHERE yaml = ? ORDER BY seq DESC LIMIT 1");
   if (absl::Status s = st.status(); !s.ok()) return s;
   st.BindText(1, yaml);
   const int rc = st.Step();

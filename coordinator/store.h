@@ -51,7 +51,7 @@ class Store {
   // At most `limit` jobs in submission order from `first_job_id` on (from the first if empty);
   // kNotFound if `first_job_id` is not a job.
   absl::StatusOr<std::vector<StoredJob>> JobsFrom(const std::string& first_job_id, int64_t limit);
-  // The first job submitted with exactly this text, or "".
+  // The latest job submitted with exactly this text, or "".
   absl::StatusOr<std::string> FindJobByText(const std::string& yaml);
   absl::Status SetJobSummary(const std::string& job_id, const std::string& summary);
   // Inserts results in one transaction; existing (job, candidate) rows are kept. Returns how

@@ -312,6 +312,15 @@ absl::Status WriteReport(const ClientOptions& client, const std::string& job_id,
   return absl::OkStatus();
 }
 
+// The running binary's fingerprint (its size and a hash of its bytes). A job stored in an output
+// folder resumes only under the build that began it: another build may compute other numbers, and
+// a resumed job would mix them with the stored ones.
+std::string EngineFingerprint() {
+  std::string bytes;
+  if (!ReadFile("/proc/self/exe", &bytes).ok()) return "unknown";
+  return absl::StrFormat("%d-%016x", bytes.size(), std::hash<std::string>{}(bytes));
+}
+
 absl::Status RunEmbedded(const RunArgs& args, std::ostream& out) {
   std::string text;
   PHAZE_RETURN_IF_ERROR(ReadFile(args.job_path, &text));
@@ -334,6 +343,25 @@ absl::Status RunEmbedded(const RunArgs& args, std::ostream& out) {
   PHAZE_ASSIGN_OR_RETURN(std::unique_ptr<CoordinatorServer> server,
                          CoordinatorServer::Start(options));
   const std::string address = absl::StrCat("127.0.0.1:", server->port());
+  // Resume the same job if this build began it; otherwise compute afresh beside it (the old job
+  // stays in the database).
+  const std::string engine_path = (std::filesystem::path(args.out_dir) / "engine").string();
+  const std::string engine = EngineFingerprint();
+  std::string stored_engine;
+  const bool same_engine = ReadFile(engine_path, &stored_engine).ok() && stored_engine == engine;
+  std::string job_id = server->manager().FindByText(text);
+  if (!job_id.empty() && !same_engine) {
+    // Its workers would otherwise go on with it: an unfinished old job is cancelled (its results
+    // stay stored).
+    (void)server->manager().Cancel(job_id);
+    out << "phaze run: " << args.out_dir << " holds " << job_id
+        << " from another phaze build; computing afresh (the old job stays in "
+        << options.database << ")\n";
+    job_id.clear();
+  } else if (!job_id.empty()) {
+    out << "phaze run: resuming " << job_id << " from " << options.database << "\n";
+  }
+  PHAZE_RETURN_IF_ERROR(WriteFile(engine_path, engine));
   const int threads = args.threads > 0
                           ? args.threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -347,7 +375,6 @@ absl::Status RunEmbedded(const RunArgs& args, std::ostream& out) {
   std::thread workers([&] { worker.Run(stop); });
 
   auto stub = v1::Coordinator::NewStub(Channel(address));
-  std::string job_id = server->manager().FindByText(text);  // resume the same job
   absl::Status result = absl::OkStatus();
   const auto start = std::chrono::steady_clock::now();
   if (job_id.empty()) {
