@@ -190,6 +190,9 @@ sched::Problem SchedulingProblem(const std::vector<workload::Operator>& ops,
                                  const std::vector<cost::OpCost>& costs,
                                  const arch::Architecture& arch, bool tp_overlap);
 
+// The layer scheduler's options from a job's `solver:` section.
+sched::SolveOptions SolveOptionsOf(const SolverSpec& solver);
+
 }  // namespace phaze::eval
 
 #endif  // PHAZE_COMMON_EVAL_EVAL_H_

@@ -489,15 +489,6 @@ void CountSchedules(const std::vector<Width>& widths, const std::vector<bool>& r
   }
 }
 
-sched::SolveOptions SolveOptionsOf(const SolverSpec& solver) {
-  sched::SolveOptions solve;
-  solve.time_limit_s = solver.time_limit_s;
-  solve.relative_gap = solver.relative_gap;
-  solve.max_nodes = solver.max_nodes;
-  solve.order_search_nodes = solver.order_search_nodes;
-  return solve;
-}
-
 // The points of every HBM size (HbmSizesFor) and recompute mode, placed over `chains`; a point
 // over the job's budget stays infeasible and is not placed.
 void AddPoints(const EvaluationSpec& spec, const std::vector<place::Chain>& chains,
@@ -800,6 +791,15 @@ double Evaluator::EnergyLowerBound(int64_t micro_batch) const {
   const double macs = t * static_cast<double>(GemmMacs(g.embedding) +
                                               g.num_blocks * GemmMacs(g.block) + GemmMacs(g.head));
   return macs * spec_.cost.energy.mac_j / static_cast<double>(micro_batch);
+}
+
+sched::SolveOptions SolveOptionsOf(const SolverSpec& solver) {
+  sched::SolveOptions solve;
+  solve.time_limit_s = solver.time_limit_s;
+  solve.relative_gap = solver.relative_gap;
+  solve.max_nodes = solver.max_nodes;
+  solve.order_search_nodes = solver.order_search_nodes;
+  return solve;
 }
 
 }  // namespace phaze::eval

@@ -347,6 +347,7 @@ absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out) {
   Architecture arch;
   GraphOptions graph_options;
   graph_options.compat_backward = args.compat;
+  sched::SolveOptions solve = eval::SolveOptionsOf(eval::SolverSpec{});
   if (!args.job.empty()) {
     std::string text;
     PHAZE_RETURN_IF_ERROR(ReadFile(args.job, &text));
@@ -361,6 +362,7 @@ absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out) {
     graph_options.tp_overlap = job.training.tp_overlap;
     graph_options.fp32_main_grads = job.training.fp32_main_grads;
     graph_options.sequence_parallel = job.training.sequence_parallel.back();
+    solve = eval::SolveOptionsOf(job.solver);
   } else {
     if (args.model.empty()) return absl::InvalidArgumentError("layer: give --model or --job");
     PHAZE_ASSIGN_OR_RETURN(model, FindModel(args.model));
@@ -419,8 +421,7 @@ absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out) {
         const sched::Problem problem =
             eval::SchedulingProblem(*ops, costs, arch, graph_options.tp_overlap);
         sched::CbcBackend cbc;
-        sched::SolveOptions solve;
-        solve.time_limit_s = args.time_limit_s;
+        if (args.time_limit_s > 0) solve.time_limit_s = args.time_limit_s;
         PHAZE_ASSIGN_OR_RETURN(sched::Schedule s,
                                sched::ScheduleLayer(problem, solve, cbc, nullptr));
         const sched::Schedule list = sched::ListSchedule(problem);

@@ -45,9 +45,10 @@ struct LayerArgs {
   int64_t tensor_width = 1;
   bool compat = false;  // the original's cost model and backward
   bool json = false;
-  double time_limit_s = 10;  // per layer schedule
+  double time_limit_s = 0;  // per layer schedule; 0: the job's solver.time_limit_s (10 s)
 };
-// `phaze layer`: every operator of every layer with its latencies.
+// `phaze layer`: every operator of every layer with its latencies, and each layer's schedule
+// under the job's `solver:` options (the defaults without a job).
 absl::Status DescribeLayers(const LayerArgs& args, std::ostream& out);
 
 struct RunArgs {

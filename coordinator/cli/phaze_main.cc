@@ -68,8 +68,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   layer->add_flag("--compat", layer_args.compat, "Use the original PHAZE cost model and backward");
   layer->add_flag("--json", layer_args.json, "Print JSON");
-  layer->add_option("--time-limit", layer_args.time_limit_s, "Seconds per layer schedule")
-      ->capture_default_str();
+  layer->add_option("--time-limit", layer_args.time_limit_s,
+                    "Seconds per layer schedule (default: the job's solver.time_limit_s, 10)");
 
   phaze::cli::RunArgs run_args;
   CLI::App* run = app.add_subcommand("run", "Run a whole search on this machine");
