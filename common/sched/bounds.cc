@@ -158,6 +158,33 @@ bool NeverTogether(const Problem& p, int i, Mappings mi, int j, Mappings mj) {
   return true;
 }
 
+std::vector<int> KindExcluders(const Problem& p, const std::vector<Mappings>& allowed,
+                               const std::vector<int>& kind) {
+  std::vector<int> out;
+  if (kind.empty()) return out;
+  const Engine engine = p.tasks[kind.front()].engine;
+  std::vector<int> others;
+  for (int x = 0; x < static_cast<int>(p.tasks.size()); ++x) {
+    if (p.tasks[x].engine != engine && LeastLatency(p.tasks[x], allowed[x]) > 0) {
+      others.push_back(x);
+    }
+  }
+  std::stable_sort(others.begin(), others.end(), [&](int a, int b) {
+    return LeastLatency(p.tasks[a], allowed[a]) > LeastLatency(p.tasks[b], allowed[b]);
+  });
+  for (int x : others) {
+    bool excluded = true;
+    for (int m : kind) {
+      // An operator that may take no time holds nothing: it neither idles nor blocks the kind.
+      if (LeastLatency(p.tasks[m], allowed[m]) <= 0) continue;
+      excluded = excluded && NeverTogether(p, x, allowed[x], m, allowed[m]);
+    }
+    for (int m : out) excluded = excluded && NeverTogether(p, x, allowed[x], m, allowed[m]);
+    if (excluded) out.push_back(x);
+  }
+  return out;
+}
+
 std::vector<std::vector<int>> DisjunctiveCliques(const Problem& p,
                                                  const std::vector<Mappings>& allowed,
                                                  size_t max_cliques) {
@@ -214,11 +241,18 @@ double LowerBound(const Problem& p) {
   // whose single-core run cannot fit (head + L_1 + after > T) must run intra-op. The bound B(T)
   // falls as T grows, and the makespan is at least the smallest T with B(T) <= T.
   std::vector<double> breaks;
+  const bool uses_hbm = UsesHbm(p);
   auto relaxation = [&](double makespan) {
     double b = 0;
+    std::vector<Mappings> allowed(n);
+    for (int i = 0; i < n; ++i) {
+      const bool forced = heads[i] + p.tasks[i].single_core_s + after[i] > makespan;
+      allowed[i] = {!HasChoice(p, i) || !forced, HasChoice(p, i)};
+    }
     for (Engine kind : {Engine::kTensor, Engine::kVector, Engine::kLink}) {
       const double cores = static_cast<double>(CoresOf(p, kind));
       std::vector<OneMachineJob> jobs;
+      std::vector<int> members;
       for (int i = 0; i < n; ++i) {
         const Task& t = p.tasks[i];
         if (t.engine != kind) continue;
@@ -226,18 +260,25 @@ double LowerBound(const Problem& p) {
         const double work = forced ? std::min(t.all_cores_s, t.single_core_s)
                                    : std::min(t.all_cores_s, t.single_core_s / cores);
         jobs.push_back({heads[i], work, after[i]});
+        members.push_back(i);
       }
-      if (!jobs.empty()) b = std::max(b, JacksonPreemptive(jobs));
+      if (jobs.empty()) continue;
+      // Operators of other kinds that run beside none of this kind's operators nor beside each
+      // other (a vector operator streaming all of HBM stops every GEMM): while one runs the
+      // kind's cores idle, so each joins the kind's machine for its least latency.
+      if (uses_hbm) {
+        for (int x : KindExcluders(p, allowed, members)) {
+          jobs.push_back({heads[x], LeastLatency(p.tasks[x], allowed[x]), after[x]});
+        }
+      }
+      b = std::max(b, JacksonPreemptive(jobs));
     }
     // HBM bandwidth as one more machine on which operator i streams w_i = share x latency
     // (fully elastic: at any rate that keeps the shares of what runs at once within 1), the
     // least over the mappings it may take.
-    std::vector<Mappings> allowed(n);
     std::vector<OneMachineJob> streamed;
     for (int i = 0; i < n; ++i) {
       const Task& t = p.tasks[i];
-      const bool forced = heads[i] + t.single_core_s + after[i] > makespan;
-      allowed[i] = {!HasChoice(p, i) || !forced, HasChoice(p, i)};
       double work = kInf;
       for (bool mapping : {false, true}) {
         if (mapping ? allowed[i].intra : allowed[i].single) {
@@ -249,7 +290,7 @@ double LowerBound(const Problem& p) {
     if (!streamed.empty()) b = std::max(b, JacksonPreemptive(streamed));
     // Operators that can never run at once, across kinds (a GEMM and a vector operator that
     // both stream most of HBM's bandwidth) as one machine, each for its least latency.
-    if (UsesHbm(p)) {
+    if (uses_hbm) {
       for (const std::vector<int>& clique : DisjunctiveCliques(p, allowed, kDisjunctiveCliques)) {
         std::vector<OneMachineJob> jobs;
         for (int i : clique) {

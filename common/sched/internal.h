@@ -87,6 +87,12 @@ std::vector<std::vector<int>> DisjunctiveCliques(const Problem& p,
                                                  size_t max_cliques);
 // The least latency of operator i over the mappings it may take.
 double LeastLatency(const Task& t, Mappings m);
+// Operators of other kinds than `kind` (the tasks of one kind) that can run beside none of them
+// nor beside each other, in the mappings `allowed`: greedily, longest first. While one runs, the
+// kind's cores idle, so each may join the kind's machine in a one-machine bound for its least
+// latency.
+std::vector<int> KindExcluders(const Problem& p, const std::vector<Mappings>& allowed,
+                               const std::vector<int>& kind);
 
 // One machine (a kind's cores pooled), preemptive, operators with a release, a work and a delay
 // after completion: Jackson's preemptive schedule (longest delay first) minimises the largest

@@ -111,6 +111,7 @@ class OrderSearch {
       std::vector<Mappings> allowed(n_);
       for (int i = 0; i < n_; ++i) allowed[i] = {ops_[i].can_single, ops_[i].can_intra};
       cliques_ = DisjunctiveCliques(p, allowed, kDisjunctiveCliques);
+      for (int k = 0; k < kKinds; ++k) excluders_[k] = Excluders(p, allowed, k);
     }
     // The shortest path after each operator (its own time excluded).
     for (int i = n_ - 1; i >= 0; --i) {
@@ -134,6 +135,14 @@ class OrderSearch {
   int64_t nodes() const { return nodes_; }
 
  private:
+  std::vector<int> Excluders(const Problem& p, const std::vector<Mappings>& allowed, int k) const {
+    std::vector<int> kind;
+    for (int i = 0; i < n_; ++i) {
+      if (ops_[i].kind == k) kind.push_back(i);
+    }
+    return KindExcluders(p, allowed, kind);
+  }
+
   // Pooled work: an operator's least share of its kind's cores over time.
   double Work(int i) const {
     const Op& o = ops_[i];
@@ -176,6 +185,18 @@ class OrderSearch {
       bound = std::max(bound, r + o.Fastest() + after_[i]);
       jobs[o.kind].push_back({r, Work(i), after_[i]});
       if (o.HbmWork() > 0) hbm_jobs.push_back({r, o.HbmWork(), after_[i]});
+    }
+    // A kind's machine also carries the operators that keep all of its cores idle: unplaced ones
+    // from their release for their fastest time, placed ones until they finish.
+    for (int k = 0; k < kKinds; ++k) {
+      if (jobs[k].empty()) continue;
+      for (int x : excluders_[k]) {
+        if (placed >> x & 1) {
+          if (finish_[x] > last_start) jobs[k].push_back({last_start, finish_[x] - last_start, 0.0});
+        } else {
+          jobs[k].push_back({release_[x], ops_[x].Fastest(), after_[x]});
+        }
+      }
     }
     for (const auto& j : jobs) {
       if (!j.empty()) bound = std::max(bound, JacksonPreemptive(j));
@@ -327,6 +348,9 @@ class OrderSearch {
   // Sets of operators that never run together (with HBM shares; the kinds' own pools are bounded
   // above).
   std::vector<std::vector<int>> cliques_;
+  // Per kind, operators of other kinds that run beside none of its operators nor each other
+  // (KindExcluders): while one runs, the kind's cores idle.
+  std::vector<int> excluders_[kKinds];
   std::vector<double> best_start_;
   std::vector<bool> best_intra_;
   int64_t nodes_ = 0;

@@ -293,6 +293,37 @@ TEST(LowerBoundTest, HbmSharesKeepTheBoundSoundAndTheListScheduleValid) {
   EXPECT_NEAR(LowerBound(ThreeHalfBandwidthOperators()), 1.5e-3, 1e-12);
 }
 
+// Two GEMMs that may share the two tensor cores and a vector operator that streams 90% of HBM
+// bandwidth beside either: the GEMMs may run together (1 ms on one core each), the vector
+// operator beside neither, so the tensor cores idle for all of its 1 ms: 2 ms. The HBM clique
+// and the elastic bound see only 1.5 and 1.3 ms.
+Problem AGemmStoppingVectorOperator() {
+  Problem p;
+  p.num_tc = 2;
+  p.num_vc = 1;
+  p.tasks = {MakeTask(Engine::kTensor, 1e-3, 0.5e-3, {}), MakeTask(Engine::kTensor, 1e-3, 0.5e-3, {}),
+             MakeTask(Engine::kVector, 1e-3, 1e-3, {})};
+  for (int i : {0, 1}) {
+    p.tasks[i].single_core_hbm_share = 0.2;
+    p.tasks[i].all_cores_hbm_share = 0.4;
+  }
+  p.tasks[2].single_core_hbm_share = p.tasks[2].all_cores_hbm_share = 0.9;
+  return p;
+}
+
+TEST(LowerBoundTest, AnOperatorThatStopsEveryGemmAddsToTheTensorCoresMachine) {
+  const Problem p = AGemmStoppingVectorOperator();
+  const absl::StatusOr<Schedule> best = EnumerateBackend().Solve(p, SolveOptions{});
+  ASSERT_TRUE(best.ok()) << best.status();
+  EXPECT_NEAR(best->makespan_s, 2e-3, 1e-12);
+  EXPECT_NEAR(LowerBound(p), 2e-3, 1e-12);
+  const std::vector<Mappings> all(3, Mappings{true, true});
+  EXPECT_EQ(KindExcluders(p, all, {0, 1}), std::vector<int>{2});
+  // Each GEMM stops the vector core (0.2 + 0.9 > 1), but the two may run together, so only one
+  // of them joins the vector core's machine.
+  EXPECT_EQ(KindExcluders(p, all, {2}), std::vector<int>{0});
+}
+
 TEST(LowerBoundTest, EveryTaskOfZeroLatencyGivesZero) {
   Problem p;
   p.tasks = {MakeTask(Engine::kTensor, 0, 0, {}), MakeTask(Engine::kVector, 0, 0, {0}),
@@ -524,6 +555,34 @@ TEST(UnarySearchTest, FindsTheOptimumWhenOperatorsShareHbm) {
     if (ExpectOrderSearchIsExact(p, trial)) ++list_suboptimal;
   }
   EXPECT_GE(list_suboptimal, 5);
+}
+
+// Vector operators that stream most of HBM's bandwidth beside GEMMs that stream a little: the
+// bound stays sound against the exhaustive optimum, and the order search stays exact.
+TEST(UnarySearchTest, BandwidthHungryVectorOperatorsKeepTheBoundSoundAndTheSearchExact) {
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<double> hungry(0.8, 1.0), light(0.1, 0.5);
+  EnumerateBackend reference;
+  int tight = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    Problem p = RandomProblem(rng, 3 + trial % 6);
+    for (Task& t : p.tasks) {
+      const bool vector = t.engine == Engine::kVector;
+      t.all_cores_hbm_share = vector ? hungry(rng) : light(rng);
+      t.single_core_hbm_share =
+          t.engine == Engine::kLink ? 0.0
+                                    : (vector ? hungry(rng) : light(rng)) /
+                                          static_cast<double>(CoresOf(p, t.engine));
+      if (t.engine == Engine::kLink) t.all_cores_hbm_share = 0;
+    }
+    const absl::StatusOr<Schedule> want = reference.Solve(p, SolveOptions{});
+    ASSERT_TRUE(want.ok()) << trial << ": " << want.status();
+    const double bound = LowerBound(p);
+    EXPECT_LE(bound, want->makespan_s * (1 + 1e-12)) << trial;
+    if (bound >= want->makespan_s * (1 - 1e-9)) ++tight;
+    ExpectOrderSearchIsExact(p, trial);
+  }
+  EXPECT_GT(tight, 50);
 }
 
 // A budget too small to finish: the best schedule found so far, its gap to the lower bound,
