@@ -87,6 +87,16 @@ std::vector<std::vector<int>> DisjunctiveCliques(const Problem& p,
                                                  size_t max_cliques);
 // The least latency of operator i over the mappings it may take.
 double LeastLatency(const Task& t, Mappings m);
+// The configuration bound (configuration_bound.cc): a linear program over the sets of
+// (operator, mapping) pairs that can run at once within each operator's time window, certified
+// by its dual; the largest makespan it refutes between `lower_s` (a bound already known) and
+// `target_s` (the makespan that would close the gap; the incumbent `upper_s` sets the windows'
+// mappings): the target itself if refuted, else four steps of bisection below it. Returns
+// lower_s when it refutes nothing, or when the problem has more than `max_configurations`
+// maximal sets.
+inline constexpr size_t kMaxConfigurations = 2'000;
+double ConfigurationBound(const Problem& p, double lower_s, double target_s, double upper_s,
+                          size_t max_configurations = kMaxConfigurations);
 // Operators of other kinds than `kind` (the tasks of one kind) that can run beside none of them
 // nor beside each other, in the mappings `allowed`: greedily, longest first. While one runs, the
 // kind's cores idle, so each may join the kind's machine in a one-machine bound for its least

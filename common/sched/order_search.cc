@@ -415,8 +415,13 @@ std::optional<Schedule> SearchOrders(const Problem& p, const Schedule& incumbent
   s.order_searched = true;
   s.nodes = search.nodes();
   s.hit_time_limit = !complete;
-  // Exhausted: the best is optimal. Stopped early: only the bounds computed before the search.
-  const double proven = complete ? s.makespan_s : std::max(incumbent.lower_bound_s, LowerBound(p));
+  // Exhausted: the best is optimal. Stopped early: the bounds computed before the search, and,
+  // while they leave more than the target gap, the configuration bound over what runs at once.
+  double proven = complete ? s.makespan_s : std::max(incumbent.lower_bound_s, LowerBound(p));
+  if (!complete && proven < s.makespan_s * (1 - relative_gap)) {
+    proven = std::max(proven,
+                      ConfigurationBound(p, proven, s.makespan_s * (1 - relative_gap), s.makespan_s));
+  }
   SetGap(s, std::max(proven, std::min(incumbent.lower_bound_s, s.makespan_s)), relative_gap);
   return s;
 }

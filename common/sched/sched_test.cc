@@ -324,6 +324,66 @@ TEST(LowerBoundTest, AnOperatorThatStopsEveryGemmAddsToTheTensorCoresMachine) {
   EXPECT_EQ(KindExcluders(p, all, {2}), std::vector<int>{0});
 }
 
+// A GEMM streaming 60% of HBM beside two vector operators that stream a quarter each on one
+// core (half each on both): only one of them fits beside the GEMM, so the best is 1.5 ms. The
+// one-machine and elastic bounds see 1.1 ms; the configuration program sees how they pack.
+TEST(ConfigurationBoundTest, SeesHowOperatorsPackHbmBandwidth) {
+  Problem p;
+  p.num_tc = 1;
+  p.num_vc = 2;
+  p.tasks = {MakeTask(Engine::kTensor, 1e-3, 1e-3, {}), MakeTask(Engine::kVector, 1e-3, 0.5e-3, {}),
+             MakeTask(Engine::kVector, 1e-3, 0.5e-3, {})};
+  p.tasks[0].single_core_hbm_share = p.tasks[0].all_cores_hbm_share = 0.6;
+  for (int i : {1, 2}) {
+    p.tasks[i].single_core_hbm_share = 0.25;
+    p.tasks[i].all_cores_hbm_share = 0.5;
+  }
+  const absl::StatusOr<Schedule> best = EnumerateBackend().Solve(p, SolveOptions{});
+  ASSERT_TRUE(best.ok()) << best.status();
+  EXPECT_NEAR(best->makespan_s, 1.5e-3, 1e-12);
+  const double lower = LowerBound(p);
+  EXPECT_NEAR(lower, 1.1e-3, 1e-12);
+  const double upper = ListSchedule(p).makespan_s;
+  const double bound = ConfigurationBound(p, lower, upper, upper);
+  EXPECT_LE(bound, 1.5e-3);
+  EXPECT_GE(bound, 1.475e-3 * (1 - 1e-9));  // four bisection steps from 1.1 to 1.5 ms
+  // Bounds it cannot better come back as they went in.
+  EXPECT_EQ(ConfigurationBound(p, 1.5e-3, 1.5e-3, 1.5e-3), 1.5e-3);
+  EXPECT_EQ(ConfigurationBound(p, lower, lower, lower), lower);
+  // A target the program refutes comes back as it is (the gap it closes).
+  EXPECT_EQ(ConfigurationBound(p, lower, 1.49e-3, upper), 1.49e-3);
+}
+
+// Thirty independent single-core operators on 64 vector cores all fit together: one maximal set,
+// 2^30 subsets. The enumeration gives up at its visit limit and the bound comes back unchanged.
+TEST(ConfigurationBoundTest, GivesUpOnTooManySetsAndKeepsTheBoundItHad) {
+  Problem p;
+  p.num_tc = 1;
+  p.num_vc = 64;
+  for (int i = 0; i < 30; ++i) p.tasks.push_back(MakeTask(Engine::kVector, 1e-3, 0.1e-3, {}));
+  EXPECT_EQ(ConfigurationBound(p, 0.5e-3, 2e-3, 3e-3, 1'000), 0.5e-3);
+}
+
+// Sound on random DAGs with HBM shares (some bandwidth-hungry): never above the exhaustive
+// optimum, and it raises LowerBound on many.
+TEST(ConfigurationBoundTest, NeverExceedsTheOptimumOnRandomDags) {
+  std::mt19937 rng(41);
+  EnumerateBackend reference;
+  int raised = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    const Problem p = WithHbmShares(rng, RandomProblem(rng, 2 + trial % 7));
+    const absl::StatusOr<Schedule> want = reference.Solve(p, SolveOptions{});
+    ASSERT_TRUE(want.ok()) << trial << ": " << want.status();
+    const double lower = LowerBound(p);
+    const double upper = ListSchedule(p).makespan_s;
+    const double bound = ConfigurationBound(p, lower, upper, upper);
+    EXPECT_GE(bound, lower) << trial;
+    EXPECT_LE(bound, want->makespan_s * (1 + 1e-9)) << trial;
+    if (bound > lower * (1 + 1e-3)) ++raised;
+  }
+  EXPECT_GT(raised, 20);
+}
+
 TEST(LowerBoundTest, EveryTaskOfZeroLatencyGivesZero) {
   Problem p;
   p.tasks = {MakeTask(Engine::kTensor, 0, 0, {}), MakeTask(Engine::kVector, 0, 0, {0}),
