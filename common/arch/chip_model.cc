@@ -194,6 +194,7 @@ ChipCost Estimate(const ChipResources& r, const ChipCostConstants& c) {
   area.shoreline_pad_mm2 =
       cost.fits_shoreline ? 0.0 : std::max(0.0, DieAreaForStacksMm2(r.hbm_stacks, c) - logic_mm2);
   area.total_mm2 = logic_mm2 + area.shoreline_pad_mm2;
+  cost.fits_reticle = area.total_mm2 <= kReticleMm2;
 
   PowerBreakdown& power = cost.power;
   const EnergyModel& e = c.energy;

@@ -72,6 +72,11 @@ absl::StatusOr<HbmStackType> FindHbmStack(const std::string& name);
 // ceilings (at least 1).
 int64_t HbmStacksFor(double hbm_bandwidth_bytes_per_s, int64_t hbm_bytes, const HbmStackType& s);
 
+// The largest die one lithography exposure prints: the 26 x 33 mm exposure field of the 193 nm
+// immersion scanners every node from 16 to 3 nm uses (ASML's NXT series specification). A larger
+// die needs stitching or chiplets, which the model does not price.
+inline constexpr double kReticleMm2 = 26.0 * 33.0;
+
 // The constants of the chip model, at N7 unless said. Every default is in chip_model.cc with its
 // source or the word "assumption".
 struct ChipCostConstants {
@@ -163,6 +168,7 @@ struct ChipCost {
   int64_t glb_banks = 0;
   int64_t max_hbm_stacks = 0;  // the edge of the die without padding takes
   bool fits_shoreline = true;  // the stacks fit without padding (area.shoreline_pad_mm2 == 0)
+  bool fits_reticle = true;    // area.total_mm2 <= kReticleMm2
 };
 
 ChipCost Estimate(const ChipResources& r, const ChipCostConstants& c);

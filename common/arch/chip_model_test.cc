@@ -125,10 +125,12 @@ TEST(ChipModelTest, ADieTooSmallForItsStacksIsPaddedToTheirEdge) {
   EXPECT_NEAR(c.area.shoreline_pad_mm2, 128.0 * 128.0 - logic_mm2, 1e-6);
   EXPECT_NEAR(c.power.leakage_w, logic_mm2 * 0.05, 1e-9);
   EXPECT_GE(MaxHbmStacks(c.area.total_mm2, DefaultChipCostConstants()), 32);
+  EXPECT_FALSE(c.fits_reticle);  // 16,384 mm^2: no scanner prints it
   // A die that carries its stacks has no pad.
   const ChipCost fits = EstimateChip(a, 32 * kGiB).value();
   EXPECT_TRUE(fits.fits_shoreline);
   EXPECT_EQ(fits.area.shoreline_pad_mm2, 0.0);
+  EXPECT_TRUE(fits.fits_reticle);
 }
 
 // The padded die is the smallest that takes the stacks, for every count: its edge takes them,

@@ -700,7 +700,9 @@ Weighed WeighPoint(const EvaluationSpec& spec, const Architecture& arch, double 
 
 std::string OverBudget(const EvaluationSpec& spec, const Architecture& arch, int64_t hbm_bytes) {
   const BudgetSpec& budget = spec.budget;
-  if (budget.chip_area_mm2 <= 0 && budget.tdp_w <= 0 && !budget.shoreline) return "";
+  if (budget.chip_area_mm2 <= 0 && budget.tdp_w <= 0 && !budget.shoreline && !budget.reticle) {
+    return "";
+  }
   const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(arch, hbm_bytes, spec.chip_model);
   if (!c.ok()) return std::string(c.status().message());
   if (budget.chip_area_mm2 > 0 && c->area.total_mm2 > budget.chip_area_mm2) {
@@ -708,6 +710,10 @@ std::string OverBudget(const EvaluationSpec& spec, const Architecture& arch, int
   }
   if (budget.tdp_w > 0 && c->power.total_w > budget.tdp_w) {
     return absl::StrFormat("TDP %.1f W > %.1f", c->power.total_w, budget.tdp_w);
+  }
+  if (budget.reticle && !c->fits_reticle) {
+    return absl::StrFormat("chip area %.1f mm^2 > the %.0f mm^2 reticle", c->area.total_mm2,
+                           arch::kReticleMm2);
   }
   if (budget.shoreline && !c->fits_shoreline) {
     return absl::StrFormat("%d HBM stacks, the die's edge takes %d without padding",

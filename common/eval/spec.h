@@ -63,6 +63,8 @@ struct BudgetSpec {
   // The HBM stacks must fit along the edge of the die its logic needs: no edge pad. Without it
   // a die that needs more edge is padded (the chip model charges the pad's area).
   bool shoreline = false;
+  // The die fits one lithography exposure field (arch::kReticleMm2, 858 mm^2).
+  bool reticle = false;
 };
 
 // How a design's chip is weighed on the Pareto front, besides its throughput.

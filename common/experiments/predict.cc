@@ -177,10 +177,13 @@ std::string ChipModelText(const arch::Architecture& a, int64_t hbm_bytes,
       a.tech_node_nm, area.total_mm2, area.cores_mm2, area.glb_mm2, c->glb_banks,
       area.glb_ports_mm2, area.noc_mm2, c->hbm_stacks, area.hbm_mm2, area.links_mm2,
       area.uncore_mm2,
-      c->fits_shoreline
-          ? ""
-          : absl::StrFormat(" + %.1f of edge pad (the logic's edge takes %d stacks)",
-                            area.shoreline_pad_mm2, c->max_hbm_stacks),
+      absl::StrCat(c->fits_shoreline
+                       ? ""
+                       : absl::StrFormat(" + %.1f of edge pad (the logic's edge takes %d stacks)",
+                                         area.shoreline_pad_mm2, c->max_hbm_stacks),
+                   c->fits_reticle
+                       ? ""
+                       : absl::StrFormat(" (over the %.0f mm^2 reticle)", arch::kReticleMm2)),
       w.total_w, w.tensor_w, w.vector_w, w.glb_w, w.hbm_w, w.links_w, w.leakage_w);
   if (placed != nullptr && placed->feasible) {
     const double dynamic_w = place::DynamicPowerPerDeviceW(*placed);

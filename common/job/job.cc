@@ -792,7 +792,8 @@ absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
   }
   if (root["budget"]) {
     const YAML::Node b = root["budget"];
-    PHAZE_RETURN_IF_ERROR(CheckKeys(b, "budget", {"chip_area_mm2", "tdp_w", "shoreline"}));
+    PHAZE_RETURN_IF_ERROR(
+        CheckKeys(b, "budget", {"chip_area_mm2", "tdp_w", "shoreline", "reticle"}));
     if (b["chip_area_mm2"]) {
       PHAZE_ASSIGN_OR_RETURN(job.budget.chip_area_mm2,
                              PositiveNumber(b["chip_area_mm2"], "budget.chip_area_mm2"));
@@ -802,6 +803,9 @@ absl::StatusOr<JobSpec> ParseRoot(const YAML::Node& root) {
     }
     if (b["shoreline"]) {
       PHAZE_ASSIGN_OR_RETURN(job.budget.shoreline, Bool(b["shoreline"], "budget.shoreline"));
+    }
+    if (b["reticle"]) {
+      PHAZE_ASSIGN_OR_RETURN(job.budget.reticle, Bool(b["reticle"], "budget.reticle"));
     }
   }
   if (root["cost_model"]) {

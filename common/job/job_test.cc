@@ -125,7 +125,7 @@ architecture:
     scale_up_domain: [8]
   hbm_stack: hbm3
   tech_node_nm: 5
-budget: {chip_area_mm2: 500, tdp_w: 300, shoreline: true}
+budget: {chip_area_mm2: 500, tdp_w: 300, shoreline: true, reticle: true}
 chip_model: {serdes_lane_scale: 2, mac_area_scale: 0.5}
 )");
   ASSERT_TRUE(job.ok()) << job.status();
@@ -136,6 +136,7 @@ chip_model: {serdes_lane_scale: 2, mac_area_scale: 0.5}
   EXPECT_EQ(job->budget.chip_area_mm2, 500);
   EXPECT_EQ(job->budget.tdp_w, 300);
   EXPECT_TRUE(job->budget.shoreline);
+  EXPECT_TRUE(job->budget.reticle);
   EXPECT_EQ(job->chip_model.serdes_lane, 2);
   EXPECT_EQ(job->chip_model.mac_area, 0.5);
   EXPECT_EQ(job->chip_model.sram_area, 1);

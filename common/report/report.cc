@@ -42,7 +42,8 @@ nlohmann::json ChipModelJson(const Architecture& a, int64_t hbm_bytes,
                       {"hbm_stacks", c->hbm_stacks},        {"hbm_stack", a.hbm_stack},
                       {"glb_banks", c->glb_banks},          {"max_hbm_stacks", c->max_hbm_stacks},
                       {"fits_shoreline", c->fits_shoreline},
-                      {"shoreline_pad_mm2", c->area.shoreline_pad_mm2}};
+                      {"shoreline_pad_mm2", c->area.shoreline_pad_mm2},
+                      {"fits_reticle", c->fits_reticle}};
   if (placed != nullptr && placed->feasible) {
     j["training_power_w"] = arch::TrainingPowerW(*c, place::DynamicPowerPerDeviceW(*placed));
   }

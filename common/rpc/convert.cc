@@ -488,6 +488,7 @@ v1::Job ToProto(const JobSpec& job) {
   p.mutable_budget()->set_chip_area_mm2(job.budget.chip_area_mm2);
   p.mutable_budget()->set_tdp_w(job.budget.tdp_w);
   p.mutable_budget()->set_shoreline(job.budget.shoreline);
+  p.mutable_budget()->set_reticle(job.budget.reticle);
   v1::ChipModelScales* m = p.mutable_chip_model();
   const arch::ChipModelScales& c = job.chip_model;
   m->set_mac_area(c.mac_area);
@@ -593,6 +594,7 @@ absl::StatusOr<JobSpec> FromProto(const v1::Job& p) {
   job.budget.chip_area_mm2 = p.budget().chip_area_mm2();
   job.budget.tdp_w = p.budget().tdp_w();
   job.budget.shoreline = p.budget().shoreline();
+  job.budget.reticle = p.budget().reticle();
   const v1::ChipModelScales& m = p.chip_model();
   for (const auto& [value, target] :
        std::vector<std::pair<double, double*>>{{m.mac_area(), &job.chip_model.mac_area},

@@ -157,7 +157,7 @@ architecture:
           hbm_stack: [hbm3, hbm2e]}
   hbm_stack: hbm3
   tech_node_nm: 5
-budget: {chip_area_mm2: 500, tdp_w: 300, shoreline: true}
+budget: {chip_area_mm2: 500, tdp_w: 300, shoreline: true, reticle: true}
 chip_model: {serdes_lane_scale: 2, uncore_scale: 0.5, area_model: original}
 objectives: [area]
 )");
@@ -186,6 +186,7 @@ objectives: [area]
   EXPECT_EQ(back.budget.chip_area_mm2, 500);
   EXPECT_EQ(back.budget.tdp_w, 300);
   EXPECT_TRUE(back.budget.shoreline);
+  EXPECT_TRUE(back.budget.reticle);
   EXPECT_EQ(back.chip_model.serdes_lane, 2);
   EXPECT_EQ(back.chip_model.uncore, 0.5);
   EXPECT_EQ(back.chip_model.mac_area, 1);

@@ -153,6 +153,13 @@ TEST(EvaluateTest, BudgetsAndStacksDecideWhatIsPlaced) {
   EXPECT_EQ(eval::OverBudget(generous, r.arch, 4 * kGiB), "");
   generous.chip_model.mac_area = 2;
   EXPECT_NE(eval::OverBudget(generous, r.arch, 4 * kGiB).find("chip area"), std::string::npos);
+  // The reticle: this chip prints in one exposure; with 320 GiB of HBM2 (40 stacks, a 160 mm
+  // padded die) it does not.
+  JobSpec reticle = Job();
+  reticle.budget.reticle = true;
+  EXPECT_EQ(eval::OverBudget(reticle, r.arch, 4 * kGiB), "");
+  EXPECT_NE(eval::OverBudget(reticle, r.arch, 320 * kGiB).find("858 mm^2 reticle"),
+            std::string::npos);
 
   JobSpec stacks = Job();
   stacks.hbm_bytes = {};

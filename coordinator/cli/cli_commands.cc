@@ -186,6 +186,7 @@ nlohmann::json BillJson(const arch::ChipCost& c) {
             {"total", c.power.total_w}}},
           {"hbm_stacks", c.hbm_stacks},
           {"max_hbm_stacks", c.max_hbm_stacks},
+          {"fits_reticle", c.fits_reticle},
           {"glb_banks", c.glb_banks}};
 }
 
@@ -195,8 +196,10 @@ std::string BillText(const arch::ChipCost& c) {
       "vector %.1f glb %.1f hbm %.1f links %.1f leakage %.1f",
       c.area.cores_mm2, c.area.glb_mm2, c.area.glb_ports_mm2, c.area.noc_mm2, c.area.hbm_mm2,
       c.area.links_mm2, c.area.uncore_mm2,
-      c.area.shoreline_pad_mm2 > 0 ? absl::StrFormat(" edge pad %.1f", c.area.shoreline_pad_mm2)
-                                   : "",
+      absl::StrCat(c.area.shoreline_pad_mm2 > 0
+                       ? absl::StrFormat(" edge pad %.1f", c.area.shoreline_pad_mm2)
+                       : "",
+                   c.fits_reticle ? "" : " (over the reticle)"),
       c.power.tensor_w, c.power.vector_w, c.power.glb_w, c.power.hbm_w, c.power.links_w,
       c.power.leakage_w);
 }
@@ -570,7 +573,8 @@ absl::Status CompareJob(const CompareArgs& args, std::ostream& out) {
                            {"threads", threads}};
   result["budget"] = {{"chip_area_mm2", job.budget.chip_area_mm2},
                       {"tdp_w", job.budget.tdp_w},
-                      {"shoreline", job.budget.shoreline}};
+                      {"shoreline", job.budget.shoreline},
+                      {"reticle", job.budget.reticle}};
   if (job.training.fixed_strategy.has_value()) {
     const Strategy& f = *job.training.fixed_strategy;
     result["fixed_strategy"] = {{"pipeline", f.pipeline}, {"tensor", f.tensor}, {"data", f.data}};
