@@ -716,8 +716,8 @@ std::string OverBudget(const EvaluationSpec& spec, const Architecture& arch, int
                            arch::kReticleMm2);
   }
   if (budget.shoreline && !c->fits_shoreline) {
-    return absl::StrFormat("%d HBM stacks, the die's edge takes %d without padding",
-                           c->hbm_stacks, c->max_hbm_stacks);
+    return absl::StrFormat("%d HBM stacks, the die's edge takes %d without padding", c->hbm_stacks,
+                           c->max_hbm_stacks);
   }
   return "";
 }

@@ -38,12 +38,12 @@ nlohmann::json ChipModelJson(const Architecture& a, int64_t hbm_bytes,
                              const arch::ChipModelScales& scales, const place::Placement* placed) {
   const absl::StatusOr<arch::ChipCost> c = arch::EstimateChip(a, hbm_bytes, scales);
   if (!c.ok()) return {{"error", std::string(c.status().message())}};
-  nlohmann::json j = {{"area_mm2", c->area.total_mm2},      {"tdp_w", c->power.total_w},
-                      {"hbm_stacks", c->hbm_stacks},        {"hbm_stack", a.hbm_stack},
-                      {"glb_banks", c->glb_banks},          {"max_hbm_stacks", c->max_hbm_stacks},
-                      {"fits_shoreline", c->fits_shoreline},
-                      {"shoreline_pad_mm2", c->area.shoreline_pad_mm2},
-                      {"fits_reticle", c->fits_reticle}};
+  nlohmann::json j = {
+      {"area_mm2", c->area.total_mm2},       {"tdp_w", c->power.total_w},
+      {"hbm_stacks", c->hbm_stacks},         {"hbm_stack", a.hbm_stack},
+      {"glb_banks", c->glb_banks},           {"max_hbm_stacks", c->max_hbm_stacks},
+      {"fits_shoreline", c->fits_shoreline}, {"shoreline_pad_mm2", c->area.shoreline_pad_mm2},
+      {"fits_reticle", c->fits_reticle}};
   if (placed != nullptr && placed->feasible) {
     j["training_power_w"] = arch::TrainingPowerW(*c, place::DynamicPowerPerDeviceW(*placed));
   }

@@ -192,7 +192,8 @@ class OrderSearch {
       if (jobs[k].empty()) continue;
       for (int x : excluders_[k]) {
         if (placed >> x & 1) {
-          if (finish_[x] > last_start) jobs[k].push_back({last_start, finish_[x] - last_start, 0.0});
+          if (finish_[x] > last_start)
+            jobs[k].push_back({last_start, finish_[x] - last_start, 0.0});
         } else {
           jobs[k].push_back({release_[x], ops_[x].Fastest(), after_[x]});
         }
@@ -419,8 +420,8 @@ std::optional<Schedule> SearchOrders(const Problem& p, const Schedule& incumbent
   // while they leave more than the target gap, the configuration bound over what runs at once.
   double proven = complete ? s.makespan_s : std::max(incumbent.lower_bound_s, LowerBound(p));
   if (!complete && proven < s.makespan_s * (1 - relative_gap)) {
-    proven = std::max(proven,
-                      ConfigurationBound(p, proven, s.makespan_s * (1 - relative_gap), s.makespan_s));
+    proven = std::max(
+        proven, ConfigurationBound(p, proven, s.makespan_s * (1 - relative_gap), s.makespan_s));
   }
   SetGap(s, std::max(proven, std::min(incumbent.lower_bound_s, s.makespan_s)), relative_gap);
   return s;

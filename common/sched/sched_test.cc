@@ -301,7 +301,8 @@ Problem AGemmStoppingVectorOperator() {
   Problem p;
   p.num_tc = 2;
   p.num_vc = 1;
-  p.tasks = {MakeTask(Engine::kTensor, 1e-3, 0.5e-3, {}), MakeTask(Engine::kTensor, 1e-3, 0.5e-3, {}),
+  p.tasks = {MakeTask(Engine::kTensor, 1e-3, 0.5e-3, {}),
+             MakeTask(Engine::kTensor, 1e-3, 0.5e-3, {}),
              MakeTask(Engine::kVector, 1e-3, 1e-3, {})};
   for (int i : {0, 1}) {
     p.tasks[i].single_core_hbm_share = 0.2;
@@ -630,9 +631,9 @@ TEST(UnarySearchTest, BandwidthHungryVectorOperatorsKeepTheBoundSoundAndTheSearc
       const bool vector = t.engine == Engine::kVector;
       t.all_cores_hbm_share = vector ? hungry(rng) : light(rng);
       t.single_core_hbm_share =
-          t.engine == Engine::kLink ? 0.0
-                                    : (vector ? hungry(rng) : light(rng)) /
-                                          static_cast<double>(CoresOf(p, t.engine));
+          t.engine == Engine::kLink
+              ? 0.0
+              : (vector ? hungry(rng) : light(rng)) / static_cast<double>(CoresOf(p, t.engine));
       if (t.engine == Engine::kLink) t.all_cores_hbm_share = 0;
     }
     const absl::StatusOr<Schedule> want = reference.Solve(p, SolveOptions{});

@@ -355,8 +355,8 @@ absl::Status RunEmbedded(const RunArgs& args, std::ostream& out) {
     // stay stored).
     (void)server->manager().Cancel(job_id);
     out << "phaze run: " << args.out_dir << " holds " << job_id
-        << " from another phaze build; computing afresh (the old job stays in "
-        << options.database << ")\n";
+        << " from another phaze build; computing afresh (the old job stays in " << options.database
+        << ")\n";
     job_id.clear();
   } else if (!job_id.empty()) {
     out << "phaze run: resuming " << job_id << " from " << options.database << "\n";
