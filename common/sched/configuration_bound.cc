@@ -218,7 +218,8 @@ bool Refuted(const Problem& p, const std::vector<Pair>& pairs,
     double& zk = z[static_cast<size_t>(column_interval[static_cast<size_t>(c)])];
     zk = std::max(zk, load);
   }
-  const double scale = std::max(1.0, *std::max_element(z.begin(), z.end()));
+  double scale = 1.0;
+  for (double v : z) scale = std::max(scale, v);
   double value = 0;
   for (double v : y) value += v;
   for (int k = 0; k < intervals; ++k) {
