@@ -74,9 +74,9 @@ double JacksonPreemptive(const std::vector<OneMachineJob>& jobs) {
   return lb;
 }
 
-namespace {
-
 double Fastest(const Task& t) { return std::min(t.single_core_s, t.all_cores_s); }
+
+namespace {
 
 // The share of its kind's pooled cores an operator needs in any schedule: all of them for
 // L_io, or one of `cores` for L_1.
@@ -244,10 +244,12 @@ double LowerBound(const Problem& p) {
   const bool uses_hbm = UsesHbm(p);
   auto relaxation = [&](double makespan) {
     double b = 0;
+    // Forced: a single-core run of the operator cannot finish within `makespan`.
+    std::vector<bool> forced(n);
     std::vector<Mappings> allowed(n);
     for (int i = 0; i < n; ++i) {
-      const bool forced = heads[i] + p.tasks[i].single_core_s + after[i] > makespan;
-      allowed[i] = {!HasChoice(p, i) || !forced, HasChoice(p, i)};
+      forced[i] = heads[i] + p.tasks[i].single_core_s + after[i] > makespan;
+      allowed[i] = {!HasChoice(p, i) || !forced[i], HasChoice(p, i)};
     }
     for (Engine kind : {Engine::kTensor, Engine::kVector, Engine::kLink}) {
       const double cores = static_cast<double>(CoresOf(p, kind));
@@ -256,9 +258,8 @@ double LowerBound(const Problem& p) {
       for (int i = 0; i < n; ++i) {
         const Task& t = p.tasks[i];
         if (t.engine != kind) continue;
-        const bool forced = heads[i] + t.single_core_s + after[i] > makespan;
-        const double work = forced ? std::min(t.all_cores_s, t.single_core_s)
-                                   : std::min(t.all_cores_s, t.single_core_s / cores);
+        const double work = forced[i] ? std::min(t.all_cores_s, t.single_core_s)
+                                      : std::min(t.all_cores_s, t.single_core_s / cores);
         jobs.push_back({heads[i], work, after[i]});
         members.push_back(i);
       }

@@ -36,8 +36,6 @@
 namespace phaze::sched {
 namespace {
 
-double FastestOf(const Task& t) { return std::min(t.single_core_s, t.all_cores_s); }
-
 // Configuration columns of one program over all its intervals: beyond them a program takes
 // longer than the order search it would certify.
 constexpr size_t kMaxColumns = 20'000;
@@ -239,14 +237,14 @@ double ConfigurationBound(const Problem& p, double lower_s, double target_s, dou
   TightenHeadsAndTails(p, heads, tails);
   std::vector<double> after(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
-    after[static_cast<size_t>(i)] = tails[static_cast<size_t>(i)] - FastestOf(p.tasks[i]);
+    after[static_cast<size_t>(i)] = tails[static_cast<size_t>(i)] - Fastest(p.tasks[i]);
   }
   // Every (operator, mapping) of positive time that may finish within the incumbent; an
   // operator that may take no time holds nothing and needs no cover.
   std::vector<Pair> pairs;
   for (int i = 0; i < n; ++i) {
     const Task& t = p.tasks[i];
-    if (!(FastestOf(t) > 0)) continue;
+    if (!(Fastest(t) > 0)) continue;
     for (const bool intra : {false, true}) {
       if (intra && !HasChoice(p, i)) continue;
       const double d = Duration(t, intra);

@@ -87,6 +87,8 @@ std::vector<std::vector<int>> DisjunctiveCliques(const Problem& p,
                                                  size_t max_cliques);
 // The least latency of operator i over the mappings it may take.
 double LeastLatency(const Task& t, Mappings m);
+// The shorter of a task's two latencies (whatever mappings it may take).
+double Fastest(const Task& t);
 // The configuration bound (configuration_bound.cc): a linear program over the sets of
 // (operator, mapping) pairs that can run at once within each operator's time window, certified
 // by its dual; the largest makespan it refutes between `lower_s` (a bound already known) and

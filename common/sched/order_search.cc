@@ -383,7 +383,7 @@ std::optional<Schedule> SearchOrders(const Problem& p, const Schedule& incumbent
     o.single_s = t.single_core_s;
     o.intra_hbm = HbmShare(t, true);
     o.single_hbm = HbmShare(t, false);
-    after[i] = tails[i] - std::min(t.single_core_s, t.all_cores_s);
+    after[i] = tails[i] - Fastest(t);
     if (!HasChoice(p, i)) {
       o.can_single = true;  // Duration(t, false): the link, one core, or no gain from all cores
       continue;
